@@ -1,0 +1,29 @@
+"""anygrad: reverse-mode automatic differentiation on any Array API library.
+
+    import anygrad as ag
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = ag.sum(ag.exp(x) * x)
+    y.backward()
+    x.grad            # exp(x) * (x + 1)
+"""
+from .tensor import Tensor  # first: the engine and ops modules build on it
+from .backends import (
+    Backend, BackendUnavailable, available_backends, get_backend, manual_seed, set_backend,
+    use_backend,
+)
+from .creation import (
+    arange, as_tensor, eye, full, full_like, ones, ones_like, rand, randn, tensor, zeros,
+    zeros_like,
+)
+from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import *  # noqa: F401,F403
+from .ops import __all__ as _ops_all  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck
+
+bool = "bool"
+int32 = "int32"
+int64 = "int64"
+float32 = "float32"
+float64 = "float64"
+
+__version__ = "0.1.0"

@@ -1,0 +1,108 @@
+"""Making tensors: from Python data or any backend's arrays, and the usual factories."""
+from __future__ import annotations
+
+from .backends import backend_of, get_backend
+from .tensor import Tensor
+from .engine import _wrap
+
+_PY_DATA = (int, float, bool, complex, list, tuple)
+
+
+def _to_array(data, dtype=None, backend=None, device=None):
+    """(array, backend) for `data`. Arrays keep their backend unless another is named;
+    Python data goes to the named or current backend."""
+    if isinstance(data, Tensor):
+        data = data.data
+    target = get_backend(backend) if backend is not None else None
+    if isinstance(data, _PY_DATA):
+        target = target or get_backend()
+        return target.asarray(data, dtype=dtype, device=device), target
+    source = backend_of(data)
+    target = target or source
+    array = target.convert(data, source, device)
+    if dtype is not None:
+        wanted = target.dtype(dtype)
+        if array.dtype != wanted:
+            array = target.xp.astype(array, wanted)
+    return array, target
+
+
+def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
+    """A new leaf tensor from Python scalars, nested lists, or any backend's arrays.
+
+    An array keeps its own backend unless `backend` is given (numpy data given with
+    backend="cupy" moves to the GPU); Python data uses the current backend.
+    """
+    return Tensor(data, requires_grad=requires_grad, backend=backend, dtype=dtype, device=device)
+
+
+def as_tensor(data, backend=None):
+    """`data` itself if it is a Tensor, else a constant tensor wrapping it."""
+    if isinstance(data, Tensor) and backend is None:
+        return data
+    array, target = _to_array(data, None, backend)
+    return _wrap(array, target)
+
+
+def _factory(fill):
+    def make(shape, dtype=None, backend=None, device=None, requires_grad=False):
+        b = get_backend(backend)
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        array = fill(b, shape, b.dtype(dtype), device if device is not None else b.default_device())
+        return _leaf(array, b, requires_grad)
+
+    return make
+
+
+def _leaf(array, backend, requires_grad):
+    t = _wrap(array, backend)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+zeros = _factory(lambda b, shape, dtype, device: b.xp.zeros(shape, dtype=dtype, device=device))
+ones = _factory(lambda b, shape, dtype, device: b.xp.ones(shape, dtype=dtype, device=device))
+randn = _factory(lambda b, shape, dtype, device: b.normal(shape, dtype or b.xp.float32, device))
+rand = _factory(lambda b, shape, dtype, device: b.uniform(shape, dtype or b.xp.float32, device))
+zeros.__doc__ = "A tensor of zeros with the given shape."
+ones.__doc__ = "A tensor of ones with the given shape."
+randn.__doc__ = "Standard normal samples from the backend's seeded stream (float32 by default)."
+rand.__doc__ = "Uniform [0, 1) samples from the backend's seeded stream (float32 by default)."
+
+
+def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False):
+    b = get_backend(backend)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    array = b.xp.full(shape, fill_value, dtype=b.dtype(dtype), device=device or b.default_device())
+    return _leaf(array, b, requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, backend=None, device=None, requires_grad=False):
+    b = get_backend(backend)
+    array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=device or b.default_device())
+    return _leaf(array, b, requires_grad)
+
+
+def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, requires_grad=False):
+    b = get_backend(backend)
+    array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=device or b.default_device())
+    return _leaf(array, b, requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    x = as_tensor(x)
+    b = x.backend
+    return _leaf(b.xp.zeros_like(x.data, dtype=b.dtype(dtype)), b, requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    x = as_tensor(x)
+    b = x.backend
+    return _leaf(b.xp.ones_like(x.data, dtype=b.dtype(dtype)), b, requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    x = as_tensor(x)
+    b = x.backend
+    return _leaf(b.xp.full_like(x.data, fill_value, dtype=b.dtype(dtype)), b, requires_grad)

@@ -1,0 +1,32 @@
+"""Grad-recording mode, per thread and per async task (contextvars)."""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+_grad_enabled = contextvars.ContextVar("anygrad_grad_enabled", default=True)
+
+is_grad_enabled = _grad_enabled.get
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    token = _grad_enabled.set(enabled)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
+
+
+def no_grad():
+    """Within the block, ops record no graph (inference, parameter updates)."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Within the block, ops record a graph even inside `no_grad`."""
+    return _grad_mode(True)
+
+
+def set_grad_enabled(enabled: bool):
+    return _grad_mode(bool(enabled))

@@ -1,0 +1,25 @@
+"""Normalised exponentials, fused for speed and stability."""
+from __future__ import annotations
+
+from ..engine import Op
+
+
+def _shifted(xp, x, axis):
+    m = xp.max(x, axis=axis, keepdims=True)
+    return x - xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def _softmax_forward(xp, x, axis=-1):
+    e = xp.exp(_shifted(xp, x, axis))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax_forward(xp, x, axis=-1):
+    z = _shifted(xp, x, axis)
+    return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+
+
+softmax = Op("softmax", _softmax_forward,
+             lambda ns, g, ans, x, axis=-1: ans * (g - ns.sum(g * ans, axis=axis, keepdims=True)))
+log_softmax = Op("log_softmax", _log_softmax_forward,
+                 lambda ns, g, ans, x, axis=-1: g - ns.exp(ans) * ns.sum(g, axis=axis, keepdims=True))

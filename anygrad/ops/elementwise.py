@@ -1,0 +1,103 @@
+"""Elementwise ops and their derivatives, one line of calculus each.
+
+Each rule is `vjp(ns, g, ans, *inputs)`: `g` is the gradient of the output, `ans` the
+output. Rules may return broadcast shapes; the engine sums them back.
+"""
+from __future__ import annotations
+
+import math
+
+from ..engine import Op
+
+
+def _where0(ns, cond, g):
+    """g where cond holds, else 0 (masks stay out of the arithmetic: bool * float is
+    not portable)."""
+    return ns.where(cond, g, ns.zeros_like(g))
+
+
+def _log(ns, a):
+    """log of a tensor, or of a Python number (the base of `2.0 ** x`)."""
+    return math.log(a) if isinstance(a, (int, float)) else ns.log(a)
+
+
+# ---------------------------------------------------------------- arithmetic
+add = Op("add", lambda xp, a, b: a + b,
+         lambda ns, g, ans, a, b: g,
+         lambda ns, g, ans, a, b: g)
+subtract = Op("subtract", lambda xp, a, b: a - b,
+              lambda ns, g, ans, a, b: g,
+              lambda ns, g, ans, a, b: -g)
+multiply = Op("multiply", lambda xp, a, b: a * b,
+              lambda ns, g, ans, a, b: g * b,
+              lambda ns, g, ans, a, b: g * a)
+divide = Op("divide", lambda xp, a, b: a / b,
+            lambda ns, g, ans, a, b: g / b,
+            lambda ns, g, ans, a, b: -g * ans / b)
+negative = Op("negative", lambda xp, a: -a,
+              lambda ns, g, ans, a: -g)
+pow = Op("pow", lambda xp, a, b: a ** b,
+         lambda ns, g, ans, a, b: g * b * a ** (b - 1),
+         lambda ns, g, ans, a, b: g * ans * _log(ns, a))
+square = Op("square", lambda xp, a: a * a,
+            lambda ns, g, ans, a: g * 2 * a)
+
+# ---------------------------------------------------------------- exponentials and logs
+exp = Op("exp", lambda xp, x: xp.exp(x),
+         lambda ns, g, ans, x: g * ans)
+expm1 = Op("expm1", lambda xp, x: xp.expm1(x),
+           lambda ns, g, ans, x: g * (ans + 1))
+log = Op("log", lambda xp, x: xp.log(x),
+         lambda ns, g, ans, x: g / x)
+log1p = Op("log1p", lambda xp, x: xp.log1p(x),
+           lambda ns, g, ans, x: g / (x + 1))
+sqrt = Op("sqrt", lambda xp, x: xp.sqrt(x),
+          lambda ns, g, ans, x: g / (ans * 2))
+
+# ---------------------------------------------------------------- trigonometric and hyperbolic
+sin = Op("sin", lambda xp, x: xp.sin(x),
+         lambda ns, g, ans, x: g * ns.cos(x))
+cos = Op("cos", lambda xp, x: xp.cos(x),
+         lambda ns, g, ans, x: -g * ns.sin(x))
+tanh = Op("tanh", lambda xp, x: xp.tanh(x),
+          lambda ns, g, ans, x: g * (1 - ans * ans))
+
+# ---------------------------------------------------------------- piecewise
+abs = Op("abs", lambda xp, x: xp.abs(x),
+         lambda ns, g, ans, x: g * ns.sign(x))
+# At a tie maximum and minimum split the gradient evenly between the inputs, as PyTorch does.
+maximum = Op("maximum", lambda xp, a, b: xp.maximum(a, b),
+             lambda ns, g, ans, a, b: _where0(ns, a > b, g) + _where0(ns, a == b, g / 2),
+             lambda ns, g, ans, a, b: _where0(ns, b > a, g) + _where0(ns, a == b, g / 2))
+minimum = Op("minimum", lambda xp, a, b: xp.minimum(a, b),
+             lambda ns, g, ans, a, b: _where0(ns, a < b, g) + _where0(ns, a == b, g / 2),
+             lambda ns, g, ans, a, b: _where0(ns, b < a, g) + _where0(ns, a == b, g / 2))
+relu = Op("relu", lambda xp, x: xp.maximum(x, 0),
+          lambda ns, g, ans, x: _where0(ns, x > 0, g))
+where = Op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
+           None,
+           lambda ns, g, ans, cond, a, b: _where0(ns, cond, g),
+           lambda ns, g, ans, cond, a, b: _where0(ns, ~cond, g))
+
+
+def _clip_forward(xp, x, min=None, max=None):
+    return xp.clip(x, min, max)
+
+
+def _clip_vjp(ns, g, ans, x, min=None, max=None):
+    # Inclusive bounds: the gradient passes where x sits exactly on a bound.
+    inside = ans == x
+    return _where0(ns, inside, g)
+
+
+clip = Op("clip", _clip_forward, _clip_vjp)
+
+
+def _sigmoid_forward(xp, x):
+    # Split by sign so neither branch overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) else.
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+sigmoid = Op("sigmoid", _sigmoid_forward,
+             lambda ns, g, ans, x: g * ans * (1 - ans))

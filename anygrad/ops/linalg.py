@@ -1,0 +1,32 @@
+"""Matrix products."""
+from __future__ import annotations
+
+from ..engine import Op
+
+
+# A 1-D operand acts as a row on the left and a column on the right; the rules give it
+# that second axis back, take the matrix products, and the engine sums away any batch
+# axes the operand was broadcast over.
+def _matmul_vjp_a(ns, g, ans, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if b.ndim == 1:
+        return ns.matmul(ns.expand_dims(g, axis=-1), ns.expand_dims(b, axis=0))
+    if a.ndim == 1:
+        rows = ns.matmul(ns.expand_dims(g, axis=-2), ns.matrix_transpose(b))
+        return ns.reshape(rows, (-1, a.shape[0]))
+    return ns.matmul(g, ns.matrix_transpose(b))
+
+
+def _matmul_vjp_b(ns, g, ans, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return ns.matmul(ns.expand_dims(a, axis=-1), ns.expand_dims(g, axis=-2))
+    if b.ndim == 1:
+        cols = ns.matmul(ns.matrix_transpose(a), ns.expand_dims(g, axis=-1))
+        return ns.reshape(cols, (-1, b.shape[0]))
+    return ns.matmul(ns.matrix_transpose(a), g)
+
+
+matmul = Op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b)

@@ -1,0 +1,83 @@
+"""Reductions and their derivatives.
+
+Every rule first gives the output gradient back the reduced axes (as keepdims would),
+then broadcasts it over the input.
+"""
+from __future__ import annotations
+
+from ..engine import Op
+from . import elementwise as ew
+
+
+def _axes(axis, ndim):
+    """The reduced axes as non-negative ints (all of them for axis=None)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(a % ndim if ndim else a for a in axis)
+
+
+def _restore(ns, g, x, axis, keepdims):
+    """Reshape the reduced gradient `g` to keepdims form, ready to broadcast over x."""
+    if keepdims or x.ndim == 0:
+        return g
+    axes = _axes(axis, x.ndim)
+    shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    return ns.reshape(g, shape)
+
+
+def _count(x, axis):
+    n = 1
+    for a in _axes(axis, x.ndim):
+        n *= x.shape[a]
+    return n
+
+
+sum = Op("sum", lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
+         lambda ns, g, ans, x, axis=None, keepdims=False:
+             ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)))
+
+mean = Op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
+          lambda ns, g, ans, x, axis=None, keepdims=False:
+              ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)))
+
+
+def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
+    # The gradient is shared evenly among the elements that attain the extremum.
+    hit = x == _restore(ns, ans, x, axis, keepdims)
+    share = ns.astype(hit, g.dtype)
+    share = share / ns.sum(share, axis=axis, keepdims=True)
+    return share * _restore(ns, g, x, axis, keepdims)
+
+
+max = Op("max", lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
+         _extremum_vjp)
+min = Op("min", lambda xp, x, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
+         _extremum_vjp)
+
+
+def var(x, axis=None, correction=0, keepdims=False):
+    """Variance with `correction` degrees of freedom removed (0: population, 1: sample)."""
+    centred = x - mean(x, axis=axis, keepdims=True)
+    n = _count(x, axis)
+    return sum(centred * centred, axis=axis, keepdims=keepdims) / (n - correction)
+
+
+def std(x, axis=None, correction=0, keepdims=False):
+    return ew.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+
+def _logsumexp_forward(xp, x, axis=None, keepdims=False):
+    # Shift by the max so exp never overflows; an all -inf slice stays -inf, not nan.
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = xp.reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in _axes(axis, x.ndim)))
+    return out
+
+
+logsumexp = Op("logsumexp", _logsumexp_forward,
+               lambda ns, g, ans, x, axis=None, keepdims=False:
+                   _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)))

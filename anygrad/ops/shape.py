@@ -1,0 +1,169 @@
+"""Shape changes, joins and selections. Their derivatives only move numbers around."""
+from __future__ import annotations
+
+from ..backends import GatherSpec
+from ..engine import Op, VariadicOp
+from ..tensor import Tensor
+
+
+def _inverse_permutation(axes):
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a % len(axes)] = i
+    return tuple(inverse)
+
+
+reshape = Op("reshape", lambda xp, x, shape: xp.reshape(x, shape),
+             lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)))
+permute_dims = Op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
+                  lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)))
+matrix_transpose = Op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
+                      lambda ns, g, ans, x: ns.matrix_transpose(g))
+expand_dims = Op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
+                 lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)))
+squeeze = Op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
+             lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)))
+# The engine's unbroadcast sums the gradient back to the input's shape.
+broadcast_to = Op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
+                  lambda ns, g, ans, x, shape: g)
+flip = Op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
+          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis))
+
+
+def _astype_forward(xp, x, dtype):
+    return xp.astype(x, dtype)
+
+
+astype_op = Op("astype", _astype_forward,
+               lambda ns, g, ans, x, dtype: ns.astype(g, x.dtype))
+
+
+def astype(x, dtype):
+    """Cast to `dtype` (by name or the backend's dtype); differentiable between floats."""
+    return astype_op(x, dtype=x.backend.dtype(dtype))
+
+
+def _split_along(ns, g, index, inputs, axis):
+    """The slice of gradient `g` that belongs to input `index` of a concatenation."""
+    ndim = len(g.shape)
+    axis = axis % ndim
+    start = 0
+    for t in inputs[:index]:
+        start += t.shape[axis]
+    stop = start + inputs[index].shape[axis]
+    key = (slice(None),) * axis + (slice(start, stop),) + (Ellipsis,)
+    return g[key]
+
+
+def _concat_forward(xp, *arrays, axis=0):
+    return xp.concat(arrays, axis=axis)
+
+
+def _stack_forward(xp, *arrays, axis=0):
+    return xp.stack(arrays, axis=axis)
+
+
+def _stack_vjp(ns, g, ans, index, inputs, axis=0):
+    axis = axis % len(g.shape)
+    return g[(slice(None),) * axis + (index,) + (Ellipsis,)]
+
+
+_concat = VariadicOp("concat", _concat_forward,
+                     lambda ns, g, ans, index, inputs, axis=0: _split_along(ns, g, index, inputs, axis))
+_stack = VariadicOp("stack", _stack_forward, _stack_vjp)
+
+
+def concat(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    return _concat(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join tensors along a new axis."""
+    return _stack(*tensors, axis=axis)
+
+
+# ---------------------------------------------------------------- selections
+def _gather_forward(xp, x, spec):
+    return spec.apply(xp, x)
+
+
+def _gather_vjp(ns, g, ans, x, spec):
+    return ns.gather_grad(g, spec, tuple(x.shape))
+
+
+def _scatter_forward(xp, g, spec, shape, backend):
+    return backend.scatter(spec, shape, g)
+
+
+gather = Op("gather", _gather_forward, _gather_vjp)
+# The gradient of a gather, as an op of its own so it can be differentiated again:
+# its own derivative is the same gather.
+scatter = Op("scatter", _scatter_forward,
+             lambda ns, gg, ans, g, spec, shape, backend: spec.apply(ns, gg))
+
+
+def gather_grad(g, spec, shape):
+    return scatter(g, spec=spec, shape=shape, backend=g.backend)
+
+
+def _raw(index):
+    return index.data if isinstance(index, Tensor) else index
+
+
+def getitem(x, key):
+    """x[key] for ints, slices, None, Ellipsis, integer-array tensors and boolean masks."""
+    key = tuple(_raw(k) for k in key) if isinstance(key, tuple) else (_raw(key),)
+    if isinstance(key, tuple) and any(isinstance(k, (list, tuple)) for k in key):
+        raise TypeError(
+            "getitem: index with integer tensors (ag.tensor([...])), not Python lists"
+        )
+    return gather(x, spec=GatherSpec("getitem", key))
+
+
+def take(x, indices, axis=None):
+    """Elements of x at integer `indices` along `axis` (repeats allowed)."""
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"take: axis is required for a {x.ndim}-d input of shape {x.shape}")
+        axis = 0
+    return gather(x, spec=GatherSpec("take", _raw(indices), axis))
+
+
+def take_along_axis(x, indices, axis=-1):
+    """Elements of x picked along `axis` by an index array of x's rank."""
+    return gather(x, spec=GatherSpec("take_along_axis", _raw(indices), axis))
+
+
+def _transfer_forward(xp, x, source, target, device):
+    return target.convert(x, source, device)
+
+
+def _transfer_vjp(ns, g, ans, x, source, target, device):
+    return ns.transfer(g, source, _device_of(source, x))
+
+
+def _device_of(backend, x):
+    return backend.device(x.data if isinstance(x, Tensor) else x)
+
+
+_transfer = Op("to", _transfer_forward, _transfer_vjp)
+
+
+def to_backend(x, backend=None, device=None):
+    """x on another backend and/or device; the gradient flows back converted."""
+    from ..backends import get_backend
+
+    target = x.backend if backend is None else get_backend(backend)
+    if target is x.backend and (device is None or str(device) == str(x.device)):
+        return x
+    out = _transfer(x, source=x.backend, target=target, device=device)
+    out.backend = target
+    if out.node is not None:
+        out.node.backend = target
+    return out
+
+
+def transfer(g, backend, device=None):
+    """The namespace form used by the rule above when gradients are recorded."""
+    return to_backend(g, backend, device)

@@ -1,0 +1,236 @@
+"""The Backend interface, with portable defaults written against the Array API.
+
+A backend wraps one array library. The engine reaches that library only through a
+Backend: its standard namespace (`xp`), plus the few things the standard leaves out —
+moving data to and from host numpy, seeded random numbers, scatter-add with repeated
+indices, device synchronisation and memory statistics. Every default here is portable, so
+any namespace array-api-compat knows works; adapters override a method only where their
+library has something faster.
+"""
+from __future__ import annotations
+
+import numpy as np  # host side: transfers and the portable random stream
+
+__all__ = ["Backend", "BackendUnavailable", "GatherSpec"]
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend asked for cannot run here; the message says why."""
+
+
+class GatherSpec:
+    """A selection of elements of an array (indexing, take, take_along_axis).
+
+    The gradient of a gather is a scatter-add of the cotangent into zeros of the
+    source shape. Describing the selection once lets every backend scatter it its own
+    way, and lets the gradient of that scatter be the same gather again.
+    """
+
+    __slots__ = ("kind", "index", "axis", "basic")
+
+    def __init__(self, kind, index, axis=None):
+        self.kind = kind  # "getitem" | "take" | "take_along_axis"
+        self.index = index
+        self.axis = axis
+        # A basic index (ints, slices, Ellipsis) selects each element at most once, so
+        # its scatter is a plain assignment. (None is left to the general path: the
+        # standard does not allow it in an assignment.)
+        self.basic = kind == "getitem" and all(
+            k is Ellipsis or isinstance(k, (int, slice)) for k in index
+        )
+
+    def apply(self, ns, a):
+        """Select from `a` using namespace `ns` (raw array namespace or anygrad's)."""
+        if self.kind == "getitem":
+            return a[self.index]
+        if self.kind == "take":
+            return ns.take(a, self.index, axis=self.axis)
+        return ns.take_along_axis(a, self.index, axis=self.axis)
+
+
+class _RawOps:
+    """The namespace backward rules see when no graph is recorded.
+
+    It is the library's own namespace plus the two helpers the rules need that the
+    standard lacks, so a rule runs unchanged on raw arrays or on anygrad Tensors.
+    """
+
+    def __init__(self, backend):
+        self._backend = backend
+
+    def __getattr__(self, name):
+        value = getattr(self._backend.xp, name)
+        setattr(self, name, value)  # cache: later lookups skip __getattr__
+        return value
+
+    def gather_grad(self, g, spec, shape):
+        return self._backend.scatter(spec, shape, g)
+
+    def transfer(self, g, backend, device):
+        return backend.convert(g, self._backend, device)
+
+
+class Backend:
+    """Adapter for one array library. Subclasses set `name` and override what is faster."""
+
+    name = "array_api"
+    multi_device = False
+
+    def __init__(self, xp, seed=None):
+        self.xp = xp
+        self.ops = _RawOps(self)
+        self.seed(seed)
+
+    def __repr__(self):
+        return f"Backend({self.name!r})"
+
+    # ----------------------------------------------------------- arrays and dtypes
+    def owns(self, array) -> bool:
+        """Whether `array` belongs to this library."""
+        raise NotImplementedError
+
+    def dtype(self, spec):
+        """Resolve a dtype given by name, by another library's dtype, or by ours."""
+        if spec is None or not isinstance(spec, str) and self._is_own_dtype(spec):
+            return spec
+        name = spec if isinstance(spec, str) else _dtype_name(spec)
+        try:
+            return getattr(self.xp, name)
+        except AttributeError:
+            raise TypeError(f"backend {self.name!r} has no dtype {name!r}") from None
+
+    def _is_own_dtype(self, spec):
+        return any(spec == getattr(self.xp, n, None) for n in _DTYPE_NAMES)
+
+    def asarray(self, data, dtype=None, device=None):
+        """Python scalars, nested lists, or this library's arrays."""
+        kwargs = {"dtype": self.dtype(dtype)}
+        if device is not None:
+            kwargs["device"] = device
+        return self.xp.asarray(data, **kwargs)
+
+    def device(self, array):
+        from array_api_compat import device
+
+        return device(array)
+
+    def default_device(self):
+        return None
+
+    def to_device(self, array, device):
+        from array_api_compat import to_device
+
+        return to_device(array, device)
+
+    def synchronize(self, device=None):
+        """Wait until queued work is done (for timing). CPU libraries run eagerly."""
+
+    def memory_stats(self, device=None):
+        """Bytes in use and peak for device libraries; None where the library has none."""
+        return None
+
+    def reset_peak_memory(self, device=None):
+        """Start a new peak-memory window where the library tracks one."""
+
+    def item(self, array):
+        return self.to_numpy(array).item()
+
+    # ----------------------------------------------------------- host transfers
+    def to_numpy(self, array):
+        """A host numpy copy of `array`."""
+        try:
+            return np.array(np.from_dlpack(array), copy=True)
+        except (TypeError, RuntimeError, BufferError, AttributeError):
+            return np.array(array, copy=True)
+
+    def from_numpy(self, array, device=None):
+        """Our array holding a copy of host numpy `array`."""
+        kwargs = {} if device is None else {"device": device}
+        return self.xp.asarray(array, copy=True, **kwargs)
+
+    def convert(self, array, source, device=None):
+        """Move `array` from backend `source` to this backend (always a copy)."""
+        if source is self:
+            if device is None or device == self.device(array):
+                return array
+            return self.to_device(array, device)
+        return self.from_numpy(source.to_numpy(array), device)
+
+    # ----------------------------------------------------------- scatter (gather gradients)
+    def scatter(self, spec: GatherSpec, shape, values):
+        """Zeros of `shape` with `values` added where `spec` selected (repeats summed)."""
+        xp = self.xp
+        out = xp.zeros(shape, dtype=values.dtype, device=self.device(values))
+        if spec.basic:
+            return self._assign(out, spec.index, values)
+        size = 1
+        for s in shape:
+            size *= s
+        # Where did each selected element come from? Apply the same selection to
+        # the flat positions, then scatter-add along that 1-D position list.
+        positions = xp.reshape(xp.arange(size, device=self.device(values)), shape)
+        positions = xp.reshape(spec.apply(xp, positions), (-1,))
+        flat = self.scatter_add_1d(size, positions, xp.reshape(values, (-1,)))
+        return xp.reshape(flat, shape)
+
+    def _assign(self, out, index, values):
+        out[index] = values
+        return out
+
+    def scatter_add_1d(self, size, index, values):
+        """A length-`size` vector with `values[k]` added at `index[k]`.
+
+        Portable and exact: a one-hot matrix product, so each sum is over the real
+        contributions only. Libraries with a native scatter-add override this.
+        """
+        xp = self.xp
+        if index.shape[0] == 0:
+            return xp.zeros((size,), dtype=values.dtype, device=self.device(values))
+        targets = xp.arange(size, device=self.device(values))
+        onehot = xp.astype(index[:, None] == targets[None, :], values.dtype)
+        return xp.matmul(values[None, :], onehot)[0, :]
+
+    # ----------------------------------------------------------- random numbers
+    def seed(self, seed=None):
+        """Restart this backend's random stream."""
+        self._rng = np.random.default_rng(seed)
+
+    # The portable stream draws on the host and copies over, so numpy, torch, jax and
+    # array_api_strict produce identical numbers from the same seed. Device libraries
+    # override these to draw on the device.
+    def normal(self, shape, dtype, device=None, mean=0.0, std=1.0):
+        host = self._rng.normal(mean, std, size=shape)
+        return self.from_numpy(host.astype(_dtype_name(dtype)), device)
+
+    def uniform(self, shape, dtype, device=None, low=0.0, high=1.0):
+        host = self._rng.uniform(low, high, size=shape)
+        return self.from_numpy(host.astype(_dtype_name(dtype)), device)
+
+    def integers(self, low, high, shape, device=None):
+        return self.from_numpy(self._rng.integers(low, high, size=shape), device)
+
+    def permutation(self, n, device=None):
+        return self.from_numpy(self._rng.permutation(n), device)
+
+    def bernoulli(self, p, shape, dtype, device=None):
+        host = (self._rng.random(size=shape) < p).astype(_dtype_name(dtype))
+        return self.from_numpy(host, device)
+
+
+_DTYPE_NAMES = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "complex64", "complex128",
+)
+
+
+def _dtype_name(spec) -> str:
+    """'float32' from any library's float32 (numpy, torch, cupy, jax, strict) or a str."""
+    if isinstance(spec, str):
+        return spec
+    name = getattr(spec, "name", None)
+    if isinstance(name, str):
+        return name
+    name = getattr(spec, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return str(spec).rsplit(".", 1)[-1]
