@@ -13,7 +13,7 @@ differentiated again.
 """
 from __future__ import annotations
 
-from .modes import _grad_enabled
+from .modes import _anomaly_mode, _grad_enabled
 
 _EMPTY: dict = {}
 
@@ -26,7 +26,9 @@ class Node:
     counting alone once the user drops the output.
     """
 
-    __slots__ = ("op", "inputs", "out", "params", "backend", "hooks", "retained", "__weakref__")
+    # `trace` (where the op was called) is set only under detect_anomaly.
+    __slots__ = ("op", "inputs", "out", "params", "backend", "hooks", "retained", "trace",
+                 "__weakref__")
 
     def __init__(self, op, inputs, out, params, backend):
         self.op = op
@@ -97,6 +99,7 @@ def apply(op, args, params=_EMPTY):
     elif backend.multi_device and len(args) > 1:
         _check_devices(op, backend, args)
     out = op.forward(backend.xp, *arrays, **params)
+    anomaly = _anomaly_mode.get()
     result = Tensor.__new__(Tensor)
     result.data = out
     result.backend = backend
@@ -107,6 +110,8 @@ def apply(op, args, params=_EMPTY):
     else:
         result.requires_grad = False
         result.node = None
+    if anomaly is not None:
+        anomaly.on_forward(op, result)
     return result
 
 
@@ -183,6 +188,7 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
         if counts[child] == 0:
             ready.append(child)
 
+    anomaly = _anomaly_mode.get()
     pending = {}  # node -> summed gradient of its output
     roots = list(roots)
     for root in roots:
@@ -228,6 +234,8 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
             if not (isinstance(t, Tensor) and t.requires_grad):
                 continue
             gi = op.vjp(i, ns, g, ans, values, node.params)
+            if anomaly is not None:
+                anomaly.on_backward(node, i, gi)
             shape = t.shape
             if tuple(gi.shape) != shape:
                 gi = unbroadcast(ns, gi, shape)

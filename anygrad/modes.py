@@ -5,6 +5,8 @@ import contextlib
 import contextvars
 
 _grad_enabled = contextvars.ContextVar("anygrad_grad_enabled", default=True)
+# The active anomaly detector (see anygrad.anomaly), or None: one lookup per op when off.
+_anomaly_mode = contextvars.ContextVar("anygrad_anomaly_mode", default=None)
 
 is_grad_enabled = _grad_enabled.get
 
