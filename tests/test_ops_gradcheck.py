@@ -68,6 +68,9 @@ CASES = [
     ("matmul_vec_mat", ag.matmul, [(4,), (4, 3)], {}),
     ("matmul_mat_vec", ag.matmul, [(2, 3, 4), (4,)], {}),
     ("matmul_vec_vec", ag.matmul, [(4,), (4,)], {}),
+    ("linear", lambda x, w, b: ag.linear(x, w, b), [(3, 4), (2, 4), (2,)], {}),
+    ("linear_batched_no_bias", lambda x, w: ag.linear(x, w), [(2, 3, 4), (5, 4)], {}),
+    ("linear_vector_input", lambda x, w, b: ag.linear(x, w, b), [(4,), (2, 4), (2,)], {}),
     ("reshape", lambda a: ag.reshape(a, (4, 3)), [(3, 4)], {}),
     ("method_reshape", lambda a: a.reshape(2, -1), [(3, 4)], {}),
     ("permute_dims", lambda a: ag.permute_dims(a, (2, 0, 1)), [(2, 3, 4)], {}),
@@ -132,7 +135,7 @@ def test_boolean_mask_gradient(backend):
 ELEMENTWISE = [c for c in CASES if c[0] in {
     "add", "multiply", "divide", "pow_tensor", "exp", "expm1", "log", "log1p", "sqrt", "sin",
     "cos", "tanh", "sigmoid", "abs", "relu", "maximum", "where", "clip", "square", "negative",
-    "softmax", "log_softmax", "logsumexp", "matmul", "var", "std", "max", "mean", "sum_axis",
+    "softmax", "log_softmax", "logsumexp", "matmul", "linear", "var", "std", "max", "mean", "sum_axis",
     "take_repeated", "concat", "stack", "getitem_slice",
 }]
 

@@ -16,7 +16,7 @@ from .elementwise import (
     abs, add, clip as _clip, cos, divide, exp, expm1, log, log1p, maximum, minimum, multiply,
     negative, pow, relu, sigmoid, sin, sqrt, square, subtract, tanh, where,
 )
-from .linalg import matmul
+from .linalg import linear, matmul
 from .reductions import logsumexp, max, mean, min, std, sum, var
 from .shape import (
     astype, broadcast_to, concat, expand_dims, flip, gather_grad, getitem, matrix_transpose,
@@ -49,7 +49,7 @@ __all__ = [
     # normalised exponentials
     "log_softmax", "softmax",
     # linear algebra
-    "matmul",
+    "linear", "matmul",
     # shape, joins, selection
     "astype", "broadcast_to", "concat", "expand_dims", "flip", "getitem", "matrix_transpose",
     "permute_dims", "reshape", "squeeze", "stack", "take", "take_along_axis",

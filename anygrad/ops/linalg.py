@@ -30,3 +30,22 @@ def _matmul_vjp_b(ns, g, ans, a, b):
 
 
 matmul = Op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b)
+
+
+# x @ W.T + b in one op, as dense layers use it. Fusing gives the weight gradient as
+# g.T @ x directly, contiguous in W's own layout, rather than the transpose of a product.
+def _linear_forward(xp, x, weight, bias=None):
+    out = xp.matmul(x, xp.matrix_transpose(weight))
+    return out if bias is None else out + bias
+
+
+def _flat_rows(ns, a):
+    """Batch dimensions folded into rows: (..., n) -> (m, n)."""
+    return a if a.ndim == 2 else ns.reshape(a, (-1, a.shape[-1]))
+
+
+linear = Op("linear", _linear_forward,
+            lambda ns, g, ans, x, weight, bias=None: ns.matmul(g, weight),
+            lambda ns, g, ans, x, weight, bias=None:
+                ns.matmul(ns.matrix_transpose(_flat_rows(ns, g)), _flat_rows(ns, x)),
+            lambda ns, g, ans, x, weight, bias=None: g)
