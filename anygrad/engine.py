@@ -52,30 +52,30 @@ class Op:
     dimensions; the engine reduces it to the input's shape.
     """
 
-    __slots__ = ("name", "forward", "vjps")
+    __slots__ = ("name", "forward", "vjps", "variadic")
 
     def __init__(self, name, forward, *vjps):
         self.name = name
         self.forward = forward
         self.vjps = vjps
+        self.variadic = False
 
     def __repr__(self):
         return f"Op({self.name})"
-
-    def vjp(self, index, ns, g, ans, inputs, params):
-        return self.vjps[index](ns, g, ans, *inputs, **params)
 
     def __call__(self, *args, **params):
         return apply(self, args, params)
 
 
 class VariadicOp(Op):
-    """An op over a sequence of tensors (concat, stack): one rule, told which input."""
+    """An op over a sequence of tensors (concat, stack): one rule
+    `vjp(ns, g, ans, index, inputs, **params)`, told which input it differentiates."""
 
     __slots__ = ()
 
-    def vjp(self, index, ns, g, ans, inputs, params):
-        return self.vjps[0](ns, g, ans, index, inputs, **params)
+    def __init__(self, name, forward, vjp):
+        super().__init__(name, forward, vjp)
+        self.variadic = True
 
 
 def apply(op, args, params=_EMPTY):
@@ -84,22 +84,22 @@ def apply(op, args, params=_EMPTY):
     needs_grad = False
     arrays = []
     for a in args:
-        if type(a) is Tensor or isinstance(a, Tensor):
+        if isinstance(a, Tensor):
             if backend is None:
                 backend = a.backend
             elif a.backend is not backend:
                 _mixed_backends(op, backend, a.backend)
-            needs_grad = needs_grad or a.requires_grad
+            if a.requires_grad:
+                needs_grad = True
             arrays.append(a.data)
         else:
             arrays.append(a)
     if backend is None:
         args, backend = _constants(args)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-    elif backend.multi_device and len(args) > 1:
+    elif backend.multi_device and len(arrays) > 1:
         _check_devices(op, backend, args)
     out = op.forward(backend.xp, *arrays, **params)
-    anomaly = _anomaly_mode.get()
     result = Tensor.__new__(Tensor)
     result.data = out
     result.backend = backend
@@ -110,6 +110,7 @@ def apply(op, args, params=_EMPTY):
     else:
         result.requires_grad = False
         result.node = None
+    anomaly = _anomaly_mode.get()
     if anomaly is not None:
         anomaly.on_forward(op, result)
     return result
@@ -135,12 +136,16 @@ def _mixed_backends(op, first, second):
 
 
 def _check_devices(op, backend, args):
-    devices = {str(backend.device(a.data)) for a in args if isinstance(a, Tensor)}
-    if len(devices) > 1:
-        raise TypeError(
-            f"{op.name}: inputs live on different {backend.name} devices "
-            f"({', '.join(sorted(devices))}); move them to one device with .to(device=...)"
-        )
+    # Comparing the arrays' device attributes is cheap; naming them is done only on failure.
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    first = getattr(tensors[0].data, "device", None)
+    if all(getattr(t.data, "device", None) == first for t in tensors[1:]):
+        return
+    devices = sorted({str(backend.device(t.data)) for t in tensors})
+    raise TypeError(
+        f"{op.name}: inputs live on different {backend.name} devices ({', '.join(devices)}); "
+        "move them to one device with .to(device=...)"
+    )
 
 
 # ------------------------------------------------------------------ unbroadcasting
@@ -172,9 +177,10 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
 
     def deliver(t, g):
         """Hand gradient `g` of tensor `t` to its node, its caller or its .grad."""
-        index = wanted.get(id(t))
-        if index is not None:
-            results[index] = g if results[index] is None else results[index] + g
+        if wanted:
+            index = wanted.get(id(t))
+            if index is not None:
+                results[index] = g if results[index] is None else results[index] + g
         child = t.node
         if child is None:
             if inputs is None:
@@ -221,6 +227,7 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
         if node.hooks is not None or node.retained is not None:
             g = _run_hooks(node, g, create_graph)
         op = node.op
+        params = node.params
         if create_graph:
             ns = graph_ops
             values = args
@@ -233,13 +240,26 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
         for i, t in enumerate(args):
             if not (isinstance(t, Tensor) and t.requires_grad):
                 continue
-            gi = op.vjp(i, ns, g, ans, values, node.params)
+            if op.variadic:
+                gi = op.vjps[0](ns, g, ans, i, values, **params)
+            else:
+                gi = op.vjps[i](ns, g, ans, *values, **params)
             if anomaly is not None:
                 anomaly.on_backward(node, i, gi)
-            shape = t.shape
-            if tuple(gi.shape) != shape:
-                gi = unbroadcast(ns, gi, shape)
-            deliver(t, gi)
+            if gi.shape != t.data.shape:
+                gi = unbroadcast(ns, gi, tuple(t.data.shape))
+            # The common case of deliver(), inlined: a non-leaf input, no `inputs=`.
+            child = t.node
+            if child is None or wanted:
+                deliver(t, gi)
+                continue
+            if child in pending:
+                pending[child] = pending[child] + gi
+            else:
+                pending[child] = gi
+            counts[child] -= 1
+            if counts[child] == 0:
+                ready.append(child)
         if not retain_graph:
             node.inputs = None
             node.out = None
@@ -260,9 +280,9 @@ def _dependency_counts(starts):
         if node.inputs is None:
             continue
         for t in node.inputs:
-            child = getattr(t, "node", None)
-            if child is None:
+            if not isinstance(t, Tensor) or t.node is None:
                 continue
+            child = t.node
             counts[child] = counts.get(child, 0) + 1
             if child not in seen:
                 seen.add(child)
