@@ -63,12 +63,12 @@ def _leaf(array, backend, requires_grad):
 
 zeros = _factory(lambda b, shape, dtype, device: b.xp.zeros(shape, dtype=dtype, device=device))
 ones = _factory(lambda b, shape, dtype, device: b.xp.ones(shape, dtype=dtype, device=device))
-randn = _factory(lambda b, shape, dtype, device: b.normal(shape, dtype or b.xp.float32, device))
-rand = _factory(lambda b, shape, dtype, device: b.uniform(shape, dtype or b.xp.float32, device))
+randn = _factory(lambda b, shape, dtype, device: b.normal(shape, dtype or b.default_float(), device))
+rand = _factory(lambda b, shape, dtype, device: b.uniform(shape, dtype or b.default_float(), device))
 zeros.__doc__ = "A tensor of zeros with the given shape."
 ones.__doc__ = "A tensor of ones with the given shape."
-randn.__doc__ = "Standard normal samples from the backend's seeded stream (float32 by default)."
-rand.__doc__ = "Uniform [0, 1) samples from the backend's seeded stream (float32 by default)."
+randn.__doc__ = "Standard normal samples from the backend's seeded stream."
+rand.__doc__ = "Uniform [0, 1) samples from the backend's seeded stream."
 
 
 def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False):

@@ -117,6 +117,14 @@ class Backend:
     def default_device(self):
         return None
 
+    def default_float(self):
+        """The library's default floating dtype (float64 for numpy, float32 for torch)."""
+        return self.xp.asarray(0.0).dtype
+
+    def index(self, indices):
+        """Integer indices in the form the library's gathers accept."""
+        return indices
+
     def to_device(self, array, device):
         from array_api_compat import to_device
 
@@ -215,6 +223,17 @@ class Backend:
     def bernoulli(self, p, shape, dtype, device=None):
         host = (self._rng.random(size=shape) < p).astype(_dtype_name(dtype))
         return self.from_numpy(host, device)
+
+    # ----------------------------------------------------------- sliding windows (issue 6)
+    def sliding_windows(self, x, window_shape, axes):
+        """A read-only view of every window of `window_shape` over `axes` of x, laid out
+        as numpy's sliding_window_view (window positions in place of `axes`, window
+        offsets appended), or None where the library has no strided views.
+
+        Convolution and pooling then copy the windows out in one pass; on None they copy
+        one strided slice per window offset instead, with identical results.
+        """
+        return None
 
 
 _DTYPE_NAMES = (

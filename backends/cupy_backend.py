@@ -67,8 +67,9 @@ class CupyBackend(Backend):
             return self.cupy.asarray(data, dtype=self.dtype(dtype))
 
     def to_device(self, array, device):
+        # asarray would hand back an array that lives on another GPU unchanged.
         with self._device(device):
-            return self.cupy.asarray(array)
+            return self.cupy.array(array, copy=True)
 
     def synchronize(self, device=None):
         with self._on(device):
@@ -120,3 +121,8 @@ class CupyBackend(Backend):
     def bernoulli(self, p, shape, dtype, device=None):
         with self._on(device):
             return (self._rng.random_sample(size=shape) < p).astype(self.dtype(dtype))
+
+    def sliding_windows(self, x, window_shape, axes):
+        from cupy.lib.stride_tricks import sliding_window_view
+
+        return sliding_window_view(x, window_shape, axis=axes)

@@ -57,6 +57,14 @@ class TorchBackend(ArrayAPIBackend):
     def default_device(self):
         return self.library.get_default_device()
 
+    def index(self, indices):
+        # torch's gathers take only int64 indices; int32 is common in user data. Boolean
+        # masks must stay masks: widened, they would select rows 0 and 1.
+        narrow = (self.library.int8, self.library.int16, self.library.int32, self.library.uint8)
+        if isinstance(indices, self._array_type) and indices.dtype in narrow:
+            return indices.to(self.library.int64)
+        return indices
+
     def to_numpy(self, array):
         return array.detach().cpu().numpy().copy()
 

@@ -107,13 +107,14 @@ def gather_grad(g, spec, shape):
     return scatter(g, spec=spec, shape=shape, backend=g.backend)
 
 
-def _raw(index):
-    return index.data if isinstance(index, Tensor) else index
+def _raw(index, backend=None):
+    index = index.data if isinstance(index, Tensor) else index
+    return index if backend is None else backend.index(index)
 
 
 def getitem(x, key):
     """x[key] for ints, slices, None, Ellipsis, integer-array tensors and boolean masks."""
-    key = tuple(_raw(k) for k in key) if isinstance(key, tuple) else (_raw(key),)
+    key = tuple(_raw(k, x.backend) for k in key) if isinstance(key, tuple) else (_raw(key, x.backend),)
     if isinstance(key, tuple) and any(isinstance(k, (list, tuple)) for k in key):
         raise TypeError(
             "getitem: index with integer tensors (ag.tensor([...])), not Python lists"
@@ -127,12 +128,12 @@ def take(x, indices, axis=None):
         if x.ndim != 1:
             raise ValueError(f"take: axis is required for a {x.ndim}-d input of shape {x.shape}")
         axis = 0
-    return gather(x, spec=GatherSpec("take", _raw(indices), axis))
+    return gather(x, spec=GatherSpec("take", _raw(indices, x.backend), axis))
 
 
 def take_along_axis(x, indices, axis=-1):
     """Elements of x picked along `axis` by an index array of x's rank."""
-    return gather(x, spec=GatherSpec("take_along_axis", _raw(indices), axis))
+    return gather(x, spec=GatherSpec("take_along_axis", _raw(indices, x.backend), axis))
 
 
 def _transfer_forward(xp, x, source, target, device):

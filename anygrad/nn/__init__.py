@@ -1,0 +1,23 @@
+"""Neural-network building blocks: Modules, layers, initialisation and functions.
+
+    import anygrad.nn as nn
+    import anygrad.nn.functional as F
+
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+    loss = F.cross_entropy(model(x), y)
+"""
+from . import functional, init
+from .layers import (
+    GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax,
+    Tanh,
+)
+from .module import Module, Parameter, Sequential
+
+__all__ = [
+    "Dropout", "Flatten", "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "Module",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+]
+from .conv_modules import (  # noqa: E402,F401  (issue 6: convolution, pooling, batch norm)
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool1d,
+    MaxPool2d,
+)

@@ -1,0 +1,109 @@
+"""Neural-net functions on tensors, PyTorch-shaped: `import anygrad.nn.functional as F`.
+
+Everything here is composed from anygrad's differentiable ops (plus erf and softplus
+from `special`), so gradients and gradients of gradients come for free on every
+backend. `dim` is PyTorch's name for what the Array API calls `axis`.
+"""
+from __future__ import annotations
+
+import math
+
+import anygrad as ag
+
+from ..tensor import Tensor
+from .losses import (  # noqa: F401  (re-exported)
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
+    nll_loss, one_hot,
+)
+from .special import erf, softplus  # noqa: F401  (re-exported)
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "erf", "flatten", "gelu", "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss",
+    "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "softplus", "tanh",
+]
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    if input.shape[-1:] != weight.shape[-1:]:
+        raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1:]} "
+                         f"features but weight of shape {weight.shape} expects {weight.shape[1]}")
+    return ag.linear(input, weight, bias)
+
+
+def relu(x):
+    return ag.relu(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x (slope also at 0, as PyTorch)."""
+    return ag.where(x > 0, x, x * negative_slope)
+
+
+def sigmoid(x):
+    return ag.sigmoid(x)
+
+
+def tanh(x):
+    return ag.tanh(x)
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF.
+
+    approximate="none" (PyTorch's default) is exact, through a portable erf accurate
+    to double precision; "tanh" is the faster approximation of Hendrycks & Gimpel,
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    """
+    if approximate == "none":
+        return x * (erf(x * _SQRT_HALF) + 1.0) * 0.5
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
+        return x * (ag.tanh(inner) + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softmax(x, dim=-1):
+    return ag.softmax(x, axis=dim)
+
+
+def log_softmax(x, dim=-1):
+    return ag.log_softmax(x, axis=dim)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dimensions start_dim..end_dim (inclusive) into one."""
+    if x.ndim == 0:
+        return ag.reshape(x, (1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for a tensor of shape {x.shape}")
+    merged = 1
+    for n in x.shape[start:end + 1]:
+        merged *= n
+    return ag.reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1/(1-p), so the
+    expected value is unchanged; the identity when not training. The mask comes from
+    the backend's seeded stream."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if not isinstance(x, Tensor):
+        x = ag.as_tensor(x)
+    backend = x.backend
+    if p == 1.0:
+        return x * 0.0
+    keep = backend.bernoulli(1.0 - p, x.shape, x.dtype, x.device)
+    return x * (keep * (1.0 / (1.0 - p)))
+from .convolution import (  # noqa: E402,F401  (issue 6: convolution and pooling)
+    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold,
+)

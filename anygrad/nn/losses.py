@@ -1,0 +1,226 @@
+"""Loss functions, PyTorch-shaped (re-exported by `anygrad.nn.functional`).
+
+Each is composed from differentiable ops, so it has gradients of every order. Every
+loss takes `reduction="mean" | "sum" | "none"` with PyTorch's meaning. Inputs are
+checked by shape and dtype only: reading values (is a class index in range?) would
+cost a device-to-host sync on a GPU, so it is never done here.
+"""
+from __future__ import annotations
+
+import anygrad as ag
+
+from ..tensor import Tensor
+from .special import softplus
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
+    "mse_loss", "nll_loss", "one_hot",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+_LOG_FLOOR = -100.0  # binary_cross_entropy clamps log(p) here, as PyTorch does
+
+
+# ----------------------------------------------------------------- checks and helpers
+def _dtype_name(dtype):
+    name = getattr(dtype, "name", None)
+    return name if isinstance(name, str) else str(dtype).rsplit(".", 1)[-1]
+
+
+def _describe(t):
+    return f"shape {t.shape} and dtype {_dtype_name(t.dtype)}"
+
+
+def _is(t, kind):
+    return t.backend.xp.isdtype(t.dtype, kind)
+
+
+def _check_reduction(fn, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_input(fn, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    if not _is(input, "real floating"):
+        raise TypeError(f"{fn}: input must be floating point, got {_describe(input)}")
+
+
+def _as_target(fn, target, input):
+    """The target as a tensor on the input's backend (it is never differentiated here
+    unless it requires grad)."""
+    target = ag.as_tensor(target)
+    if target.backend is not input.backend:
+        raise TypeError(f"{fn}: input is on backend {input.backend.name!r} but target is on "
+                        f"{target.backend.name!r}; move it with .to({input.backend.name!r})")
+    return target
+
+
+def _check_same_shape(fn, input, target):
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{fn}: input has {_describe(input)} but target has {_describe(target)}; they must "
+            "have the same shape (broadcasting here usually hides a bug, e.g. (N, 1) vs (N,))"
+        )
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return ag.mean(loss)
+    if reduction == "sum":
+        return ag.sum(loss)
+    return loss
+
+
+def _class_axis(input):
+    """Classes are on axis 1 of (N, C, d1, ...) and on axis 0 of an unbatched (C,)."""
+    return 1 if input.ndim >= 2 else 0
+
+
+def _index_shape(input):
+    axis = _class_axis(input)
+    return input.shape[:axis] + input.shape[axis + 1:]
+
+
+def _check_class_indices(fn, input, target):
+    expected = _index_shape(input)
+    if not _is(target, "integral"):
+        hint = ""
+        if _is(target, "real floating") and target.shape == expected:
+            hint = " (convert it with target.astype('int64'))"
+        raise TypeError(
+            f"{fn}: class-index targets must have an integer dtype{hint}; got target with "
+            f"{_describe(target)} for input with {_describe(input)}"
+        )
+    if target.shape != expected:
+        raise ValueError(
+            f"{fn}: input with {_describe(input)} needs class-index targets of shape "
+            f"{expected}, got target with {_describe(target)}"
+        )
+
+
+def _pick(log_probs, target, axis):
+    """log_probs[n, target[n], ...]: each sample's entry for its own class."""
+    index = ag.expand_dims(target, axis=axis)
+    return ag.squeeze(ag.take_along_axis(log_probs, index, axis=axis), axis=axis)
+
+
+# ----------------------------------------------------------------- classification
+def nll_loss(input, target, *, reduction="mean"):
+    """Negative log-likelihood of class indices `target` under log-probabilities
+    `input` of shape (N, C), (N, C, d1, ...) or (C,)."""
+    fn = "nll_loss"
+    _check_reduction(fn, reduction)
+    _check_input(fn, input)
+    target = _as_target(fn, target, input)
+    _check_class_indices(fn, input, target)
+    return _reduce(-_pick(input, target, _class_axis(input)), reduction)
+
+
+def cross_entropy(input, target, *, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of logits `input` (N, C), (N, C, d1, ...) or (C,).
+
+    `target` is either integer class indices of the input's shape without the class
+    axis, or class probabilities (float) of the input's own shape. The log-softmax is
+    fused and shifted, so logits of 1e4 give finite losses and gradients.
+    `label_smoothing` mixes the target with the uniform distribution over classes.
+    """
+    fn = "cross_entropy"
+    _check_reduction(fn, reduction)
+    _check_input(fn, input)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    target = _as_target(fn, target, input)
+    axis = _class_axis(input)
+    probabilities = _is(target, "real floating") and target.shape != _index_shape(input)
+    if probabilities and target.shape != input.shape:
+        raise ValueError(
+            f"{fn}: float targets are class probabilities and need the input's shape "
+            f"{input.shape}, got target with {_describe(target)} (class indices need an "
+            f"integer dtype and shape {_index_shape(input)})"
+        )
+    if probabilities:
+        log_probs = ag.log_softmax(input, axis=axis)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / input.shape[axis]
+        loss = -ag.sum(log_probs * target, axis=axis)
+    else:
+        _check_class_indices(fn, input, target)
+        log_probs = ag.log_softmax(input, axis=axis)
+        loss = -_pick(log_probs, target, axis)
+        if label_smoothing:
+            uniform = -ag.mean(log_probs, axis=axis)
+            loss = loss * (1.0 - label_smoothing) + uniform * label_smoothing
+    return _reduce(loss, reduction)
+
+
+def one_hot(indices, num_classes, dtype="float32"):
+    """Float rows with a 1 at each integer index: shape indices.shape + (num_classes,).
+    Not differentiable (its input is integers)."""
+    indices = ag.as_tensor(indices)
+    if not _is(indices, "integral"):
+        raise TypeError(f"one_hot: indices must have an integer dtype, got {_describe(indices)}")
+    backend = indices.backend
+    xp = backend.xp
+    classes = xp.arange(num_classes, dtype=indices.dtype, device=indices.device)
+    hits = xp.expand_dims(indices.data, axis=-1) == classes
+    return Tensor(xp.astype(hits, backend.dtype(dtype)), backend=backend)
+
+
+# ----------------------------------------------------------------- binary
+def binary_cross_entropy(input, target, *, weight=None, reduction="mean"):
+    """-(y log p + (1 - y) log(1 - p)) for probabilities `input`; each log is clamped
+    at -100 as in PyTorch, so p = 0 or 1 gives a finite loss."""
+    fn = "binary_cross_entropy"
+    _check_reduction(fn, reduction)
+    _check_input(fn, input)
+    target = _as_target(fn, target, input)
+    _check_same_shape(fn, input, target)
+    log_p = ag.clip(ag.log(input), min=_LOG_FLOOR)
+    log_not_p = ag.clip(ag.log1p(-input), min=_LOG_FLOOR)
+    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """Sigmoid and binary cross-entropy fused: softplus(x) - x y, which is
+    max(x, 0) - x y + log1p(exp(-|x|)), exact and finite for any logit.
+
+    `pos_weight` scales the positive term: (pos_weight - 1) y softplus(-x) is added.
+    """
+    fn = "binary_cross_entropy_with_logits"
+    _check_reduction(fn, reduction)
+    _check_input(fn, input)
+    target = _as_target(fn, target, input)
+    _check_same_shape(fn, input, target)
+    loss = softplus(input) - input * target
+    if pos_weight is not None:
+        loss = loss + (pos_weight - 1.0) * target * softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------- regression
+def mse_loss(input, target, *, reduction="mean"):
+    """Squared error (input - target)^2."""
+    fn = "mse_loss"
+    _check_reduction(fn, reduction)
+    _check_input(fn, input)
+    target = _as_target(fn, target, input)
+    _check_same_shape(fn, input, target)
+    return _reduce(ag.square(input - target), reduction)
+
+
+def l1_loss(input, target, *, reduction="mean"):
+    """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
+    fn = "l1_loss"
+    _check_reduction(fn, reduction)
+    _check_input(fn, input)
+    target = _as_target(fn, target, input)
+    _check_same_shape(fn, input, target)
+    return _reduce(ag.abs(input - target), reduction)

@@ -1,0 +1,90 @@
+"""Adam and AdamW (Kingma & Ba, 2015; Loshchilov & Hutter, 2019), as PyTorch computes them."""
+from __future__ import annotations
+
+import math
+
+from .optimizer import Optimizer, _wrap
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam with bias correction, eps added after the square root (PyTorch's placement):
+
+        g = grad + weight_decay * p              (L2 penalty; AdamW decays p instead)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        v_hat = max(v_hat, v) if amsgrad else v
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+    """
+
+    # AdamW sets this: weight decay shrinks the parameter instead of joining the gradient.
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _validate(self, group):
+        super()._validate(group)
+        name = type(self).__name__
+        beta1, beta2 = group["betas"]
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"{name}: betas must be in [0, 1), got {group['betas']}")
+        if group["eps"] < 0:
+            raise ValueError(f"{name}: invalid eps {group['eps']}")
+        if group["weight_decay"] < 0:
+            raise ValueError(f"{name}: invalid weight_decay {group['weight_decay']}")
+
+    def _update_group(self, group):
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self._initial_state(p, group["amsgrad"])
+            xp = p.backend.xp
+            g = p.grad.data
+            param = p.data
+            if weight_decay and self._decoupled:
+                param = param * (1.0 - lr * weight_decay)
+            elif weight_decay:
+                g = g + weight_decay * param
+            state["step"] += 1
+            step = state["step"]
+            m = state["exp_avg"].data
+            m = m + (1.0 - beta1) * (g - m)  # PyTorch's lerp form of beta1 m + (1 - beta1) g
+            v = beta2 * state["exp_avg_sq"].data + (1.0 - beta2) * (g * g)
+            state["exp_avg"].data = m
+            state["exp_avg_sq"].data = v
+            if group["amsgrad"]:
+                v = xp.maximum(state["max_exp_avg_sq"].data, v)
+                state["max_exp_avg_sq"].data = v
+            step_size = lr / (1.0 - beta1 ** step)
+            denominator = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** step) + eps
+            p.data = param - step_size * (m / denominator)
+
+    @staticmethod
+    def _initial_state(p, amsgrad):
+        xp = p.backend.xp
+        state = {"step": 0,
+                 "exp_avg": _wrap(xp.zeros_like(p.data), p.backend),
+                 "exp_avg_sq": _wrap(xp.zeros_like(p.data), p.backend)}
+        if amsgrad:
+            state["max_exp_avg_sq"] = _wrap(xp.zeros_like(p.data), p.backend)
+        return state
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p = p * (1 - lr * weight_decay) before the
+    Adam step, instead of adding weight_decay * p to the gradient."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)
