@@ -8,9 +8,10 @@ from .engine import _wrap
 _PY_DATA = (int, float, bool, complex, list, tuple)
 
 
-def _to_array(data, dtype=None, backend=None, device=None):
+def _to_array(data, dtype=None, backend=None, device=None, copy=False):
     """(array, backend) for `data`. Arrays keep their backend unless another is named;
-    Python data goes to the named or current backend."""
+    Python data goes to the named or current backend. With `copy`, the result never
+    shares memory with `data`."""
     if isinstance(data, Tensor):
         data = data.data
     target = get_backend(backend) if backend is not None else None
@@ -20,6 +21,8 @@ def _to_array(data, dtype=None, backend=None, device=None):
     source = backend_of(data)
     target = target or source
     array = target.convert(data, source, device)
+    if copy and array is data:
+        array = target.xp.asarray(array, copy=True)
     if dtype is not None:
         wanted = target.dtype(dtype)
         if array.dtype != wanted:
@@ -31,9 +34,15 @@ def tensor(data, dtype=None, requires_grad=False, backend=None, device=None):
     """A new leaf tensor from Python scalars, nested lists, or any backend's arrays.
 
     An array keeps its own backend unless `backend` is given (numpy data given with
-    backend="cupy" moves to the GPU); Python data uses the current backend.
+    backend="cupy" moves to the GPU); Python data uses the current backend. The data is
+    always copied, as torch.tensor does: optimizers update parameters in place, and the
+    caller's array must not change with them. `as_tensor` wraps without copying.
     """
-    return Tensor(data, requires_grad=requires_grad, backend=backend, dtype=dtype, device=device)
+    array, target = _to_array(data, dtype, backend, device, copy=True)
+    t = _wrap(array, target)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def as_tensor(data, backend=None):

@@ -197,3 +197,20 @@ def test_numpy_array_operators_defer_to_tensor():
     assert isinstance(y, ag.Tensor)
     ag.sum(y).backward()
     np.testing.assert_array_equal(host(x.grad), [3.0, 4.0])
+
+
+def test_tensor_copies_its_input_and_as_tensor_does_not(backend):
+    source = get_backend(backend).asarray([1.0, 2.0])
+    copied, wrapped = ag.tensor(source), ag.as_tensor(source)
+    assert copied.data is not source and wrapped.data is source
+
+
+def test_optimizer_step_leaves_callers_array_alone():
+    from anygrad.optim import SGD
+
+    weights = np.array([1.0, 2.0])
+    w = ag.tensor(weights, requires_grad=True)
+    ag.sum(w * w).backward()
+    SGD([w], lr=0.5).step()
+    np.testing.assert_array_equal(weights, [1.0, 2.0])
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from ..backends import backend_of, get_backend
+from ..engine import _wrap
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]
@@ -243,10 +244,12 @@ class Module:
                     yield (f"{prefix}.{name}" if prefix else name), value
 
     def state_dict(self):
-        """An ordered dict of dotted name -> detached tensor (parameters and persistent
-        buffers). Optimizers replace arrays rather than write into them, so this is a
-        snapshot: later training does not change it."""
-        return OrderedDict((key, value.detach()) for key, value in self._state_items())
+        """An ordered dict of dotted name -> tensor (parameters and persistent buffers).
+        The values are copies: optimizers update parameters in place, and a snapshot
+        taken now must not change with later training."""
+        return OrderedDict((key, _wrap(value.backend.xp.asarray(value.data, copy=True),
+                                       value.backend))
+                           for key, value in self._state_items())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values into this module's parameters and buffers.

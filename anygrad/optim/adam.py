@@ -48,24 +48,25 @@ class Adam(Optimizer):
                 state = self.state[p] = self._initial_state(p, group["amsgrad"])
             xp = p.backend.xp
             g = p.grad.data
-            param = p.data
+            # Augmented assignments update in place where the library allows it and
+            # rebind where it does not (jax); the arithmetic is the same either way.
             if weight_decay and self._decoupled:
-                param = param * (1.0 - lr * weight_decay)
+                p.data *= 1.0 - lr * weight_decay
             elif weight_decay:
-                g = g + weight_decay * param
+                g = g + weight_decay * p.data
             state["step"] += 1
             step = state["step"]
-            m = state["exp_avg"].data
-            m = m + (1.0 - beta1) * (g - m)  # PyTorch's lerp form of beta1 m + (1 - beta1) g
-            v = beta2 * state["exp_avg_sq"].data + (1.0 - beta2) * (g * g)
-            state["exp_avg"].data = m
-            state["exp_avg_sq"].data = v
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m.data += (1.0 - beta1) * (g - m.data)  # PyTorch's lerp form of b1 m + (1 - b1) g
+            v.data *= beta2
+            v.data += (1.0 - beta2) * (g * g)
+            v = v.data
             if group["amsgrad"]:
                 v = xp.maximum(state["max_exp_avg_sq"].data, v)
                 state["max_exp_avg_sq"].data = v
             step_size = lr / (1.0 - beta1 ** step)
             denominator = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** step) + eps
-            p.data = param - step_size * (m / denominator)
+            p.data -= step_size * (m.data / denominator)
 
     @staticmethod
     def _initial_state(p, amsgrad):

@@ -111,7 +111,7 @@ class Optimizer:
     def state_dict(self):
         """PyTorch's layout: {"state": {index: {...}}, "param_groups": [{..., "params":
         [indices]}]}, parameters numbered in order across groups. State arrays are
-        Tensors (never changed by later steps, which replace rather than write)."""
+        copies: steps update the live ones in place, and a snapshot must not follow."""
         index = {}
         groups = []
         for group in self.param_groups:
@@ -122,7 +122,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = {k: (v.detach() if isinstance(v, Tensor) else v)
+                    state[index[id(p)]] = {k: (_copy(v) if isinstance(v, Tensor) else v)
                                            for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
@@ -170,3 +170,7 @@ def _state_value(value, param):
     elif source is backend:
         array = backend.xp.asarray(array, copy=True)
     return _wrap(array, backend)
+
+
+def _copy(t):
+    return _wrap(t.backend.xp.asarray(t.data, copy=True), t.backend)

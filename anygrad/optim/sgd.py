@@ -43,9 +43,13 @@ class SGD(Optimizer):
                 state = self.state.setdefault(p, {})
                 buffer = state.get("momentum_buffer")
                 if buffer is None:
-                    buffer = _wrap(g, p.backend)
+                    # a copy: the buffer is updated in place and must not alias the grad
+                    buffer = _wrap(p.backend.xp.asarray(g, copy=True), p.backend)
                     state["momentum_buffer"] = buffer
                 else:
-                    buffer.data = momentum * buffer.data + (1.0 - dampening) * g
+                    buffer.data *= momentum
+                    buffer.data += (1.0 - dampening) * g
                 g = g + momentum * buffer.data if group["nesterov"] else buffer.data
-            p.data = p.data - lr * g
+            # Augmented assignment updates in place where the library allows it (no
+            # fresh parameter-sized allocation per step) and rebinds where it does not (jax).
+            p.data -= lr * g
