@@ -7,6 +7,10 @@
     loss = F.cross_entropy(model(x), y)
 """
 from . import functional, init
+from .conv_modules import (
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool1d,
+    MaxPool2d,
+)
 from .layers import (
     GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax,
     Tanh,
@@ -14,10 +18,8 @@ from .layers import (
 from .module import Module, Parameter, Sequential
 
 __all__ = [
-    "Dropout", "Flatten", "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "Module",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
+    "Conv2d", "Dropout", "Flatten", "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax",
+    "MaxPool1d", "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",
+    "Tanh", "functional", "init",
 ]
-from .conv_modules import (  # noqa: E402,F401  (issue 6: convolution, pooling, batch norm)
-    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool1d,
-    MaxPool2d,
-)

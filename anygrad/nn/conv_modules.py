@@ -43,7 +43,8 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding='same' needs stride 1, got stride={stride}")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.padding = padding if isinstance(padding, str) else C._ints(padding, self._nd, "padding", name)
+        self.padding = (padding if isinstance(padding, str)
+                        else C._ints(padding, self._nd, "padding", name))
         self.dilation = C._ints(dilation, self._nd, "dilation", name)
         self.groups = groups
         shape = (out_channels, in_channels // groups) + self.kernel_size

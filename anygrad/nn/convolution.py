@@ -109,7 +109,7 @@ def _geometry(fn, x, kernel, stride, padding, dilation):
 
 def _check_rank(fn, x, nd):
     if x.ndim != nd + 2:
-        layout = ("N", "C", "L") if nd == 1 else ("N", "C", "H", "W")[: nd + 2]
+        layout = ("N", "C") + (("L",) if nd == 1 else ("D", "H", "W")[-nd:])
         raise ValueError(
             f"{fn}: expects a {nd + 2}-D input ({', '.join(layout)}), got shape {x.shape}"
         )
@@ -220,6 +220,8 @@ def _columns(x, geo, fill=0.0):
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding windows as columns, as torch.nn.functional.unfold: (N, C, *size) ->
     (N, C * prod(kernel_size), windows), for 1-D, 2-D or 3-D spatial inputs."""
+    if x.ndim not in (3, 4, 5):
+        raise ValueError(f"unfold: expects a 3-D, 4-D or 5-D input (N, C, ...), got shape {x.shape}")
     nd = x.ndim - 2
     kernel = _ints(kernel_size, nd, "kernel_size", "unfold")
     return _columns(x, _geometry("unfold", x, kernel, stride, padding, dilation))
@@ -266,7 +268,8 @@ def _conv(fn, nd, x, weight, bias, stride, padding, dilation, groups):
     if not isinstance(groups, int) or groups < 1 or channels % groups or out_channels % groups:
         raise ValueError(
             f"{fn}: groups={groups} must divide both the input channels ({channels}, input "
-            f"shape {x.shape}) and the output channels ({out_channels}, weight shape {weight.shape})"
+            f"shape {x.shape}) and the output channels ({out_channels}, weight shape "
+            f"{weight.shape})"
         )
     if channels != group_channels * groups:
         raise ValueError(

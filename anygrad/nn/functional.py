@@ -11,6 +11,10 @@ import math
 import anygrad as ag
 
 from ..tensor import Tensor
+from .convolution import (  # noqa: F401  (re-exported)
+    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
+    unfold,
+)
 from .losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
     nll_loss, one_hot,
@@ -18,6 +22,8 @@ from .losses import (  # noqa: F401  (re-exported)
 from .special import erf, softplus  # noqa: F401  (re-exported)
 
 __all__ = [
+    "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool1d",
+    "max_pool2d", "unfold",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
     "erf", "flatten", "gelu", "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss",
     "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "softplus", "tanh",
@@ -104,6 +110,3 @@ def dropout(x, p=0.5, training=True):
         return x * 0.0
     keep = backend.bernoulli(1.0 - p, x.shape, x.dtype, x.device)
     return x * (keep * (1.0 / (1.0 - p)))
-from .convolution import (  # noqa: E402,F401  (issue 6: convolution and pooling)
-    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold,
-)
