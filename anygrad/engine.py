@@ -168,23 +168,49 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
 
     With `inputs=None`, leaf gradients are added to `.grad`. With `inputs` given, the
     gradients of exactly those tensors are returned as a list (None where unreached)
-    and every `.grad` is left alone.
+    and every `.grad` is left alone. Gradient ops are recorded iff `create_graph`,
+    whatever the surrounding grad mode.
     """
+    token = _grad_enabled.set(bool(create_graph))
+    try:
+        return _backward(list(roots), root_grads, retain_graph, create_graph, inputs)
+    finally:
+        _grad_enabled.reset(token)
+
+
+def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     from . import ops as graph_ops
 
-    wanted = {} if inputs is None else {id(t): i for i, t in enumerate(inputs)}
-    results = [None] * len(wanted)
+    for root in roots:
+        if not root.requires_grad:
+            raise RuntimeError(
+                "backward: the tensor does not require grad and has no graph; make a leaf "
+                "with requires_grad=True, and check it was not computed under no_grad()"
+            )
+    wanted_nodes = {}  # node -> index in `inputs`, for non-leaf inputs
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t.node is not None:
+                wanted_nodes[t.node] = i
+    results = None if inputs is None else [None] * len(inputs)
+    anomaly = _anomaly_mode.get()
+    pending = {}  # node -> summed gradient of its output
+    leaves = {}  # id(leaf) -> [leaf, summed gradient]; hooks and storage run once, at the end
+    counts = _dependency_counts([r.node for r in roots if r.node is not None])
+    for root in roots:  # the roots count as consumers too, so none runs early
+        if root.node is not None:
+            counts[root.node] = counts.get(root.node, 0) + 1
+    ready = []
 
     def deliver(t, g):
-        """Hand gradient `g` of tensor `t` to its node, its caller or its .grad."""
-        if wanted:
-            index = wanted.get(id(t))
-            if index is not None:
-                results[index] = g if results[index] is None else results[index] + g
+        """Add gradient `g` of tensor `t` to what its node or leaf has gathered."""
         child = t.node
         if child is None:
-            if inputs is None:
-                _accumulate_leaf(t, g, create_graph)
+            entry = leaves.get(id(t))
+            if entry is None:
+                leaves[id(t)] = [t, g]
+            else:
+                entry[1] = entry[1] + g
             return
         if child in pending:
             pending[child] = pending[child] + g
@@ -194,20 +220,6 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
         if counts[child] == 0:
             ready.append(child)
 
-    anomaly = _anomaly_mode.get()
-    pending = {}  # node -> summed gradient of its output
-    roots = list(roots)
-    for root in roots:
-        if not root.requires_grad:
-            raise RuntimeError(
-                "backward: the tensor does not require grad and has no graph; make a leaf "
-                "with requires_grad=True, and check it was not computed under no_grad()"
-            )
-    counts = _dependency_counts([r.node for r in roots if r.node is not None])
-    for root in roots:  # the roots count as consumers too, so none runs early
-        if root.node is not None:
-            counts[root.node] = counts.get(root.node, 0) + 1
-    ready = []
     for root, g in zip(roots, root_grads):
         if create_graph:
             g = g if isinstance(g, Tensor) else _wrap(g, root.backend)
@@ -224,8 +236,12 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
                 f"backward through the graph a second time: the graph of {node.op.name} "
                 "was freed by the first backward(); pass retain_graph=True to keep it"
             )
+        if anomaly is not None:
+            anomaly.on_rule(node)  # ops run from here on belong to this node's backward
         if node.hooks is not None or node.retained is not None:
             g = _run_hooks(node, g, create_graph)
+        if wanted_nodes and node in wanted_nodes:
+            results[wanted_nodes[node]] = g if create_graph else _wrap(g, node.backend)
         op = node.op
         params = node.params
         if create_graph:
@@ -248,9 +264,9 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
                 anomaly.on_backward(node, i, gi)
             if gi.shape != t.data.shape:
                 gi = unbroadcast(ns, gi, tuple(t.data.shape))
-            # The common case of deliver(), inlined: a non-leaf input, no `inputs=`.
+            # deliver(), inlined for the common case of a non-leaf input
             child = t.node
-            if child is None or wanted:
+            if child is None:
                 deliver(t, gi)
                 continue
             if child in pending:
@@ -263,11 +279,20 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
         if not retain_graph:
             node.inputs = None
             node.out = None
-    if inputs is None:
-        return None
-    if create_graph:
-        return results
-    return [None if g is None else _wrap(g, t.backend) for g, t in zip(results, inputs)]
+    if anomaly is not None:
+        anomaly.on_rule(None)
+
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    for leaf, g in leaves.values():
+        g = g if create_graph else _wrap(g, leaf.backend)
+        hooks = getattr(leaf, "_hooks", None)
+        if hooks:
+            g = _call_hooks(hooks, g)
+        if wanted is None:
+            _accumulate_leaf(leaf, g, create_graph)
+        elif id(leaf) in wanted:
+            results[wanted[id(leaf)]] = g
+    return results
 
 
 def _dependency_counts(starts):
@@ -301,10 +326,6 @@ def _wrap(array, backend, requires_grad=False):
 
 
 def _accumulate_leaf(leaf, g, create_graph):
-    hooks = getattr(leaf, "_hooks", None)
-    g = g if create_graph else _wrap(g, leaf.backend)
-    if hooks:
-        g = _call_hooks(hooks, g)
     if leaf.grad is None:
         leaf.grad = g
     elif create_graph:
@@ -316,8 +337,15 @@ def _accumulate_leaf(leaf, g, create_graph):
 def _call_hooks(hooks, g):
     for hook in list(hooks.values()):
         replaced = hook(g)
-        if replaced is not None:
-            g = replaced
+        if replaced is None:
+            continue
+        if not isinstance(replaced, Tensor) or replaced.shape != g.shape:
+            shape = getattr(replaced, "shape", type(replaced).__name__)
+            raise ValueError(
+                f"gradient hook {getattr(hook, '__qualname__', hook)!r} returned {shape}, "
+                f"but the gradient it replaces is a tensor of shape {g.shape}"
+            )
+        g = replaced
     return g
 
 
@@ -329,7 +357,8 @@ def _run_hooks(node, g, create_graph):
     if node.retained is not None:
         owner = node.retained()
         if owner is not None:
-            owner.grad = g if create_graph else _wrap(g.data, node.backend)
+            kept = g if create_graph else _wrap(g.data, node.backend)
+            owner.grad = kept if owner.grad is None else owner.grad + kept
     return g if create_graph else g.data
 
 

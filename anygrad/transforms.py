@@ -1,0 +1,438 @@
+"""Function transforms (grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp) and
+`gradients`, the tensor-level call they are built on (PyTorch's `autograd.grad`).
+
+How transforms nest. Each call makes the differentiated arguments variables of its
+own: a fresh leaf when the argument carries no graph (a raw array, a constant, or
+anything under `no_grad`), else an identity op ("alias") applied to it. The alias does
+two jobs. Gradients flow through it back to an outer transform's variable, and an inner
+transform differentiates with respect to the alias, not the outer variable itself, so
+`grad(lambda x: x * grad(lambda y: x * y)(x))` sees d(xy)/dy = x, not 2x (what JAX
+calls perturbation confusion).
+
+Whether a gradient is itself recorded (`create_graph`) is decided per call: only when
+grad mode was on where the transform was called and the function's graph reaches a
+tensor requiring grad that the call did not create (an outer transform's variable, or
+a parameter captured by a closure). A top-level `grad` of raw arrays thus runs the
+plain backward on raw arrays and returns tensors without a graph, while in
+`grad(grad(f))` the inner gradient is recorded for the outer one, to any depth.
+
+Forward mode (`jvp`, and `jacobian` on tall functions) uses the double-VJP trick:
+u -> J^T u is linear in u, so recording it with `create_graph` and differentiating
+<J^T u, v> with respect to u gives J v. That is exact (no finite differences) and
+costs about two reverse passes and a forward pass per product.
+"""
+from __future__ import annotations
+
+import functools
+
+from . import ops
+from .creation import as_tensor, zeros_like
+from .engine import Op, _wrap, backward
+from .modes import enable_grad, is_grad_enabled, set_grad_enabled
+from .tensor import Tensor, _cotangent_for
+
+__all__ = ["gradients", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+
+# The identity as an op of its own: the vertex a transform differentiates with respect
+# to when its argument already has a graph (see the module docstring).
+_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g)
+
+
+# ----------------------------------------------------------------- tensor level
+def gradients(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+              allow_unused=False):
+    """The gradients of `outputs` with respect to `inputs`, as a list; `.grad` is untouched.
+
+    As PyTorch's `torch.autograd.grad`: `grad_outputs` holds one cotangent per output
+    (a tensor or array of the output's shape; None means 1 for a one-element output).
+    An input the outputs do not depend on is an error naming it, or None with
+    `allow_unused=True`. `retain_graph` defaults to `create_graph`; with `create_graph`
+    the gradients are graphs themselves and can be differentiated again.
+    """
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    for i, t in enumerate(inputs):
+        if not (isinstance(t, Tensor) and t.requires_grad):
+            raise RuntimeError(
+                f"gradients: input {i} does not require grad, so it has no gradient; make it "
+                "with requires_grad=True (and not under no_grad())"
+            )
+    for i, o in enumerate(outputs):
+        if not (isinstance(o, Tensor) and o.requires_grad):
+            raise RuntimeError(
+                f"gradients: output {i} does not require grad and has no graph; check that it "
+                "is computed from the inputs, and not under no_grad()"
+            )
+    cotangents = _cotangents(outputs, grad_outputs, "gradients")
+    if retain_graph is None:
+        retain_graph = create_graph
+    unique = list({id(t): t for t in inputs}.values())  # the engine wants each input once
+    with set_grad_enabled(create_graph):
+        found = backward(outputs, cotangents, retain_graph=retain_graph,
+                         create_graph=create_graph, inputs=unique)
+    by_id = {id(t): g for t, g in zip(unique, found)}
+    grads = [by_id[id(t)] for t in inputs]
+    if not allow_unused:
+        for i, (t, g) in enumerate(zip(inputs, grads)):
+            if g is None:
+                raise RuntimeError(
+                    f"gradients: input {i} (shape {t.shape}) was not used to compute the "
+                    "outputs; pass allow_unused=True to get None for it"
+                )
+    return grads
+
+
+def _cotangents(outputs, grad_outputs, where):
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_list(grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise ValueError(
+                f"{where}: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs"
+            )
+    result = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if o.size != 1:
+                raise RuntimeError(
+                    f"{where}: output {i} has shape {o.shape}; grad_outputs may be left out "
+                    "only for outputs of one element"
+                )
+            g = _wrap(o.backend.xp.ones_like(o.data), o.backend)
+        else:
+            g = _cotangent_for(o, g, where)
+        result.append(g)
+    return result
+
+
+# ----------------------------------------------------------------- one linearization
+class _Linearization:
+    """`f` evaluated once at fixed arguments, ready for any number of products with its
+    Jacobian: J^T u (`pullback`, reverse mode) and J v (`pushforward`, forward mode)."""
+
+    def __init__(self, f, args, argnums, where, has_aux=False):
+        self.where = where
+        self.connected = is_grad_enabled()  # may results join the caller's graph?
+        call_args, self.variables, own = _variables(args, argnums, self.connected, where)
+        with enable_grad():
+            result = f(*call_args)
+        self.aux = None
+        if has_aux:
+            if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                raise TypeError(f"{where}: with has_aux=True, f must return a pair (output, aux)")
+            result, self.aux = result
+        self.single = isinstance(result, Tensor)
+        self.outputs = _as_list(result)
+        for i, o in enumerate(self.outputs):
+            if not isinstance(o, Tensor):
+                raise TypeError(
+                    f"{where}: f must return tensors; output {i} is a {type(o).__name__}"
+                )
+        # The graph reaches a tensor requiring grad that this call did not make.
+        self.outside = _reaches_outside(self.outputs, own)
+        self._transposed = None  # (cotangent variables, J^T u), built on first pushforward
+
+    def visible_outputs(self):
+        """The outputs for the caller: still in the graph only where it can be used."""
+        if self.connected and self.outside:
+            return self.outputs
+        return [o.detach() for o in self.outputs]
+
+    def pullback(self, cotangents, keep=True, record=None):
+        """J^T u for each variable (zeros where unused). `keep` keeps the graph for
+        more calls; `record` forces or forbids recording the result's own graph."""
+        cotangents = [_cotangent_for(o, u, self.where) for o, u in zip(self.outputs, cotangents)]
+        live = [(o, u) for o, u in zip(self.outputs, cotangents) if o.requires_grad]
+        if record is None:
+            record = is_grad_enabled() and (
+                (self.connected and self.outside) or any(u.requires_grad for _, u in live)
+            )
+        grads = [None] * len(self.variables)
+        if live:
+            with set_grad_enabled(record):
+                grads = backward([o for o, _ in live], [u for _, u in live],
+                                 retain_graph=keep or record or self.outside,
+                                 create_graph=record, inputs=self.variables)
+        return [zeros_like(v) if g is None else g for g, v in zip(grads, self.variables)]
+
+    def pushforward(self, tangents):
+        """J v for each output, from one tangent per variable (None for zero)."""
+        if self._transposed is None:
+            dummies = [zeros_like(o, requires_grad=True) for o in self.outputs]
+            self._transposed = (dummies, self.pullback(dummies, record=True))
+        dummies, transposed = self._transposed
+        pairs = [(g, _cotangent_for(v, t, self.where))
+                 for g, v, t in zip(transposed, self.variables, tangents) if t is not None]
+        pairs = [(g, t) for g, t in pairs if g.requires_grad]
+        record = is_grad_enabled() and (
+            (self.connected and self.outside) or any(t.requires_grad for _, t in pairs)
+        )
+        found = [None] * len(dummies)
+        if pairs:
+            with set_grad_enabled(record):
+                found = backward([g for g, _ in pairs], [t for _, t in pairs],
+                                 retain_graph=True, create_graph=record, inputs=dummies)
+        return [zeros_like(o) if g is None else g for g, o in zip(found, self.outputs)]
+
+
+def _variables(args, argnums, connected, where):
+    """The call's arguments with args[i], i in argnums, made variables of this call.
+
+    Returns (arguments, variables, ids of the fresh leaves this call made)."""
+    args = list(args)
+    variables, own = [], set()
+    for i in argnums:
+        if not -len(args) <= i < len(args):
+            raise ValueError(f"{where}: argnums {i} is out of range for {len(args)} arguments")
+        a = args[i]
+        if connected and isinstance(a, Tensor) and a.requires_grad:
+            v = _alias(a)
+        else:
+            v = as_tensor(a).detach()
+            try:
+                v.requires_grad_(True)
+            except TypeError as exc:
+                raise TypeError(f"{where}: argument {i}: {exc}") from None
+            own.add(id(v))
+        args[i] = v
+        variables.append(v)
+    return args, variables, own
+
+
+def _reaches_outside(tensors, own):
+    """Whether the graph of `tensors` reaches a tensor requiring grad not in `own`: then
+    a gradient may be differentiated again from outside, and the graph must be kept."""
+    seen = set()
+    stack = []
+    for t in tensors:
+        if not t.requires_grad:
+            continue
+        if t.node is None:
+            if id(t) not in own:
+                return True
+        elif id(t.node) not in seen:
+            seen.add(id(t.node))
+            stack.append(t.node)
+    while stack:
+        node = stack.pop()
+        if node.inputs is None:
+            return True  # freed by an earlier backward: not ours, ours is intact
+        for t in node.inputs:
+            if not (isinstance(t, Tensor) and t.requires_grad):
+                continue
+            if t.node is None:
+                if id(t) not in own:
+                    return True
+            elif id(t.node) not in seen:
+                seen.add(id(t.node))
+                stack.append(t.node)
+    return False
+
+
+# ----------------------------------------------------------------- transforms
+def value_and_grad(f, argnums=0, has_aux=False):
+    """A function returning (f(*args), gradient of f with respect to args[argnums]).
+
+    `f` returns a tensor of one element (or `(output, aux)` with `has_aux=True`, and
+    then the value is `(output, aux)`). `argnums` is an int, giving one gradient, or a
+    tuple, giving a tuple. Arguments may be Tensors, backend arrays or Python floats;
+    gradients are Tensors. Transforms nest: `grad(grad(f))` is the second derivative.
+    """
+    argnums, single = _argnums(argnums, "value_and_grad")
+
+    @functools.wraps(f)
+    def value_and_grad_f(*args, **kwargs):
+        lin = _Linearization(_bind(f, kwargs), args, argnums, "grad", has_aux)
+        out = lin.outputs[0]
+        if not lin.single or out.size != 1:
+            shape = out.shape if lin.single else f"a {len(lin.outputs)}-tuple"
+            raise TypeError(
+                f"grad: f must return a tensor of one element, got {shape}; use jacobian or "
+                "vjp for other outputs"
+            )
+        ones = _wrap(out.backend.xp.ones_like(out.data), out.backend)
+        grads = lin.pullback([ones], keep=False)
+        value = lin.visible_outputs()[0]
+        if has_aux:
+            value = (value, lin.aux)
+        return value, (grads[0] if single else tuple(grads))
+
+    return value_and_grad_f
+
+
+def grad(f, argnums=0, has_aux=False):
+    """The gradient of a scalar function, as a function: `grad(f)(x)` is df/dx.
+
+    Same arguments as `value_and_grad`; with `has_aux=True` it returns (gradient, aux).
+    """
+    value_and_grad_f = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def grad_f(*args, **kwargs):
+        value, g = value_and_grad_f(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return grad_f
+
+
+def vjp(f, *primals):
+    """`(f(*primals), vjp_fn)`: `vjp_fn(u)` gives u^T J, one gradient per primal, as a tuple.
+
+    `f` returns a tensor (then u is one tensor) or a tuple of them (then u is a tuple).
+    `vjp_fn` can be called many times; the graph lives as long as it does.
+    """
+    lin = _Linearization(f, primals, range(len(primals)), "vjp")
+
+    def vjp_fn(cotangents):
+        cotangents = [cotangents] if lin.single else list(cotangents)
+        if len(cotangents) != len(lin.outputs):
+            raise ValueError(f"vjp: {len(cotangents)} cotangents for {len(lin.outputs)} outputs")
+        return tuple(lin.pullback(cotangents))
+
+    return _shaped(lin), vjp_fn
+
+
+def jvp(f, primals, tangents):
+    """`(f(*primals), J v)` for tangents v, one per primal (tuples, or single tensors).
+
+    Forward mode by the double-VJP trick (see the module docstring): exact, at the
+    price of two reverse passes. J v has the structure of f's output.
+    """
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(tangents)} tangents for {len(primals)} primals")
+    lin = _Linearization(f, primals, range(len(primals)), "jvp")
+    pushed = lin.pushforward(list(tangents))
+    return _shaped(lin), (pushed[0] if lin.single else tuple(pushed))
+
+
+def jacobian(f, argnums=0, mode=None):
+    """A function giving the Jacobian of f (one output tensor) with respect to
+    args[argnums], of shape out.shape + arg.shape (a tuple for a tuple of argnums).
+
+    `mode="reverse"` builds it row by row from VJPs, `mode="forward"` column by column
+    from JVPs; by default the cheaper one for the shapes: reverse unless there are more
+    outputs than inputs.
+    """
+    argnums, single = _argnums(argnums, "jacobian")
+    if mode not in (None, "reverse", "forward"):
+        raise ValueError(f"jacobian: mode must be 'reverse', 'forward' or None, not {mode!r}")
+
+    @functools.wraps(f)
+    def jacobian_f(*args, **kwargs):
+        lin = _Linearization(_bind(f, kwargs), args, argnums, "jacobian")
+        if not lin.single:
+            raise TypeError("jacobian: f must return a single tensor")
+        out = lin.outputs[0]
+        n_in = sum(v.size for v in lin.variables)
+        chosen = mode or _cheaper_mode(out.size, n_in)
+        jac = _by_rows(lin, out) if chosen == "reverse" else _by_columns(lin, out)
+        return jac[0] if single else tuple(jac)
+
+    return jacobian_f
+
+
+def _cheaper_mode(n_out, n_in):
+    """Reverse mode costs one backward per output, forward one per input."""
+    return "reverse" if n_out <= n_in else "forward"
+
+
+def _by_rows(lin, out):
+    rows = [[] for _ in lin.variables]
+    for k in range(out.size):
+        for i, g in enumerate(lin.pullback([_basis(out, k)])):
+            rows[i].append(g)
+    return [_assemble(r, 0, out, v) for r, v in zip(rows, lin.variables)]
+
+
+def _by_columns(lin, out):
+    jac = []
+    for i, v in enumerate(lin.variables):
+        columns = []
+        for k in range(v.size):
+            tangents = [None] * len(lin.variables)
+            tangents[i] = _basis(v, k)
+            columns.append(lin.pushforward(tangents)[0])
+        jac.append(_assemble(columns, -1, out, v))
+    return jac
+
+
+def _basis(like, k):
+    """The k-th standard basis tensor in `like`'s shape, dtype and device."""
+    xp = like.backend.xp
+    positions = xp.arange(like.size, device=like.backend.device(like.data))
+    flat = xp.astype(positions == k, like.dtype)
+    return _wrap(xp.reshape(flat, like.shape), like.backend)
+
+
+def _assemble(pieces, axis, out, variable):
+    """Rows (axis 0) or columns (axis -1) of flattened derivatives -> out.shape + var.shape."""
+    shape = out.shape + variable.shape
+    if not pieces:
+        xp = out.backend.xp
+        return _wrap(xp.zeros(shape, dtype=out.dtype, device=out.backend.device(out.data)),
+                     out.backend)
+    flat = [ops.reshape(p, (-1,)) for p in pieces]
+    return ops.reshape(ops.stack(flat, axis=axis), shape)
+
+
+def hessian(f, argnums=0):
+    """The Hessian of a scalar f with respect to args[argnums] (an int): the Jacobian of
+    its gradient, of shape arg.shape + arg.shape."""
+    if not isinstance(argnums, int):
+        raise TypeError("hessian: argnums must be an int; take jacobian(grad(f, ...)) for blocks")
+    return jacobian(grad(f, argnums), argnums)
+
+
+def hvp(f, primals, tangents):
+    """The Hessian of a scalar f at `primals` times `tangents`, without forming the Hessian.
+
+    Reverse over reverse: the gradient of <grad f, v>, so two backward passes. Takes
+    and returns single tensors or tuples (one per primal), like `jvp`.
+    """
+    single = not isinstance(primals, (tuple, list))
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"hvp: {len(tangents)} tangents for {len(primals)} primals")
+    argnums = tuple(range(len(primals)))
+    gradient = grad(f, argnums)
+
+    def directional(*args):
+        total = 0.0
+        for g, x, v in zip(gradient(*args), args, tangents):
+            total = total + ops.sum(g * _cotangent_for(x, v, "hvp"))
+        return total
+
+    result = grad(directional, argnums)(*primals)
+    return result[0] if single else result
+
+
+# ----------------------------------------------------------------- helpers
+def _argnums(argnums, where):
+    if isinstance(argnums, int):
+        return (argnums,), True
+    if isinstance(argnums, tuple) and argnums and all(isinstance(i, int) for i in argnums):
+        if len(set(argnums)) != len(argnums):
+            raise ValueError(f"{where}: argnums {argnums} names an argument twice")
+        return argnums, False
+    raise TypeError(
+        f"{where}: argnums must be an int or a non-empty tuple of ints, not {argnums!r}"
+    )
+
+
+def _bind(f, kwargs):
+    return functools.partial(f, **kwargs) if kwargs else f
+
+
+def _shaped(lin):
+    outs = lin.visible_outputs()
+    return outs[0] if lin.single else tuple(outs)
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (tuple, list)) else [x]
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
