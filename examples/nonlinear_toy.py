@@ -1,0 +1,61 @@
+"""The nonlinear toy y = x1 * x2: one Linear layer cannot fit it; Linear-Sigmoid-Linear can.
+
+    python examples/nonlinear_toy.py --backend numpy
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import anygrad as ag  # noqa: E402
+import anygrad.nn as nn  # noqa: E402
+import anygrad.nn.functional as F  # noqa: E402
+from anygrad import data, optim  # noqa: E402
+from _common import parser, plot_losses, progress  # noqa: E402
+
+
+def fit(model, split, backend, epochs, quiet, name):
+    optimizer = optim.Adam(model.parameters(), lr=0.01)
+    loader = data.DataLoader(split.x_train, split.y_train, batch_size=64, shuffle=True,
+                             backend=backend)
+    losses = []
+    for _ in progress(range(epochs), epochs, name, quiet):
+        total = 0.0
+        for xb, yb in loader:
+            loss = F.mse_loss(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+        losses.append(total.item() / len(loader))
+    with ag.no_grad():
+        x_test = ag.tensor(split.x_test, backend=backend)
+        y_test = ag.tensor(split.y_test, backend=backend)
+        test = F.mse_loss(model(x_test), y_test).item()
+    return losses, test
+
+
+def main(argv=None):
+    args = parser(__doc__.splitlines()[0], epochs=60).parse_args(argv)
+    if args.quick:
+        args.epochs = 8
+    backend = ag.get_backend(args.backend)
+    ag.manual_seed(args.seed)
+    split = data.make_product(n=2000, seed=args.seed)
+    linear = nn.Linear(2, 1, backend=backend)
+    two_layer = nn.Sequential(nn.Linear(2, 16, backend=backend), nn.Sigmoid(),
+                              nn.Linear(16, 1, backend=backend))
+    linear_losses, linear_test = fit(linear, split, backend, args.epochs, args.quiet, "linear")
+    mlp_losses, mlp_test = fit(two_layer, split, backend, args.epochs, args.quiet, "two-layer")
+    print(f"test MSE, one Linear layer:            {linear_test:.5f}")
+    print(f"test MSE, Linear-Sigmoid-Linear (16):  {mlp_test:.5f}  "
+          f"({linear_test / mlp_test:.0f}x lower)")
+    plot = plot_losses({"Linear": linear_losses, "Linear-Sigmoid-Linear": mlp_losses},
+                       Path(args.out) / "nonlinear_toy_loss.png", f"y = x1 * x2 ({backend.name})")
+    return {"linear_test_mse": linear_test, "two_layer_test_mse": mlp_test, "plot": plot}
+
+
+if __name__ == "__main__":
+    main()

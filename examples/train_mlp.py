@@ -1,0 +1,102 @@
+"""The main job: a 2-layer MLP (hidden 128, ReLU, softmax cross-entropy) on handwritten digits.
+
+    python examples/train_mlp.py                       # bundled 8x8 digits, numpy, CPU
+    python examples/train_mlp.py --backend cupy        # the same model on a CUDA GPU
+    python examples/train_mlp.py --mnist-dir ~/mnist   # real MNIST from its IDX files
+
+SGD with Nesterov momentum 0.9, mini-batches of 32, the learning rate annealed by a
+cosine schedule. On the bundled digits it reaches about 97-98 % test accuracy in a few
+seconds; on MNIST, about 98 %.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import anygrad as ag  # noqa: E402
+import anygrad.nn as nn  # noqa: E402
+import anygrad.nn.functional as F  # noqa: E402
+from anygrad import data, optim  # noqa: E402
+from _common import parser, plot_losses, progress  # noqa: E402
+
+
+def build_mlp(n_in, backend, hidden=128, n_classes=10):
+    return nn.Sequential(nn.Linear(n_in, hidden, backend=backend), nn.ReLU(),
+                         nn.Linear(hidden, n_classes, backend=backend))
+
+
+def evaluate(model, x, y, batch_size=1024):
+    """Accuracy and mean loss over arrays already on the model's backend."""
+    model.eval()
+    correct = 0.0
+    total_loss = 0.0
+    with ag.no_grad():
+        for xb, yb in data.DataLoader(x, y, batch_size=batch_size, backend=x.backend):
+            logits = model(xb)
+            total_loss += F.cross_entropy(logits, yb, reduction="sum").item()
+            correct += ag.sum(ag.astype(ag.argmax(logits, axis=1) == yb, "float32")).item()
+    model.train()
+    return correct / x.shape[0], total_loss / x.shape[0]
+
+
+def main(argv=None):
+    p = parser(__doc__.splitlines()[0], epochs=30)
+    p.add_argument("--mnist-dir", default=None, help="folder with the MNIST IDX files")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--save", default=None, help="write a checkpoint here when done")
+    p.add_argument("--resume", default=None, help="start from this checkpoint")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs = min(args.epochs, 3)
+
+    backend = ag.get_backend(args.backend)
+    ag.manual_seed(args.seed)
+    split = data.load_mnist(args.mnist_dir) if args.mnist_dir else data.load_digits(seed=args.seed)
+    loader = data.DataLoader(split.x_train, split.y_train, batch_size=args.batch_size,
+                             shuffle=True, backend=backend)
+    x_test = ag.tensor(split.x_test, backend=backend)
+    y_test = ag.tensor(split.y_test, backend=backend)
+    model = build_mlp(split.x_train.shape[1], backend)
+    optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    if args.resume:
+        state = ag.load(args.resume, backend=backend)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+
+    losses = []
+    start = time.perf_counter()
+    for epoch in range(args.epochs):
+        total = 0.0
+        batches = progress(loader, len(loader), f"epoch {epoch + 1}/{args.epochs}", args.quiet)
+        for xb, yb in batches:
+            loss = F.cross_entropy(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()  # summed on the device: one host read per epoch
+        schedule.step()
+        losses.append(total.item() / len(loader))
+    backend.synchronize()
+    seconds = time.perf_counter() - start
+
+    accuracy, test_loss = evaluate(model, x_test, y_test)
+    dataset = "MNIST" if args.mnist_dir else "digits"
+    print(f"{dataset} on {backend.name}: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
+          f"final train loss {losses[-1]:.4f}, {args.epochs} epochs in {seconds:.1f}s")
+    if args.save:
+        ag.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "schedule": schedule.state_dict()}, args.save)
+    plot = plot_losses({"train": losses}, Path(args.out) / "train_mlp_loss.png",
+                       f"MLP on {dataset} ({backend.name})")
+    return {"test_accuracy": accuracy, "test_loss": test_loss, "losses": losses,
+            "seconds": seconds, "plot": plot}
+
+
+if __name__ == "__main__":
+    main()
