@@ -102,6 +102,8 @@ def run_mlp(args):
         argv += ["--mnist-dir", args.mnist_dir]
     if args.quick:
         argv.append("--quick")
+    if args.quiet:
+        argv.append("--quiet")
     return module.main(argv)
 
 
