@@ -82,13 +82,16 @@ def apply(op, args, params=_EMPTY):
     """Run `op` on tensors (Python scalars and arrays are constants) and record it."""
     backend = None
     needs_grad = False
+    several = False  # two or more tensors meet: their devices must agree
     arrays = []
     for a in args:
         if isinstance(a, Tensor):
             if backend is None:
                 backend = a.backend
-            elif a.backend is not backend:
-                _mixed_backends(op, backend, a.backend)
+            else:
+                several = True
+                if a.backend is not backend:
+                    _mixed_backends(op, backend, a.backend)
             if a.requires_grad:
                 needs_grad = True
             arrays.append(a.data)
@@ -97,7 +100,7 @@ def apply(op, args, params=_EMPTY):
     if backend is None:
         args, backend = _constants(args)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-    elif backend.multi_device and len(arrays) > 1:
+    elif several and backend.multi_device:
         _check_devices(op, backend, args)
     out = op.forward(backend.xp, *arrays, **params)
     result = Tensor.__new__(Tensor)

@@ -134,7 +134,8 @@ class Backend:
         """Wait until queued work is done (for timing). CPU libraries run eagerly."""
 
     def memory_stats(self, device=None):
-        """Bytes in use and peak for device libraries; None where the library has none."""
+        """{"in_use": bytes, "peak": bytes or None} for device libraries; None where the
+        library keeps no statistics (the CPU ones: measure those with tracemalloc)."""
         return None
 
     def reset_peak_memory(self, device=None):
@@ -142,6 +143,12 @@ class Backend:
 
     def item(self, array):
         return self.to_numpy(array).item()
+
+    def sub_scaled(self, target, value, scale):
+        """`target - scale * value`, in place where the library allows (the optimizers'
+        parameter update). Augmented assignment rebinds on immutable libraries (jax)."""
+        target -= scale * value
+        return target
 
     # ----------------------------------------------------------- host transfers
     def to_numpy(self, array):

@@ -76,8 +76,9 @@ class CupyBackend(Backend):
             self.cupy.cuda.get_current_stream().synchronize()
 
     def memory_stats(self, device=None):
+        # cupy's memory pool counts what is in use and reserved, but keeps no peak.
         pool = self.cupy.get_default_memory_pool()
-        return {"in_use": pool.used_bytes(), "reserved": pool.total_bytes()}
+        return {"in_use": pool.used_bytes(), "peak": None, "reserved": pool.total_bytes()}
 
     def item(self, array):
         return array.item()

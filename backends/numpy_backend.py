@@ -49,6 +49,28 @@ class NumpyBackend(Backend):
             return array
         return source.to_numpy(array)
 
+    _BLOCK = 16384  # elements: a 64 KiB float32 temporary instead of a parameter-sized one
+
+    def sub_scaled(self, target, value, scale):
+        # `target -= scale * value` would allocate `scale * value` whole: for a 1024x1024
+        # layer that temporary is most of an MLP step's peak memory above the floor.
+        if not (target.flags.c_contiguous and value.flags.c_contiguous and target.flags.writeable):
+            return super().sub_scaled(target, value, scale)
+        flat_target, flat_value = target.reshape(-1), value.reshape(-1)
+        for start in range(0, flat_target.shape[0], self._BLOCK):
+            stop = start + self._BLOCK
+            flat_target[start:stop] -= scale * flat_value[start:stop]
+        return target
+
+    def scatter(self, spec, shape, values):
+        # An index with one entry along the axis cannot repeat: put, not add. This is the
+        # backward of cross-entropy's pick of each row's target class.
+        if spec.kind == "take_along_axis" and spec.index.shape[spec.axis] == 1:
+            out = np.zeros(shape, dtype=values.dtype)
+            np.put_along_axis(out, spec.index, values, axis=spec.axis)
+            return out
+        return super().scatter(spec, shape, values)
+
     def scatter_add_1d(self, size, index, values):
         out = np.zeros(size, dtype=values.dtype)
         np.add.at(out, index, values)

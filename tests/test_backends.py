@@ -214,3 +214,20 @@ def test_optimizer_step_leaves_callers_array_alone():
     SGD([w], lr=0.5).step()
     np.testing.assert_array_equal(weights, [1.0, 2.0])
     np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape", [(3,), (40000,), (300, 200)])
+def test_sub_scaled_matches_the_formula(backend, shape):
+    b = get_backend(backend)
+    rng = np.random.default_rng(0)
+    target, value = rng.standard_normal(shape), rng.standard_normal(shape)
+    out = b.sub_scaled(b.asarray(target.copy()), b.asarray(value), 0.25)
+    np.testing.assert_array_equal(b.to_numpy(out), target - 0.25 * value)
+
+
+def test_sub_scaled_on_a_strided_numpy_array():
+    b = get_backend("numpy")
+    base = np.arange(12.0).reshape(3, 4)
+    view = base.T  # not C-contiguous: takes the plain path, still in place
+    b.sub_scaled(view, np.ones((4, 3)), 2.0)
+    np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4) - 2.0)

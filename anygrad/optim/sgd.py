@@ -50,6 +50,6 @@ class SGD(Optimizer):
                     buffer.data *= momentum
                     buffer.data += (1.0 - dampening) * g
                 g = g + momentum * buffer.data if group["nesterov"] else buffer.data
-            # Augmented assignment updates in place where the library allows it (no
-            # fresh parameter-sized allocation per step) and rebinds where it does not (jax).
-            p.data -= lr * g
+            # In place where the library allows it (no fresh parameter-sized allocation
+            # per step); a new array where it does not (jax).
+            p.data = p.backend.sub_scaled(p.data, g, lr)
