@@ -19,6 +19,21 @@ def parser(description, epochs):
     return p
 
 
+def fit(model, loader, optimizer, loss_fn, epochs, desc, quiet=False):
+    """The training loop of the small examples; returns the mean loss of each epoch."""
+    losses = []
+    for _ in progress(range(epochs), epochs, desc, quiet):
+        total = 0.0
+        for xb, yb in loader:
+            loss = loss_fn(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()  # summed on the device: one host read per epoch
+        losses.append(total.item() / len(loader))
+    return losses
+
+
 def progress(iterable, total, desc, quiet=False):
     """tqdm when installed; otherwise a one-line counter on stderr."""
     if quiet:

@@ -19,7 +19,7 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import parser, plot_losses, progress  # noqa: E402
+from _common import fit, parser, plot_losses  # noqa: E402
 
 
 def least_squares_mse(split, backend):
@@ -63,16 +63,7 @@ def main(argv=None):
                           nn.Linear(args.hidden, 1, backend=backend))
     optimizer = optim.SGD(model.parameters(), lr=0.05)
     loader = data.DataLoader(split.x_train, y_train, batch_size=16, shuffle=True, backend=backend)
-    losses = []
-    for _ in progress(range(args.epochs), args.epochs, "epochs", args.quiet):
-        total = 0.0
-        for xb, yb in loader:
-            loss = F.mse_loss(model(xb), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-        losses.append(total.item() / len(loader))
+    losses = fit(model, loader, optimizer, F.mse_loss, args.epochs, "epochs", args.quiet)
     with ag.no_grad():
         x_t = ag.tensor(split.x_test, backend=backend)
         test_mse = F.mse_loss(model(x_t), ag.tensor(y_test, backend=backend)).item()

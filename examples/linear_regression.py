@@ -13,7 +13,7 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import parser, plot_losses, progress  # noqa: E402
+from _common import fit, parser, plot_losses  # noqa: E402
 
 
 def main(argv=None):
@@ -27,16 +27,7 @@ def main(argv=None):
     optimizer = optim.SGD(model.parameters(), lr=0.05)
     loader = data.DataLoader(split.x_train, split.y_train, batch_size=32, shuffle=True,
                              backend=backend)
-    losses = []
-    for _ in progress(range(args.epochs), args.epochs, "epochs", args.quiet):
-        total = 0.0
-        for xb, yb in loader:
-            loss = F.mse_loss(model(xb), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-        losses.append(total.item() / len(loader))
+    losses = fit(model, loader, optimizer, F.mse_loss, args.epochs, "epochs", args.quiet)
 
     learned_w = model.weight.numpy()[0]
     learned_b = float(model.bias.numpy()[0])

@@ -13,23 +13,14 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import parser, plot_losses, progress  # noqa: E402
+from _common import fit, parser, plot_losses  # noqa: E402
 
 
-def fit(model, split, backend, epochs, quiet, name):
+def train_and_test(model, split, backend, epochs, quiet, name):
     optimizer = optim.Adam(model.parameters(), lr=0.01)
     loader = data.DataLoader(split.x_train, split.y_train, batch_size=64, shuffle=True,
                              backend=backend)
-    losses = []
-    for _ in progress(range(epochs), epochs, name, quiet):
-        total = 0.0
-        for xb, yb in loader:
-            loss = F.mse_loss(model(xb), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-        losses.append(total.item() / len(loader))
+    losses = fit(model, loader, optimizer, F.mse_loss, epochs, name, quiet)
     with ag.no_grad():
         x_test = ag.tensor(split.x_test, backend=backend)
         y_test = ag.tensor(split.y_test, backend=backend)
@@ -47,8 +38,8 @@ def main(argv=None):
     linear = nn.Linear(2, 1, backend=backend)
     two_layer = nn.Sequential(nn.Linear(2, 16, backend=backend), nn.Sigmoid(),
                               nn.Linear(16, 1, backend=backend))
-    linear_losses, linear_test = fit(linear, split, backend, args.epochs, args.quiet, "linear")
-    mlp_losses, mlp_test = fit(two_layer, split, backend, args.epochs, args.quiet, "two-layer")
+    linear_losses, linear_test = train_and_test(linear, split, backend, args.epochs, args.quiet, "linear")
+    mlp_losses, mlp_test = train_and_test(two_layer, split, backend, args.epochs, args.quiet, "two-layer")
     print(f"test MSE, one Linear layer:            {linear_test:.5f}")
     print(f"test MSE, Linear-Sigmoid-Linear (16):  {mlp_test:.5f}  "
           f"({linear_test / mlp_test:.0f}x lower)")
