@@ -71,10 +71,9 @@ def main(argv=None):
 
     losses = []
     start = time.perf_counter()
-    for epoch in range(args.epochs):
+    for _ in progress(range(args.epochs), args.epochs, "epochs", args.quiet):
         total = 0.0
-        batches = progress(loader, len(loader), f"epoch {epoch + 1}/{args.epochs}", args.quiet)
-        for xb, yb in batches:
+        for xb, yb in loader:
             loss = F.cross_entropy(model(xb), yb)
             optimizer.zero_grad()
             loss.backward()
