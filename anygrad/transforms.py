@@ -204,29 +204,22 @@ def _reaches_outside(tensors, own):
     """Whether the graph of `tensors` reaches a tensor requiring grad not in `own`: then
     a gradient may be differentiated again from outside, and the graph must be kept."""
     seen = set()
-    stack = []
-    for t in tensors:
-        if not t.requires_grad:
+    stack = list(tensors)
+    while stack:
+        t = stack.pop()
+        if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        if t.node is None:
+        node = t.node
+        if node is None:
             if id(t) not in own:
                 return True
-        elif id(t.node) not in seen:
-            seen.add(id(t.node))
-            stack.append(t.node)
-    while stack:
-        node = stack.pop()
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if node.inputs is None:
             return True  # freed by an earlier backward: not ours, ours is intact
-        for t in node.inputs:
-            if not (isinstance(t, Tensor) and t.requires_grad):
-                continue
-            if t.node is None:
-                if id(t) not in own:
-                    return True
-            elif id(t.node) not in seen:
-                seen.add(id(t.node))
-                stack.append(t.node)
+        stack.extend(node.inputs)
     return False
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
+# Gradient checks need float64; jax computes in float32 unless told otherwise at import.
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 
-import anygrad as ag
-from anygrad.backends import BackendUnavailable, get_backend
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import anygrad as ag  # noqa: E402
+from anygrad.backends import BackendUnavailable, get_backend  # noqa: E402
 
 REQUIRED = ("numpy", "array_api_strict")
 OPTIONAL = ("torch", "jax", "cupy")
