@@ -5,6 +5,8 @@ import argparse
 import pathlib
 import sys
 
+import anygrad as ag
+
 BACKENDS = ("numpy", "cupy", "torch", "jax", "array_api_strict", "auto")
 
 
@@ -17,6 +19,16 @@ def parser(description, epochs):
     p.add_argument("--quick", action="store_true", help="a smoke run of a few steps (tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def setup(p, argv, quick_epochs):
+    """Parse the flags, shorten a --quick run, seed every backend: (args, backend)."""
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs = min(args.epochs, quick_epochs)
+    backend = ag.get_backend(args.backend)
+    ag.manual_seed(args.seed)
+    return args, backend
 
 
 def fit(model, loader, optimizer, loss_fn, epochs, desc, quiet=False):

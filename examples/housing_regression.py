@@ -19,7 +19,7 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import fit, parser, plot_losses  # noqa: E402
+from _common import fit, parser, plot_losses, setup  # noqa: E402
 
 
 def least_squares_mse(split, backend):
@@ -52,11 +52,7 @@ def least_squares_mse(split, backend):
 def main(argv=None):
     p = parser(__doc__.splitlines()[0], epochs=50)
     p.add_argument("--hidden", type=int, default=10)
-    args = p.parse_args(argv)
-    if args.quick:
-        args.epochs = 10
-    backend = ag.get_backend(args.backend)
-    ag.manual_seed(args.seed)
+    args, backend = setup(p, argv, quick_epochs=10)
     split = data.load_diabetes(seed=args.seed)
     y_train, y_test = split.y_train[:, None], split.y_test[:, None]
     model = nn.Sequential(nn.Linear(10, args.hidden, backend=backend), nn.Sigmoid(),

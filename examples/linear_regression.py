@@ -13,15 +13,11 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import fit, parser, plot_losses  # noqa: E402
+from _common import fit, parser, plot_losses, setup  # noqa: E402
 
 
 def main(argv=None):
-    args = parser(__doc__.splitlines()[0], epochs=20).parse_args(argv)
-    if args.quick:
-        args.epochs = 5
-    backend = ag.get_backend(args.backend)
-    ag.manual_seed(args.seed)
+    args, backend = setup(parser(__doc__.splitlines()[0], epochs=20), argv, quick_epochs=5)
     split, true_w, true_b = data.make_regression(n=2000, n_features=3, noise=0.1, seed=args.seed)
     model = nn.Linear(3, 1, backend=backend)
     optimizer = optim.SGD(model.parameters(), lr=0.05)

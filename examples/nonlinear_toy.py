@@ -13,7 +13,7 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import fit, parser, plot_losses  # noqa: E402
+from _common import fit, parser, plot_losses, setup  # noqa: E402
 
 
 def train_and_test(model, split, backend, epochs, quiet, name):
@@ -29,11 +29,7 @@ def train_and_test(model, split, backend, epochs, quiet, name):
 
 
 def main(argv=None):
-    args = parser(__doc__.splitlines()[0], epochs=60).parse_args(argv)
-    if args.quick:
-        args.epochs = 8
-    backend = ag.get_backend(args.backend)
-    ag.manual_seed(args.seed)
+    args, backend = setup(parser(__doc__.splitlines()[0], epochs=60), argv, quick_epochs=8)
     split = data.make_product(n=2000, seed=args.seed)
     linear = nn.Linear(2, 1, backend=backend)
     two_layer = nn.Sequential(nn.Linear(2, 16, backend=backend), nn.Sigmoid(),

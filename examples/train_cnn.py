@@ -10,20 +10,18 @@ beats the MLP of examples/train_mlp.py on the same data. Prints both test accura
 """
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import pathlib
+import sys
 import time
+from pathlib import Path
 
-import anygrad as ag
-import anygrad.nn as nn
-import anygrad.nn.functional as F
-from anygrad import optim
+sys.path.insert(0, str(Path(__file__).parent))
 
-try:
-    from tqdm import tqdm
-except ImportError:  # progress bars are optional
-    tqdm = None
+import anygrad as ag  # noqa: E402
+import anygrad.nn as nn  # noqa: E402
+import anygrad.nn.functional as F  # noqa: E402
+import train_mlp  # noqa: E402
+from anygrad import data, optim  # noqa: E402
+from _common import fit, parser, plot_losses, setup  # noqa: E402
 
 QUICK_BATCHES = 8
 
@@ -42,105 +40,55 @@ def build_cnn(side, backend, channels=(16, 32)):
     )
 
 
-def load(mnist_dir):
-    """(x_train, y_train, x_test, y_test) as host arrays, images flattened, and the side."""
-    from anygrad import data
-
-    if mnist_dir:
-        return (*data.load_mnist(mnist_dir), 28)
-    return (*data.load_digits(), 8)
-
-
-def images(x, side):
-    return ag.reshape(x, (x.shape[0], 1, side, side))
-
-
-def accuracy(model, x, y, side, backend, batch_size=256):
-    from anygrad.data import DataLoader
-
-    model.eval()
-    correct = total = 0
-    with ag.no_grad():
-        for xb, yb in DataLoader(x, y, batch_size=batch_size, shuffle=False, backend=backend):
-            predicted = ag.argmax(model(images(xb, side)), axis=1)
-            correct += int(ag.sum(ag.astype(predicted == yb, "int64")).item())
-            total += yb.shape[0]
-    model.train()
-    return correct / total
-
-
-def train(model, x, y, side, args):
-    from anygrad.data import DataLoader
-
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
-    loader = DataLoader(x, y, batch_size=args.batch_size, shuffle=True, backend=args.backend)
-    epochs = 1 if args.quick else args.epochs
-    for epoch in range(epochs):
-        batches = enumerate(loader)
-        if tqdm is not None:
-            total = len(loader) if hasattr(loader, "__len__") else None
-            batches = tqdm(batches, total=total, desc=f"cnn epoch {epoch + 1}/{epochs}",
-                           leave=False, disable=args.quiet)
-        for step, (xb, yb) in batches:
-            if args.quick and step == QUICK_BATCHES:
-                break
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(images(xb, side)), yb)
-            loss.backward()
-            optimizer.step()
-    return float(loss.item())
-
-
-def run_mlp(args):
-    """The MLP example's own main, on the same backend, seed and data."""
-    path = pathlib.Path(__file__).with_name("train_mlp.py")
-    spec = importlib.util.spec_from_file_location("train_mlp", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    argv = ["--backend", args.backend, "--seed", str(args.seed)]
-    if args.mnist_dir:
-        argv += ["--mnist-dir", args.mnist_dir]
-    if args.quick:
-        argv.append("--quick")
-    if args.quiet:
-        argv.append("--quiet")
-    return module.main(argv)
+def as_images(x, side):
+    """Host rows of side*side pixels -> (N, 1, side, side), before they reach a backend."""
+    return x.reshape(x.shape[0], 1, side, side)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--mnist-dir", default=None, help="train on MNIST from this folder")
-    parser.add_argument("--quick", action="store_true", help="smoke run: a few batches")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--no-mlp", action="store_true", help="skip the MLP comparison")
-    args = parser.parse_args(argv)
+    p = parser(__doc__.splitlines()[0], epochs=15)
+    p.add_argument("--mnist-dir", default=None, help="train on MNIST from this folder")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--no-mlp", action="store_true", help="skip the MLP comparison")
+    args, backend = setup(p, argv, quick_epochs=1)
 
-    with ag.use_backend(args.backend):  # for this run only: main() is called from tests too
-        ag.manual_seed(args.seed)
-        x_train, y_train, x_test, y_test, side = load(args.mnist_dir)
-        model = build_cnn(side, args.backend)
-        start = time.perf_counter()
-        loss = train(model, x_train, y_train, side, args)
-        seconds = time.perf_counter() - start
-        result = {
-            "test_accuracy": accuracy(model, x_test, y_test, side, args.backend),
-            "train_accuracy": accuracy(model, x_train, y_train, side, args.backend),
-            "final_loss": loss,
-            "train_seconds": seconds,
-        }
-    print(f"CNN: test accuracy {result['test_accuracy']:.4f} "
-          f"(train {result['train_accuracy']:.4f}, {seconds:.1f}s on {args.backend})")
+    # The MLP example's split (same loader, same seed), so the two accuracies compare.
+    split = data.load_mnist(args.mnist_dir) if args.mnist_dir else data.load_digits(seed=args.seed)
+    side = 28 if args.mnist_dir else 8
+    x_train = as_images(split.x_train, side)
+    y_train = split.y_train
+    if args.quick:  # a smoke run: a few batches
+        n = QUICK_BATCHES * args.batch_size
+        x_train, y_train = x_train[:n], y_train[:n]
+    loader = data.DataLoader(x_train, y_train, batch_size=args.batch_size, shuffle=True,
+                             backend=backend)
+    model = build_cnn(side, backend)
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+
+    start = time.perf_counter()
+    losses = fit(model, loader, optimizer, F.cross_entropy, args.epochs, "cnn epochs", args.quiet)
+    backend.synchronize()
+    seconds = time.perf_counter() - start
+
+    x_test = ag.tensor(as_images(split.x_test, side), backend=backend)
+    y_test = ag.tensor(split.y_test, backend=backend)
+    accuracy, test_loss = train_mlp.evaluate(model, x_test, y_test, batch_size=256)
+    print(f"CNN: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
+          f"{args.epochs} epochs in {seconds:.1f}s on {backend.name}")
+    plot = plot_losses({"train": losses}, Path(args.out) / "train_cnn_loss.png",
+                       f"CNN on {'MNIST' if args.mnist_dir else 'digits'} ({backend.name})")
+    result = {"test_accuracy": accuracy, "test_loss": test_loss, "losses": losses,
+              "seconds": seconds, "plot": plot}
     if not args.no_mlp:
-        mlp = run_mlp(args)
+        mlp_argv = ["--backend", args.backend, "--seed", str(args.seed), "--out", args.out]
+        if args.mnist_dir:
+            mlp_argv += ["--mnist-dir", args.mnist_dir]
+        mlp_argv += ["--quick"] * args.quick + ["--quiet"] * args.quiet
+        mlp = train_mlp.main(mlp_argv)
         result["mlp_test_accuracy"] = mlp["test_accuracy"]
-        print(f"MLP: test accuracy {mlp['test_accuracy']:.4f}  ->  CNN "
-              f"{'+' if result['test_accuracy'] >= mlp['test_accuracy'] else ''}"
-              f"{100 * (result['test_accuracy'] - mlp['test_accuracy']):.2f} points")
+        print(f"MLP: test accuracy {mlp['test_accuracy']:.2%}  ->  CNN "
+              f"{100 * (accuracy - mlp['test_accuracy']):+.2f} points")
     return result
 
 

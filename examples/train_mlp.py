@@ -20,7 +20,7 @@ import anygrad as ag  # noqa: E402
 import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
-from _common import parser, plot_losses, progress  # noqa: E402
+from _common import parser, plot_losses, progress, setup  # noqa: E402
 
 
 def build_mlp(n_in, backend, hidden=128, n_classes=10):
@@ -49,12 +49,7 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--save", default=None, help="write a checkpoint here when done")
     p.add_argument("--resume", default=None, help="start from this checkpoint")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.epochs = min(args.epochs, 3)
-
-    backend = ag.get_backend(args.backend)
-    ag.manual_seed(args.seed)
+    args, backend = setup(p, argv, quick_epochs=3)
     split = data.load_mnist(args.mnist_dir) if args.mnist_dir else data.load_digits(seed=args.seed)
     loader = data.DataLoader(split.x_train, split.y_train, batch_size=args.batch_size,
                              shuffle=True, backend=backend)

@@ -82,6 +82,6 @@ def test_graph_picture(tmp_path):
     assert written
 
 
-def test_train_cnn_beats_mlp_quick(name):
-    out = run("train_cnn", "--quick", "--quiet", "--backend", name)
+def test_train_cnn_beats_mlp_quick(name, tmp_path):
+    out = run("train_cnn", "--quick", "--quiet", "--backend", name, "--out", str(tmp_path))
     assert 0.0 <= out["test_accuracy"] <= 1.0 and "mlp_test_accuracy" in out
