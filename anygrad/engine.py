@@ -191,10 +191,12 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
                 "with requires_grad=True, and check it was not computed under no_grad()"
             )
     wanted_nodes = {}  # node -> index in `inputs`, for non-leaf inputs
-    if inputs is not None:
-        for i, t in enumerate(inputs):
-            if t.node is not None:
-                wanted_nodes[t.node] = i
+    wanted_leaves = {}  # id(leaf) -> index in `inputs`
+    for i, t in enumerate(inputs or ()):
+        if t.node is None:
+            wanted_leaves[id(t)] = i
+        else:
+            wanted_nodes[t.node] = i
     results = None if inputs is None else [None] * len(inputs)
     anomaly = _anomaly_mode.get()
     pending = {}  # node -> summed gradient of its output
@@ -285,16 +287,15 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     if anomaly is not None:
         anomaly.on_rule(None)
 
-    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
     for leaf, g in leaves.values():
         g = g if create_graph else _wrap(g, leaf.backend)
         hooks = getattr(leaf, "_hooks", None)
         if hooks:
             g = _call_hooks(hooks, g)
-        if wanted is None:
+        if inputs is None:
             _accumulate_leaf(leaf, g, create_graph)
-        elif id(leaf) in wanted:
-            results[wanted[id(leaf)]] = g
+        elif id(leaf) in wanted_leaves:
+            results[wanted_leaves[id(leaf)]] = g
     return results
 
 
