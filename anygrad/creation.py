@@ -1,6 +1,7 @@
 """Making tensors: from Python data or any backend's arrays, and the usual factories."""
 from __future__ import annotations
 
+from . import dtypes
 from .backends import backend_of, get_backend
 from .tensor import Tensor
 from .engine import _wrap
@@ -17,6 +18,8 @@ def _to_array(data, dtype=None, backend=None, device=None, copy=False):
     target = get_backend(backend) if backend is not None else None
     if isinstance(data, _PY_DATA):
         target = target or get_backend()
+        if dtype is None:  # anygrad's rule, not the library's (torch would pick float32)
+            dtype = dtypes.infer(data)
         return target.asarray(data, dtype=dtype, device=device), target
     source = backend_of(data)
     target = target or source
@@ -57,7 +60,8 @@ def _factory(fill):
     def make(shape, dtype=None, backend=None, device=None, requires_grad=False):
         b = get_backend(backend)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        array = fill(b, shape, b.dtype(dtype), device if device is not None else b.default_device())
+        dtype = b.dtype(dtype if dtype is not None else dtypes.get_default_dtype().name)
+        array = fill(b, shape, dtype, device if device is not None else b.default_device())
         return _leaf(array, b, requires_grad)
 
     return make
@@ -72,8 +76,9 @@ def _leaf(array, backend, requires_grad):
 
 zeros = _factory(lambda b, shape, dtype, device: b.xp.zeros(shape, dtype=dtype, device=device))
 ones = _factory(lambda b, shape, dtype, device: b.xp.ones(shape, dtype=dtype, device=device))
-randn = _factory(lambda b, shape, dtype, device: b.normal(shape, dtype or b.default_float(), device))
-rand = _factory(lambda b, shape, dtype, device: b.uniform(shape, dtype or b.default_float(), device))
+randn = _factory(lambda b, shape, dtype, device: b.normal(shape, dtype, device))
+rand = _factory(lambda b, shape, dtype, device: b.uniform(shape, dtype, device))
+# dtype=None means anygrad's default float (ag.get_default_dtype()) on every backend.
 zeros.__doc__ = "A tensor of zeros with the given shape."
 ones.__doc__ = "A tensor of ones with the given shape."
 randn.__doc__ = "Standard normal samples from the backend's seeded stream."
@@ -83,18 +88,21 @@ rand.__doc__ = "Uniform [0, 1) samples from the backend's seeded stream."
 def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    dtype = dtypes.infer(fill_value) if dtype is None else dtype
     array = b.xp.full(shape, fill_value, dtype=b.dtype(dtype), device=device or b.default_device())
     return _leaf(array, b, requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
+    dtype = dtypes.infer([start, stop, step]) if dtype is None else dtype
     array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=device or b.default_device())
     return _leaf(array, b, requires_grad)
 
 
 def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
+    dtype = dtypes.get_default_dtype().name if dtype is None else dtype
     array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=device or b.default_device())
     return _leaf(array, b, requires_grad)
 

@@ -23,12 +23,13 @@ class Node:
 
     A node holds its inputs strongly and its output's array (which rules such as
     exp' = exp reuse), never the output Tensor, so a graph is freed by reference
-    counting alone once the user drops the output.
+    counting alone once the user drops the output. `clock` is the in-place clock when
+    the node was recorded: an input changed in place after that makes backward refuse.
     """
 
     # `trace` (where the op was called) is set only under detect_anomaly.
     __slots__ = ("op", "inputs", "out", "params", "backend", "hooks", "retained", "trace",
-                 "__weakref__")
+                 "clock", "__weakref__")
 
     def __init__(self, op, inputs, out, params, backend):
         self.op = op
@@ -38,9 +39,20 @@ class Node:
         self.backend = backend
         self.hooks = None  # gradient hooks of the output tensor
         self.retained = None  # the output tensor, when it asked to retain its grad
+        self.clock = _inplace_clock[0]
 
     def __repr__(self):
         return f"<Node {self.op.name}>"
+
+
+# Ticks once per in-place update; each tensor keeps the tick of its last one (`_version`).
+_inplace_clock = [0]
+
+
+def tick_inplace():
+    """Advance the in-place clock and return the new tick (stamped on the tensor)."""
+    _inplace_clock[0] += 1
+    return _inplace_clock[0]
 
 
 class Op:
@@ -49,16 +61,25 @@ class Op:
     `forward(xp, *arrays, **params)` returns the output array; each rule
     `vjp(ns, g, ans, *inputs, **params)` returns the gradient for its input given the
     output gradient `g` and output `ans`. A rule may return a gradient with broadcast
-    dimensions; the engine reduces it to the input's shape.
+    dimensions; the engine reduces it to the input's shape. An op with no rules has no
+    derivative (comparisons, argmax): its result never records a graph.
+
+    `promotes` is the index of the first argument that takes part in dtype promotion
+    (elementwise arithmetic, comparisons; 1 for `where`, whose condition does not), or
+    None. `floating` ops (true division) promote integers to the default float.
     """
 
-    __slots__ = ("name", "forward", "vjps", "variadic")
+    __slots__ = ("name", "forward", "vjps", "variadic", "promotes", "floating", "passes")
 
-    def __init__(self, name, forward, *vjps):
+    def __init__(self, name, forward, *vjps, promotes=None, floating=False, passes=()):
         self.name = name
         self.forward = forward
         self.vjps = vjps
         self.variadic = False
+        self.promotes = promotes
+        self.floating = floating
+        # Inputs whose rule may hand back g itself or a view of it (add, reshape, ...).
+        self.passes = passes
 
     def __repr__(self):
         return f"Op({self.name})"
@@ -74,8 +95,12 @@ class VariadicOp(Op):
     __slots__ = ()
 
     def __init__(self, name, forward, vjp):
-        super().__init__(name, forward, vjp)
+        super().__init__(name, forward, vjp, promotes=0)
         self.variadic = True
+
+
+# Argument types that pass to a forward as they are (scalars, None, shapes, axes, names).
+_PLAIN = (int, float, bool, type(None), tuple, list, str, slice)
 
 
 def apply(op, args, params=_EMPTY):
@@ -83,35 +108,60 @@ def apply(op, args, params=_EMPTY):
     backend = None
     needs_grad = False
     several = False  # two or more tensors meet: their devices must agree
+    mixed = False  # the tensors' dtypes differ, or a constant meets them
+    loose = False  # an argument that is neither a tensor nor a plain Python value
+    dtype = None
     arrays = []
     for a in args:
         if isinstance(a, Tensor):
+            data = a.data
             if backend is None:
                 backend = a.backend
+                dtype = data.dtype
             else:
                 several = True
                 if a.backend is not backend:
                     _mixed_backends(op, backend, a.backend)
-            if a.requires_grad:
+                if data.dtype != dtype:
+                    mixed = True
+            if a._requires_grad:
                 needs_grad = True
-            arrays.append(a.data)
+            arrays.append(data)
         else:
+            if type(a) not in _PLAIN:
+                loose = True
+            mixed = True
             arrays.append(a)
     if backend is None:
-        args, backend = _constants(args)
+        args, backend = _constants(op, args)
+        loose, mixed = False, True
+        needs_grad = any(isinstance(a, Tensor) and a._requires_grad for a in args)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     elif several and backend.multi_device:
         _check_devices(op, backend, args)
-    out = op.forward(backend.xp, *arrays, **params)
+    if loose or (op.promotes is not None and (mixed or op.floating)):
+        given = args
+        if loose:
+            args = coercion.admit(op, backend, args)
+        if op.promotes is not None:
+            args = coercion.promote(op, args)
+        if args is not given:
+            arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    try:
+        out = op.forward(backend.xp, *arrays, **params)
+    except Exception as exc:
+        coercion.explain_failure(op, args, params, exc)
+        raise
     result = Tensor.__new__(Tensor)
     result.data = out
     result.backend = backend
     result.grad = None
-    if needs_grad and _grad_enabled.get():
-        result.requires_grad = True
+    result._version = 0
+    if needs_grad and op.vjps and _grad_enabled.get():
+        result._requires_grad = True
         result.node = Node(op, args, out, params, backend)
     else:
-        result.requires_grad = False
+        result._requires_grad = False
         result.node = None
     anomaly = _anomaly_mode.get()
     if anomaly is not None:
@@ -119,16 +169,15 @@ def apply(op, args, params=_EMPTY):
     return result
 
 
-def _constants(args):
-    """No argument is a Tensor: wrap arrays as constants so the op knows its backend."""
+def _constants(op, args):
+    """No argument is a Tensor: the first array names the backend (or, with Python
+    numbers alone, the current backend); the arguments become constants on it."""
     from .creation import as_tensor
 
-    wrapped = [as_tensor(a) if not isinstance(a, (int, float, bool)) else a for a in args]
-    backend = next((a.backend for a in wrapped if isinstance(a, Tensor)), None)
-    if backend is None:
-        wrapped[0] = as_tensor(wrapped[0])
-        backend = wrapped[0].backend
-    return wrapped, backend
+    args = [coercion.python_scalar(a) for a in args]
+    first = next((i for i, a in enumerate(args) if coercion.is_array(a)), 0)
+    args[first] = as_tensor(args[first])
+    return coercion.admit(op, args[first].backend, args), args[first].backend
 
 
 def _mixed_backends(op, first, second):
@@ -185,7 +234,7 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     from . import ops as graph_ops
 
     for root in roots:
-        if not root.requires_grad:
+        if not root._requires_grad:
             raise RuntimeError(
                 "backward: the tensor does not require grad and has no graph; make a leaf "
                 "with requires_grad=True, and check it was not computed under no_grad()"
@@ -199,6 +248,9 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             wanted_nodes[t.node] = i
     results = None if inputs is None else [None] * len(inputs)
     anomaly = _anomaly_mode.get()
+    # Gradients that may share memory with the caller's cotangent or with each other
+    # (pass-through rules return g or a view of it); copied before they become a .grad.
+    borrowed = set()
     pending = {}  # node -> summed gradient of its output
     leaves = {}  # id(leaf) -> [leaf, summed gradient]; hooks and storage run once, at the end
     counts = _dependency_counts([r.node for r in roots if r.node is not None])
@@ -230,6 +282,7 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             g = g if isinstance(g, Tensor) else _wrap(g, root.backend)
         else:
             g = g.data if isinstance(g, Tensor) else g
+            borrowed.add(id(g))
         deliver(root, g)
 
     while ready:
@@ -243,6 +296,9 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             )
         if anomaly is not None:
             anomaly.on_rule(node)  # ops run from here on belong to this node's backward
+        for t in args:
+            if isinstance(t, Tensor) and t._version > node.clock:
+                _modified_in_place(node, t)
         if node.hooks is not None or node.retained is not None:
             g = _run_hooks(node, g, create_graph)
         if wanted_nodes and node in wanted_nodes:
@@ -258,8 +314,9 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             ns = node.backend.ops
             values = [t.data if isinstance(t, Tensor) else t for t in args]
             ans = node.out
+        passes = op.passes
         for i, t in enumerate(args):
-            if not (isinstance(t, Tensor) and t.requires_grad):
+            if not (isinstance(t, Tensor) and t._requires_grad):
                 continue
             if op.variadic:
                 gi = op.vjps[0](ns, g, ans, i, values, **params)
@@ -267,8 +324,13 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
                 gi = op.vjps[i](ns, g, ans, *values, **params)
             if anomaly is not None:
                 anomaly.on_backward(node, i, gi)
-            if gi.shape != t.data.shape:
-                gi = unbroadcast(ns, gi, tuple(t.data.shape))
+            data = t.data
+            if gi.shape != data.shape:
+                gi = unbroadcast(ns, gi, tuple(data.shape))
+            elif passes and i in passes and not create_graph:
+                borrowed.add(id(gi))
+            if (gi.data.dtype if create_graph else gi.dtype) != data.dtype:
+                gi = ns.astype(gi, data.dtype)
             # deliver(), inlined for the common case of a non-leaf input
             child = t.node
             if child is None:
@@ -287,8 +349,13 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     if anomaly is not None:
         anomaly.on_rule(None)
 
+    stored = set()
     for leaf, g in leaves.values():
-        g = g if create_graph else _wrap(g, leaf.backend)
+        if not create_graph:
+            if id(g) in borrowed or id(g) in stored:
+                g = leaf.backend.xp.asarray(g, copy=True)
+            stored.add(id(g))
+            g = _wrap(g, leaf.backend)
         hooks = getattr(leaf, "_hooks", None)
         if hooks:
             g = _call_hooks(hooks, g)
@@ -319,12 +386,22 @@ def _dependency_counts(starts):
     return counts
 
 
+def _modified_in_place(node, t):
+    raise RuntimeError(
+        f"backward: an input of {node.op.name} (shape {t.shape}, dtype {t.dtype}) was "
+        "changed in place after the op was recorded, so its gradient would be computed "
+        "from the new values; compute the loss again after the update, or update a "
+        "copy (x = x + 1 rather than x += 1)"
+    )
+
+
 def _wrap(array, backend, requires_grad=False):
     t = Tensor.__new__(Tensor)
     t.data = array
     t.backend = backend
     t.grad = None
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
+    t._version = 0
     t.node = None
     return t
 
@@ -367,3 +444,4 @@ def _run_hooks(node, g, create_graph):
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call back into this module)
+from . import coercion  # noqa: E402

@@ -97,7 +97,7 @@ def _random_like(t, seed):
         values = backend.normal(t.shape, "float64", backend.device(t.data))
     finally:
         backend._rng = state
-    return Tensor(backend.xp.astype(values, t.dtype), backend=backend)
+    return Tensor(backend.xp.astype(values, t.data.dtype), backend=backend)
 
 
 def _with(inputs, i, data):

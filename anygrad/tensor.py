@@ -11,7 +11,10 @@ class Tensor:
     recorded op that produced this tensor, None for leaves and constants.
     """
 
-    __slots__ = ("data", "backend", "grad", "requires_grad", "node", "_hooks", "__weakref__")
+    # `_version` is the in-place clock's tick at this tensor's last in-place update (0:
+    # never); nodes recorded before that tick refuse to differentiate through it.
+    __slots__ = ("data", "backend", "grad", "_requires_grad", "node", "_hooks", "_version",
+                 "__weakref__")
     # numpy must hand binary operators back to us (np_array * tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
 
@@ -21,7 +24,8 @@ class Tensor:
         self.data, self.backend = _to_array(data, dtype, backend, device)
         self.grad = None
         self.node = None
-        self.requires_grad = False
+        self._requires_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 
@@ -32,7 +36,17 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.data.dtype
+        """anygrad's dtype (`ag.float32`, ...): the same object on every backend, equal
+        to the library's own dtype of that name. `x.data.dtype` is the library's."""
+        return as_dtype(self.data.dtype)
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
 
     @property
     def ndim(self):
@@ -67,6 +81,13 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
+
+    def __iter__(self):
+        """The rows (sub-tensors along the first axis), as many as len(x)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield ops.getitem(self, i)
 
     def __repr__(self):
         body = repr(self.backend.to_numpy(self.data)).replace("array(", "tensor(", 1)
@@ -115,15 +136,14 @@ class Tensor:
         return engine._wrap(self.data, self.backend)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not self.backend.xp.isdtype(self.data.dtype, "real floating") and \
-                not self.backend.xp.isdtype(self.data.dtype, "complex floating"):
+        if requires_grad and not self.dtype.is_floating:
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.dtype}; "
                 "convert first, e.g. x.astype('float32')"
             )
         if not requires_grad and self.node is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use detach()")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     # ------------------------------------------------------------- autograd
@@ -204,6 +224,23 @@ class Tensor:
 
     def __neg__(self):
         return ops.negative(self)
+
+    # In-place arithmetic, as in PyTorch: the tensor itself is updated (optimizer steps
+    # written `p -= lr * p.grad` inside no_grad() work on every backend).
+    def __iadd__(self, other):
+        return inplace.update(self, ops.add, other)
+
+    def __isub__(self, other):
+        return inplace.update(self, ops.subtract, other)
+
+    def __imul__(self, other):
+        return inplace.update(self, ops.multiply, other)
+
+    def __itruediv__(self, other):
+        return inplace.update(self, ops.divide, other)
+
+    def __ipow__(self, other):
+        return inplace.update(self, ops.pow, other)
 
     def __pos__(self):
         return self
@@ -313,7 +350,7 @@ class _HookHandle:
 def _cotangent_for(out, grad, where):
     """The array of a user-given output gradient, checked against the output."""
     if not isinstance(grad, Tensor):
-        grad = Tensor(grad, backend=out.backend, dtype=out.dtype)
+        grad = Tensor(grad, backend=out.backend, dtype=out.data.dtype)
     if grad.backend is not out.backend:
         raise TypeError(
             f"{where}: grad is on backend {grad.backend.name!r} but the output is on "
@@ -321,8 +358,11 @@ def _cotangent_for(out, grad, where):
         )
     if grad.shape != out.shape:
         raise ValueError(f"{where}: grad has shape {grad.shape} but the output has shape {out.shape}")
+    if grad.data.dtype != out.data.dtype:  # the gradient takes the output's dtype
+        grad = ops.astype(grad, out.data.dtype)
     return grad
 
 
-# Imported last: both modules use Tensor, and Tensor's methods call them.
-from . import engine, ops  # noqa: E402
+# Imported last: these modules use Tensor, and Tensor's methods call them.
+from . import engine, inplace, ops  # noqa: E402
+from .dtypes import as_dtype  # noqa: E402

@@ -355,7 +355,7 @@ def _basis(like, k):
     """The k-th standard basis tensor in `like`'s shape, dtype and device."""
     xp = like.backend.xp
     positions = xp.arange(like.size, device=like.backend.device(like.data))
-    flat = xp.astype(positions == k, like.dtype)
+    flat = xp.astype(positions == k, like.data.dtype)
     return _wrap(xp.reshape(flat, like.shape), like.backend)
 
 
@@ -364,7 +364,7 @@ def _assemble(pieces, axis, out, variable):
     shape = out.shape + variable.shape
     if not pieces:
         xp = out.backend.xp
-        return _wrap(xp.zeros(shape, dtype=out.dtype, device=out.backend.device(out.data)),
+        return _wrap(xp.zeros(shape, dtype=out.data.dtype, device=out.backend.device(out.data)),
                      out.backend)
     flat = [ops.reshape(p, (-1,)) for p in pieces]
     return ops.reshape(ops.stack(flat, axis=axis), shape)

@@ -75,6 +75,10 @@ class Backend:
 
     name = "array_api"
     multi_device = False
+    # Whether `array[key]` takes every numpy index (integer arrays and masks mixed with
+    # slices and `...`). The standard promises less; without it anygrad gathers through
+    # `index_positions` instead.
+    numpy_indexing = False
 
     def __init__(self, xp, seed=None):
         self.xp = xp
@@ -100,7 +104,8 @@ class Backend:
             raise TypeError(f"backend {self.name!r} has no dtype {name!r}") from None
 
     def _is_own_dtype(self, spec):
-        return any(spec == getattr(self.xp, n, None) for n in _DTYPE_NAMES)
+        # By identity: anygrad's own dtypes compare equal to every library's by name.
+        return any(spec is getattr(self.xp, n, None) for n in _DTYPE_NAMES)
 
     def asarray(self, data, dtype=None, device=None):
         """Python scalars, nested lists, or this library's arrays."""
@@ -117,13 +122,19 @@ class Backend:
     def default_device(self):
         return None
 
-    def default_float(self):
-        """The library's default floating dtype (float64 for numpy, float32 for torch)."""
-        return self.xp.asarray(0.0).dtype
-
     def index(self, indices):
         """Integer indices in the form the library's gathers accept."""
         return indices
+
+    def index_positions(self, shape, key, device=None):
+        """For an index beyond the standard: the flat position in an array of `shape` of
+        every element `array[key]` selects, shaped as the result (computed on the host)."""
+        size = 1
+        for n in shape:
+            size *= n
+        host_key = tuple(self.to_numpy(k) if hasattr(k, "shape") else k for k in key)
+        positions = np.arange(size, dtype=np.int64).reshape(shape)[host_key]
+        return self.from_numpy(positions, device)
 
     def to_device(self, array, device):
         from array_api_compat import to_device

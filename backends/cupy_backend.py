@@ -32,6 +32,7 @@ def _import_cupy():
 class CupyBackend(Backend):
     name = "cupy"
     multi_device = True
+    numpy_indexing = True
 
     def __init__(self, seed=None):
         self.cupy = _import_cupy()

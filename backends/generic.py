@@ -47,6 +47,7 @@ class StrictBackend(ArrayAPIBackend):
 
 class TorchBackend(ArrayAPIBackend):
     multi_device = True
+    numpy_indexing = True
 
     def __init__(self, seed=None):
         super().__init__("torch", "torch", seed)
@@ -92,6 +93,7 @@ class TorchBackend(ArrayAPIBackend):
 
 class JaxBackend(ArrayAPIBackend):
     multi_device = True
+    numpy_indexing = True
 
     def __init__(self, seed=None):
         super().__init__("jax", "jax.numpy", seed)

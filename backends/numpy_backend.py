@@ -9,6 +9,7 @@ from .base import Backend
 
 class NumpyBackend(Backend):
     name = "numpy"
+    numpy_indexing = True
 
     def __init__(self, seed=None):
         super().__init__(numpy_namespace, seed)

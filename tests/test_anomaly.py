@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import anygrad as ag
+import anygrad.nn.functional as F
 from anygrad.modes import _anomaly_mode
 from conftest import host, make
 
@@ -54,14 +55,14 @@ def test_backward_inf_names_the_op_whose_rule_made_it(backend):
 
 
 def test_creation_site_skips_anygrad_frames(backend):
-    # std calls var, mean, sum and sqrt inside anygrad; the site is still this line. The
-    # std of a constant is 0, and sqrt'(0) is infinite.
-    x = make([2.0, 2.0, 2.0], backend)
+    # binary_cross_entropy calls log1p inside anygrad, and log1p(-p) is -inf at p = 1 (the
+    # loss clamps it afterwards); the site named is still this line.
+    p = make([0.5, 1.0], backend)
+    target = make([0.0, 1.0], backend, requires_grad=False)
     with ag.detect_anomaly():
-        line = here()
-        s = ag.std(x)
-        with pytest.raises(ag.AnomalyError, match="backward of sqrt") as err:
-            s.backward()
+        with pytest.raises(ag.AnomalyError, match="^log1p produced") as err:
+            line = here()
+            F.binary_cross_entropy(p, target)
     assert re.search(site(line), str(err.value))
 
 

@@ -70,7 +70,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 def constant_(tensor, value):
     xp = tensor.backend.xp
-    tensor.data = xp.full(tensor.shape, value, dtype=tensor.dtype, device=tensor.device)
+    tensor.data = xp.full(tensor.shape, value, dtype=tensor.data.dtype, device=tensor.device)
     return tensor
 
 

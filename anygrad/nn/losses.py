@@ -32,7 +32,7 @@ def _describe(t):
 
 
 def _is(t, kind):
-    return t.backend.xp.isdtype(t.dtype, kind)
+    return t.backend.xp.isdtype(t.data.dtype, kind)
 
 
 def _check_reduction(fn, reduction):
@@ -163,7 +163,7 @@ def one_hot(indices, num_classes, dtype="float32"):
         raise TypeError(f"one_hot: indices must have an integer dtype, got {_describe(indices)}")
     backend = indices.backend
     xp = backend.xp
-    classes = xp.arange(num_classes, dtype=indices.dtype, device=indices.device)
+    classes = xp.arange(num_classes, dtype=indices.data.dtype, device=indices.device)
     hits = xp.expand_dims(indices.data, axis=-1) == classes
     return Tensor(xp.astype(hits, backend.dtype(dtype)), backend=backend)
 

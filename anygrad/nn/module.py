@@ -324,8 +324,8 @@ def _converted(array, source, like):
     """A copy of `array` (of backend `source`) on the backend, device and dtype of `like`."""
     backend = like.backend
     array = backend.convert(array, source, like.device)
-    if array.dtype != like.dtype:
-        array = backend.xp.astype(array, like.dtype)
+    if array.dtype != like.data.dtype:
+        array = backend.xp.astype(array, like.data.dtype)
     elif source is backend:
         array = backend.xp.asarray(array, copy=True)
     return array

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from ..engine import Op
+from .reductions import safe_max
 
 
 def _shifted(xp, x, axis):
-    m = xp.max(x, axis=axis, keepdims=True)
-    return x - xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    return x - safe_max(xp, x, axis)
 
 
 def _softmax_forward(xp, x, axis=-1):

@@ -1,42 +1,29 @@
 """Ops with no derivative: comparisons, logic, rounding, argmax. They return tensors
-without a graph, whatever their inputs require."""
+without a graph, whatever their inputs require. Comparisons promote their inputs to one
+dtype first, as arithmetic does (an integer tensor < 0.5 compares as floats)."""
 from __future__ import annotations
 
-from ..engine import _wrap
-from ..tensor import Tensor
+from ..engine import Op
 
 
 def _constant_op(name, fn):
-    def op(*args, **params):
-        backend = next((a.backend for a in args if isinstance(a, Tensor)), None)
-        if backend is None:
-            from ..creation import as_tensor
-
-            args = (as_tensor(args[0]), *args[1:])
-            backend = args[0].backend
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        for a in args:
-            if isinstance(a, Tensor) and a.backend is not backend:
-                raise TypeError(
-                    f"{name}: inputs live on different backends ({backend.name!r} and "
-                    f"{a.backend.name!r}); move one with .to() first"
-                )
-        return _wrap(fn(backend.xp, *arrays, **params), backend)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"{name} (no gradient)."
-    return op
+    """An op without rules: its result never records a graph."""
+    return Op(name, fn)
 
 
-equal = _constant_op("equal", lambda xp, a, b: a == b)
-not_equal = _constant_op("not_equal", lambda xp, a, b: a != b)
-less = _constant_op("less", lambda xp, a, b: a < b)
-less_equal = _constant_op("less_equal", lambda xp, a, b: a <= b)
-greater = _constant_op("greater", lambda xp, a, b: a > b)
-greater_equal = _constant_op("greater_equal", lambda xp, a, b: a >= b)
+def _compare(name, fn):
+    return Op(name, fn, promotes=0)
+
+
+equal = _compare("equal", lambda xp, a, b: a == b)
+not_equal = _compare("not_equal", lambda xp, a, b: a != b)
+less = _compare("less", lambda xp, a, b: a < b)
+less_equal = _compare("less_equal", lambda xp, a, b: a <= b)
+greater = _compare("greater", lambda xp, a, b: a > b)
+greater_equal = _compare("greater_equal", lambda xp, a, b: a >= b)
 logical_not = _constant_op("logical_not", lambda xp, a: xp.logical_not(a))
-logical_and = _constant_op("logical_and", lambda xp, a, b: xp.logical_and(a, b))
-logical_or = _constant_op("logical_or", lambda xp, a, b: xp.logical_or(a, b))
+logical_and = _compare("logical_and", lambda xp, a, b: xp.logical_and(a, b))
+logical_or = _compare("logical_or", lambda xp, a, b: xp.logical_or(a, b))
 isnan = _constant_op("isnan", lambda xp, a: xp.isnan(a))
 isfinite = _constant_op("isfinite", lambda xp, a: xp.isfinite(a))
 sign = _constant_op("sign", lambda xp, a: xp.sign(a))

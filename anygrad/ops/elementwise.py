@@ -20,29 +20,46 @@ def _mask(ns, cond, g):
     return g * ns.astype(cond, g.dtype)
 
 
-def _log(ns, a):
-    """log of a tensor, or of a Python number (the base of `2.0 ** x`)."""
-    return math.log(a) if isinstance(a, (int, float)) else ns.log(a)
-
-
 # ---------------------------------------------------------------- arithmetic
+# `promotes=0`: the inputs are brought to one dtype first (anygrad.dtypes decides which).
 add = Op("add", lambda xp, a, b: a + b,
          lambda ns, g, ans, a, b: g,
-         lambda ns, g, ans, a, b: g)
+         lambda ns, g, ans, a, b: g,
+         promotes=0, passes=(0, 1))
 subtract = Op("subtract", lambda xp, a, b: a - b,
               lambda ns, g, ans, a, b: g,
-              lambda ns, g, ans, a, b: -g)
+              lambda ns, g, ans, a, b: -g,
+              promotes=0, passes=(0,))
 multiply = Op("multiply", lambda xp, a, b: a * b,
               lambda ns, g, ans, a, b: g * b,
-              lambda ns, g, ans, a, b: g * a)
+              lambda ns, g, ans, a, b: g * a,
+              promotes=0)
 divide = Op("divide", lambda xp, a, b: a / b,
             lambda ns, g, ans, a, b: g / b,
-            lambda ns, g, ans, a, b: -g * ans / b)
+            lambda ns, g, ans, a, b: -g * ans / b,
+            promotes=0, floating=True)
 negative = Op("negative", lambda xp, a: -a,
               lambda ns, g, ans, a: -g)
-pow = Op("pow", lambda xp, a, b: a ** b,
-         lambda ns, g, ans, a, b: g * b * a ** (b - 1),
-         lambda ns, g, ans, a, b: g * ans * _log(ns, a))
+
+
+# d(a^b)/da = b a^(b-1) is 0 where b = 0, also at a = 0 (0 * inf otherwise): the exponent
+# is nudged to 1 there so that no inf is formed, not even in a branch later masked away.
+def _pow_vjp_base(ns, g, ans, a, b):
+    if isinstance(b, (int, float)):
+        return g * 0.0 if b == 0 else g * b * a ** (b - 1)
+    return g * b * a ** (ns.where(b == 0, 1.0, b) - 1)
+
+
+# d(a^b)/db = a^b log a, taken as 0 where a = 0 (and a^b is finite), as PyTorch does.
+def _pow_vjp_exponent(ns, g, ans, a, b):
+    if isinstance(a, (int, float)):
+        if a == 0:
+            return g * 0.0
+        return g * ans * (math.log(a) if a > 0 else math.nan)
+    return g * ans * ns.log(ns.where(a == 0, 1.0, a))
+
+
+pow = Op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0)
 square = Op("square", lambda xp, a: a * a,
             lambda ns, g, ans, a: g * 2 * a)
 
@@ -72,16 +89,19 @@ abs = Op("abs", lambda xp, x: xp.abs(x),
 # At a tie maximum and minimum split the gradient evenly between the inputs, as PyTorch does.
 maximum = Op("maximum", lambda xp, a, b: xp.maximum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a > b, g) + _mask(ns, a == b, g / 2),
-             lambda ns, g, ans, a, b: _mask(ns, b > a, g) + _mask(ns, a == b, g / 2))
+             lambda ns, g, ans, a, b: _mask(ns, b > a, g) + _mask(ns, a == b, g / 2),
+             promotes=0)
 minimum = Op("minimum", lambda xp, a, b: xp.minimum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a < b, g) + _mask(ns, a == b, g / 2),
-             lambda ns, g, ans, a, b: _mask(ns, b < a, g) + _mask(ns, a == b, g / 2))
+             lambda ns, g, ans, a, b: _mask(ns, b < a, g) + _mask(ns, a == b, g / 2),
+             promotes=0)
 relu = Op("relu", lambda xp, x: xp.maximum(x, 0),
           lambda ns, g, ans, x: _mask(ns, x > 0, g))
 where = Op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
            None,
            lambda ns, g, ans, cond, a, b: ns.where(cond, g, 0.0),
-           lambda ns, g, ans, cond, a, b: ns.where(cond, 0.0, g))
+           lambda ns, g, ans, cond, a, b: ns.where(cond, 0.0, g),
+           promotes=1)
 
 
 def _clip_forward(xp, x, min=None, max=None):

@@ -34,7 +34,13 @@ def _count(x, axis):
     return n
 
 
-sum = Op("sum", lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
+def _sum_forward(xp, x, axis=None, keepdims=False):
+    if x.dtype == xp.bool:  # the sum of a mask counts its Trues
+        x = xp.astype(x, xp.int64)
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+sum = Op("sum", _sum_forward,
          lambda ns, g, ans, x, axis=None, keepdims=False:
              ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)))
 
@@ -64,14 +70,29 @@ def var(x, axis=None, correction=0, keepdims=False):
     return sum(centred * centred, axis=axis, keepdims=keepdims) / (n - correction)
 
 
+# The square root inside std: where the variance is 0 (a constant slice) its derivative
+# is taken as 0, not inf, as PyTorch does; the 1 swapped in there keeps every order finite.
+_std_sqrt = Op("std", lambda xp, v: xp.sqrt(v),
+               lambda ns, g, ans, v: ew._mask(ns, ans != 0, g) / (ns.where(ans == 0, 1.0, ans) * 2))
+
+
 def std(x, axis=None, correction=0, keepdims=False):
-    return ew.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+    return _std_sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+
+def safe_max(xp, x, axis):
+    """The max over `axis` (keepdims) to shift exponentials by: 0 where it is not finite
+    and where the axis is empty (a max of nothing is undefined)."""
+    if any(x.shape[a] == 0 for a in _axes(axis, x.ndim)):
+        return xp.sum(x, axis=axis, keepdims=True)  # zeros of the right shape and device
+    m = xp.max(x, axis=axis, keepdims=True)
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
 
 
 def _logsumexp_forward(xp, x, axis=None, keepdims=False):
-    # Shift by the max so exp never overflows; an all -inf slice stays -inf, not nan.
-    m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    # Shift by the max so exp never overflows; an all -inf slice stays -inf, not nan, and
+    # an empty one gives log(0) = -inf.
+    m = safe_max(xp, x, axis)
     out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
     if not keepdims:
         out = xp.reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in _axes(axis, x.ndim)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..backends import GatherSpec
 from ..engine import Op, VariadicOp
 from ..tensor import Tensor
+from .. import indexing
 
 
 def _inverse_permutation(axes):
@@ -13,21 +14,24 @@ def _inverse_permutation(axes):
     return tuple(inverse)
 
 
+# Each rule here may return a view of g (`passes`), which the engine copies before it
+# becomes a .grad.
 reshape = Op("reshape", lambda xp, x, shape: xp.reshape(x, shape),
-             lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)))
+             lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)), passes=(0,))
 permute_dims = Op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
-                  lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)))
+                  lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)),
+                  passes=(0,))
 matrix_transpose = Op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
-                      lambda ns, g, ans, x: ns.matrix_transpose(g))
+                      lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,))
 expand_dims = Op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
-                 lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)))
+                 lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)), passes=(0,))
 squeeze = Op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
-             lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)))
+             lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)), passes=(0,))
 # The engine's unbroadcast sums the gradient back to the input's shape.
 broadcast_to = Op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
-                  lambda ns, g, ans, x, shape: g)
+                  lambda ns, g, ans, x, shape: g, passes=(0,))
 flip = Op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
-          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis))
+          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,))
 
 
 def _astype_forward(xp, x, dtype):
@@ -45,6 +49,12 @@ def astype(x, dtype):
 
 def _split_along(ns, g, index, inputs, axis):
     """The slice of gradient `g` that belongs to input `index` of a concatenation."""
+    if axis is None:  # the inputs were flattened and joined end to end
+        start = 0
+        for t in inputs[:index]:
+            start += _size(t)
+        piece = g[start:start + _size(inputs[index])]
+        return ns.reshape(piece, tuple(inputs[index].shape))
     ndim = len(g.shape)
     axis = axis % ndim
     start = 0
@@ -68,19 +78,52 @@ def _stack_vjp(ns, g, ans, index, inputs, axis=0):
     return g[(slice(None),) * axis + (index,) + (Ellipsis,)]
 
 
+def _size(t):
+    n = 1
+    for s in t.shape:
+        n *= s
+    return n
+
+
 _concat = VariadicOp("concat", _concat_forward,
                      lambda ns, g, ans, index, inputs, axis=0: _split_along(ns, g, index, inputs, axis))
 _stack = VariadicOp("stack", _stack_forward, _stack_vjp)
 
 
 def concat(tensors, axis=0):
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis (axis=None: flattened, end to end)."""
+    tensors = _joinable("concat", tensors)
+    for t in tensors:
+        if t.ndim == 0 and axis is not None:
+            raise ValueError("concat: 0-d tensors (and Python numbers) cannot be concatenated; "
+                             "use stack, or concat with axis=None")
     return _concat(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
-    """Join tensors along a new axis."""
-    return _stack(*tensors, axis=axis)
+    """Join tensors along a new axis; Python numbers count as 0-d tensors."""
+    return _stack(*_joinable("stack", tensors), axis=axis)
+
+
+def _joinable(name, items):
+    """Tensors to join: Python numbers become 0-d tensors of the dtype the others have
+    (numbers are weak, as in arithmetic), arrays become constants."""
+    from .. import dtypes
+    from ..creation import as_tensor, tensor
+
+    items = [dtypes.python_scalar(t) for t in items]
+    if not items:
+        raise ValueError(f"{name}: needs at least one tensor")
+    numbers = [t for t in items if type(t) in (int, float, bool, complex)]
+    arrays = [as_tensor(t) for t in items if not isinstance(t, (int, float, bool, complex))]
+    if not numbers:
+        return arrays
+    if arrays:
+        lead = arrays[0]
+        target = dtypes.with_scalars(dtypes.result_name({t.dtype.name for t in arrays}), numbers)
+        return [as_tensor(t) if not isinstance(t, (int, float, bool, complex)) else
+                tensor(t, dtype=target, backend=lead.backend, device=lead.device) for t in items]
+    return [tensor(t) for t in items]
 
 
 # ---------------------------------------------------------------- selections
@@ -107,18 +150,18 @@ def gather_grad(g, spec, shape):
     return scatter(g, spec=spec, shape=shape, backend=g.backend)
 
 
-def _raw(index, backend=None):
-    index = index.data if isinstance(index, Tensor) else index
-    return index if backend is None else backend.index(index)
-
-
 def getitem(x, key):
-    """x[key] for ints, slices, None, Ellipsis, integer-array tensors and boolean masks."""
-    key = tuple(_raw(k, x.backend) for k in key) if isinstance(key, tuple) else (_raw(key, x.backend),)
-    if isinstance(key, tuple) and any(isinstance(k, (list, tuple)) for k in key):
-        raise TypeError(
-            "getitem: index with integer tensors (ag.tensor([...])), not Python lists"
-        )
+    """x[key] for ints, slices (any step), None, Ellipsis, integer arrays (tensors, any
+    library's arrays, lists) and boolean masks; `anygrad.indexing` says what each means."""
+    flips, key = indexing.normalize(x, key)
+    if flips:
+        x = flip(x, axis=flips)
+    if not x.backend.numpy_indexing and not indexing.is_standard(key, x.ndim):
+        # An index only numpy-style libraries take: gather the same elements by position.
+        positions = x.backend.index_positions(tuple(x.shape), key, x.device)
+        flat = x.backend.xp.reshape(positions, (-1,))
+        picked = gather(reshape(x, (-1,)), spec=GatherSpec("take", flat, 0))
+        return reshape(picked, tuple(positions.shape))
     return gather(x, spec=GatherSpec("getitem", key))
 
 
@@ -128,12 +171,12 @@ def take(x, indices, axis=None):
         if x.ndim != 1:
             raise ValueError(f"take: axis is required for a {x.ndim}-d input of shape {x.shape}")
         axis = 0
-    return gather(x, spec=GatherSpec("take", _raw(indices, x.backend), axis))
+    return gather(x, spec=GatherSpec("take", indexing.index_array(x, indices), axis))
 
 
 def take_along_axis(x, indices, axis=-1):
     """Elements of x picked along `axis` by an index array of x's rank."""
-    return gather(x, spec=GatherSpec("take_along_axis", _raw(indices, x.backend), axis))
+    return gather(x, spec=GatherSpec("take_along_axis", indexing.index_array(x, indices), axis))
 
 
 def _transfer_forward(xp, x, source, target, device):

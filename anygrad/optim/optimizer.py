@@ -166,7 +166,7 @@ def _state_value(value, param):
     backend = param.backend
     array = backend.convert(array, source, param.device)
     if backend.xp.isdtype(array.dtype, "real floating") and array.dtype != param.dtype:
-        array = backend.xp.astype(array, param.dtype)
+        array = backend.xp.astype(array, param.data.dtype)
     elif source is backend:
         array = backend.xp.asarray(array, copy=True)
     return _wrap(array, backend)

@@ -1,0 +1,223 @@
+"""anygrad's dtypes and the rules for mixing them, the same on every backend.
+
+`x.dtype` is one of the `DType` objects below, whatever library holds the data, so
+`x.dtype == ag.float32` holds on numpy, cupy, torch, jax and array_api_strict alike. A
+DType also compares equal to any library's dtype of the same name and to the name
+itself, so `x.dtype == np.float32` and `x.dtype == "float32"` keep working.
+
+Promotion (what an op returns when its inputs differ) is decided here, not by the
+library underneath:
+- tensors of one kind follow the Array API promotion table (float32 with float64 gives
+  float64, int32 with int64 gives int64);
+- an integer or boolean tensor meeting a floating one takes the floating dtype;
+- Python numbers (and numpy scalars) are weak: they never widen a tensor's dtype, but a
+  float meeting an integer tensor gives the default float dtype, and an int meeting a
+  boolean tensor gives int64;
+- true division of integers gives the default float dtype.
+"""
+from __future__ import annotations
+
+import numbers
+
+_KINDS = {
+    "bool": "bool",
+    "int8": "signed integer", "int16": "signed integer", "int32": "signed integer",
+    "int64": "signed integer",
+    "uint8": "unsigned integer", "uint16": "unsigned integer", "uint32": "unsigned integer",
+    "uint64": "unsigned integer",
+    "float16": "real floating", "float32": "real floating", "float64": "real floating",
+    "complex64": "complex floating", "complex128": "complex floating",
+}
+_BITS = {name: int("".join(c for c in name if c.isdigit()) or 8) for name in _KINDS}
+
+
+class DType:
+    """A dtype by name, equal to that dtype of every array library."""
+
+    __slots__ = ("name", "kind")
+
+    def __init__(self, name):
+        self.name = name
+        self.kind = _KINDS[name]
+
+    def __eq__(self, other):
+        if isinstance(other, DType):
+            return other.name == self.name
+        try:
+            return dtype_name(other) == self.name
+        except TypeError:
+            return NotImplemented
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return f"anygrad.{self.name}"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_floating(self):
+        return self.kind.endswith("floating")
+
+    @property
+    def is_integral(self):
+        return self.kind.endswith("integer")
+
+
+def dtype_name(spec) -> str:
+    """'float32' from any library's float32 (numpy, torch, cupy, jax, strict), a DType
+    or a name."""
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, DType):
+        return spec.name
+    name = getattr(spec, "name", None)
+    if isinstance(name, str):
+        return name
+    name = getattr(spec, "__name__", None)
+    if isinstance(name, str):
+        return name
+    text = str(spec).rsplit(".", 1)[-1]
+    if text in _KINDS:
+        return text
+    raise TypeError(f"not a dtype: {spec!r}")
+
+
+DTYPES = {name: DType(name) for name in _KINDS}
+_by_native: dict = {}
+
+
+def as_dtype(native) -> DType:
+    """anygrad's DType for a library's dtype (cached by the native object)."""
+    key = (type(native), native)  # libraries' dtypes of one name must not meet in ==
+    try:
+        return _by_native[key]
+    except (KeyError, TypeError):
+        pass
+    dtype = DTYPES[dtype_name(native)]
+    try:
+        _by_native[key] = dtype
+    except TypeError:  # an unhashable native dtype: look it up by name each time
+        pass
+    return dtype
+
+
+# ------------------------------------------------------------------ the default float
+_default_float = ["float64"]  # process-wide, as torch.set_default_dtype
+
+
+def get_default_dtype() -> DType:
+    """The floating dtype of tensors made from Python floats, and of integers promoted
+    to floats (float64 unless changed with `set_default_dtype`)."""
+    return DTYPES[_default_float[0]]
+
+
+def set_default_dtype(dtype) -> None:
+    """Make `dtype` ("float32" or "float64") the default floating dtype, as
+    torch.set_default_dtype does; it applies to every backend."""
+    name = dtype_name(dtype)
+    if name not in ("float32", "float64"):
+        raise TypeError(f"set_default_dtype: expects float32 or float64, got {name!r}")
+    _default_float[0] = name
+
+
+def infer(data) -> str:
+    """The dtype (by name) of a tensor made from Python data: bool, int64, the default
+    float, or complex128, by the widest kind of number found in the (nested) data."""
+    rank = {bool: 0, int: 1, float: 2, complex: 3}
+    widest = 2 if isinstance(data, (list, tuple)) and not data else 0  # [] is float, as numpy
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+            continue
+        if item is not None:  # arange(5) passes stop=None
+            widest = max(widest, rank.get(type(python_scalar(item)), 2))
+    return ("bool", "int64", _default_float[0], "complex128")[widest]
+
+
+# ------------------------------------------------------------------ promotion
+def result_name(names) -> str:
+    """The dtype (by name) that tensors of dtypes `names` promote to."""
+    names = set(names)
+    if len(names) == 1:
+        return names.pop()
+    floats = [n for n in names if _KINDS[n].endswith("floating")]
+    if floats:
+        return _widest(floats)
+    if "bool" in names:
+        names.discard("bool")
+        if len(names) == 1:
+            return names.pop()
+    signed = [n for n in names if _KINDS[n] == "signed integer"]
+    unsigned = [n for n in names if _KINDS[n] == "unsigned integer"]
+    if not unsigned:
+        return _widest(signed)
+    if not signed:
+        return _widest(unsigned)
+    # Mixed signedness: the smallest signed type that holds both, as the Array API says.
+    need = max(max(_BITS[n] for n in signed), 2 * max(_BITS[n] for n in unsigned))
+    if need > 64:
+        raise TypeError(f"no integer dtype holds both {sorted(names)}; cast one explicitly")
+    return f"int{need}"
+
+
+def _widest(names):
+    complex_ = [n for n in names if n.startswith("complex")]
+    if complex_:
+        bits = max(_BITS[n] if n.startswith("complex") else 2 * _BITS[n] for n in names)
+        return f"complex{bits}"
+    return max(names, key=lambda n: _BITS[n])
+
+
+def with_scalars(name, scalars) -> str:
+    """The dtype a tensor of dtype `name` takes when it meets Python numbers `scalars`."""
+    kind = _KINDS[name]
+    for s in scalars:
+        if isinstance(s, bool):
+            continue
+        if isinstance(s, int):
+            if kind == "bool":
+                name, kind = "int64", "signed integer"
+        elif isinstance(s, float):
+            if not kind.endswith("floating"):
+                name, kind = _default_float[0], "real floating"
+        elif isinstance(s, complex) and kind != "complex floating":
+            name = "complex128" if _BITS.get(name, 32) > 32 and kind == "real floating" else "complex64"
+            kind = "complex floating"
+    return name
+
+
+def python_scalar(value):
+    """A Python number for numpy-style scalars (np.float64(1.0) -> 1.0), so that they
+    are weak like Python's own; anything else unchanged."""
+    if type(value) in (int, float, bool, complex):
+        return value
+    if isinstance(value, numbers.Number):
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        if isinstance(value, numbers.Real):
+            return float(value)
+        return complex(value)
+    if type(value).__name__ in ("bool_", "bool") and hasattr(value, "dtype") and \
+            getattr(value, "ndim", 1) == 0 and getattr(value, "shape", None) == ():
+        return bool(value)
+    return value
+
+
+def scalar_for(value, name):
+    """Python scalar `value` fit for an array of dtype `name`: the Array API lets a bool
+    meet only boolean arrays, so True becomes 1 or 1.0 elsewhere."""
+    if type(value) is not bool:
+        return value
+    kind = _KINDS[name]
+    if kind == "bool":
+        return value
+    return int(value) if kind.endswith("integer") else float(value)

@@ -1,0 +1,123 @@
+"""What `x[key]` means, decided once for every backend.
+
+The key is normalised here, at the front door, into the form every Array API library
+accepts; the libraries never see what only numpy allows:
+- fewer indices than dimensions select along the leading axes (a trailing `...` is
+  implied);
+- integer-array indices may be anygrad tensors, arrays of any library, numpy arrays or
+  Python lists; they become the tensor's own library's integer arrays, and lists of
+  bools become masks;
+- a slice with a negative step (`x[::-1]`) becomes a flip and an ascending slice, which
+  libraries without negative steps (torch) run too;
+- numpy-style integer scalars count as Python ints, and an integer out of range raises
+  IndexError naming the axis and its size.
+"""
+from __future__ import annotations
+
+from .dtypes import as_dtype, python_scalar
+from .tensor import Tensor
+
+
+def normalize(x, key):
+    """(axes to flip first, key for the flipped tensor) for `x[key]`."""
+    parts = [_part(x, k) for k in (key if isinstance(key, tuple) else (key,))]
+    ellipses = [i for i, k in enumerate(parts) if k is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("getitem: an index can only have a single ellipsis ('...')")
+    if not ellipses:
+        parts.append(Ellipsis)
+        ellipses = [len(parts) - 1]
+    e = ellipses[0]
+    named = sum(_width(k) for k in parts)
+    if named > x.ndim:
+        raise IndexError(
+            f"getitem: too many indices for a tensor of shape {x.shape}: {named} axes indexed"
+        )
+    flips = []
+    axis = 0
+    for i, k in enumerate(parts):
+        if i == e:
+            axis += x.ndim - named
+            continue
+        if isinstance(k, slice) and k.step is not None and k.step < 0:
+            parts[i] = _ascending(k, x.shape[axis])
+            flips.append(axis)
+        elif type(k) is int:
+            n = x.shape[axis]
+            if not -n <= k < n:
+                raise IndexError(
+                    f"getitem: index {k} is out of range for axis {axis} of size {n} "
+                    f"(tensor of shape {x.shape})"
+                )
+        axis += _width(k)
+    return tuple(flips), tuple(parts)
+
+
+def _width(k):
+    """How many of the tensor's axes index part `k` consumes."""
+    if k is None or k is Ellipsis:
+        return 0
+    if isinstance(k, (int, slice)):
+        return 1
+    if _is_mask(k):
+        return k.ndim
+    return 1
+
+
+def _is_mask(k):
+    return hasattr(k, "dtype") and as_dtype(k.dtype).kind == "bool"
+
+
+def _part(x, k):
+    """One index part in a form the tensor's library accepts."""
+    if k is None or k is Ellipsis or isinstance(k, slice):
+        return k
+    k = python_scalar(k)
+    if type(k) is bool:
+        raise IndexError("getitem: a bare True/False is not an index; use a boolean mask")
+    if type(k) is int:
+        return k
+    return index_array(x, k)
+
+
+def index_array(x, k):
+    """Index array `k` (a tensor, any library's array, a list) as x's library's integer
+    array or boolean mask."""
+    backend = x.backend
+    if isinstance(k, Tensor):
+        array = k.data if k.backend is backend else backend.convert(k.data, k.backend)
+    elif isinstance(k, (list, tuple)):
+        array = backend.asarray(k, dtype=None if k else "int64")
+    else:
+        from .creation import _to_array
+
+        array, _ = _to_array(k, backend=backend, device=x.device)
+    if not _is_mask(array):
+        if not as_dtype(array.dtype).is_integral:
+            raise IndexError(
+                f"getitem: index arrays must be integers or booleans, got dtype "
+                f"{as_dtype(array.dtype)}"
+            )
+        array = backend.index(array)
+    return array
+
+
+def _ascending(k, n):
+    """The slice of a tensor flipped along its axis that selects what `k` selects."""
+    picked = range(*k.indices(n))
+    if not picked:
+        return slice(0, 0, 1)
+    return slice(n - 1 - picked[0], n - picked[-1], -k.step)
+
+
+def is_standard(key, ndim):
+    """Whether the Array API standard defines `key` (already normalised) on an array of
+    `ndim` axes: basic indices; one boolean mask alone; or integers and integer arrays
+    naming every axis."""
+    arrays = [k for k in key if hasattr(k, "shape")]
+    if not arrays:
+        return True
+    if len(key) == 1 and _is_mask(key[0]):
+        return True
+    return all(type(k) is int or (hasattr(k, "shape") and not _is_mask(k)) for k in key) \
+        and len(key) == ndim

@@ -1,0 +1,106 @@
+"""In-place arithmetic (`x += y`, `p -= lr * p.grad`), with PyTorch's rules.
+
+The tensor object itself is updated, so every holder of it (a model's parameter list, a
+loop variable) sees the new values; where the library's arrays are mutable the buffer is
+written in place, and on immutable ones (jax) the tensor's data is rebound. The result
+keeps the tensor's dtype and shape.
+
+What would make a gradient silently wrong is refused: a leaf that requires grad cannot
+be updated while gradients are recorded (do it inside `ag.no_grad()`), a tensor whose
+own graph is still alive cannot be overwritten outside it, and a tensor that a recorded
+op read is stamped with the in-place clock so that backward through that op raises.
+"""
+from __future__ import annotations
+
+import operator
+
+from . import coercion, dtypes
+from .engine import _wrap, tick_inplace
+from .modes import _grad_enabled
+from .tensor import Tensor
+
+_AUGMENTED = {
+    "add": operator.iadd,
+    "subtract": operator.isub,
+    "multiply": operator.imul,
+    "divide": operator.itruediv,
+    "pow": operator.ipow,
+}
+
+
+def update(t, op, other):
+    """`t = op(t, other)` with `t` kept as the same object; returns `t`."""
+    recording = _grad_enabled.get()
+    if recording and t.node is None and t._requires_grad:
+        raise RuntimeError(
+            f"{op.name} in place: a leaf tensor that requires grad (shape {t.shape}, dtype "
+            f"{t.dtype}) cannot be changed in place while gradients are recorded; do the "
+            "update inside `with ag.no_grad():`"
+        )
+    other = _operand(op, t, other)
+    if recording and (t._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+        return _recorded(t, op, other)
+    if t.node is not None and t.node.inputs is not None:
+        raise RuntimeError(
+            f"{op.name} in place: the tensor (shape {t.shape}) is the output of "
+            f"{t.node.op.name}, whose recorded graph still needs its values; call backward() "
+            "first, or update a copy (t.detach() + ...)"
+        )
+    value = other.data if isinstance(other, Tensor) else other
+    t.data = _AUGMENTED[op.name](t.data, value)
+    t._version = tick_inplace()
+    return t
+
+
+def _operand(op, t, other):
+    """`other` admitted as for any op, cast to t's dtype where that loses no kind."""
+    (other,) = coercion.admit(op, t.backend, [other])
+    if isinstance(other, Tensor):
+        if other.backend is not t.backend:
+            raise TypeError(
+                f"{op.name} in place: inputs live on different backends ({t.backend.name!r} "
+                f"and {other.backend.name!r}); move one with .to() first"
+            )
+        if coercion.broadcast_shapes(t.shape, other.shape) != t.shape:
+            raise ValueError(
+                f"{op.name} in place: an operand of shape {other.shape} cannot update a "
+                f"tensor of shape {t.shape} (the result would have another shape)"
+            )
+        names = {t.dtype.name, other.dtype.name}
+    else:
+        names = {t.dtype.name}
+    scalars = [other] if type(other) in (int, float, bool, complex) else []
+    target = dtypes.with_scalars(dtypes.result_name(names), scalars)
+    if op.floating and not dtypes.DTYPES[target].is_floating:
+        target = dtypes.get_default_dtype().name
+    mine = t.dtype
+    if target != mine.name and dtypes.DTYPES[target].kind != mine.kind:
+        raise TypeError(
+            f"{op.name} in place: the result has dtype {target}, which a tensor of dtype "
+            f"{mine} cannot hold; write t = t {_SYMBOL[op.name]} other to get a new tensor"
+        )
+    if isinstance(other, Tensor) and other.dtype != mine:
+        from . import ops
+
+        other = ops.astype(other, mine.name)
+    elif type(other) is bool:
+        other = dtypes.scalar_for(other, mine.name)
+    return other
+
+
+_SYMBOL = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "pow": "**"}
+
+
+def _recorded(t, op, other):
+    """The differentiable form: t becomes the result of op on its old self."""
+    old = _wrap(t.data, t.backend, t._requires_grad)
+    old.node = t.node
+    old._version = t._version
+    result = op(old, other)
+    if result.data.dtype != t.data.dtype:
+        result = result.astype(t.data.dtype)
+    t.data = result.data
+    t.node = result.node
+    t._requires_grad = result._requires_grad
+    t._version = tick_inplace()
+    return t
