@@ -102,6 +102,7 @@ class Tensor:
     def item(self):
         if self.size != 1:
             raise ValueError(f"item(): the tensor has {self.size} elements, not 1 (shape {self.shape})")
+        self.backend.raise_deferred()  # values are read here anyway: checks queued on a GPU
         return self.backend.item(self.data)
 
     def __float__(self):
@@ -118,6 +119,7 @@ class Tensor:
 
     def numpy(self):
         """A host numpy copy of the data (never part of the graph)."""
+        self.backend.raise_deferred()
         return self.backend.to_numpy(self.data)
 
     def tolist(self):

@@ -79,10 +79,14 @@ class Backend:
     # slices and `...`). The standard promises less; without it anygrad gathers through
     # `index_positions` instead.
     numpy_indexing = False
+    # Device libraries, where reading a value stalls the device, queue value checks
+    # (`check`) and raise at the next point that reads values anyway.
+    defer_checks = False
 
     def __init__(self, xp, seed=None):
         self.xp = xp
         self.ops = _RawOps(self)
+        self._deferred = []
         self.seed(seed)
 
     def __repr__(self):
@@ -154,6 +158,30 @@ class Backend:
 
     def item(self, array):
         return self.to_numpy(array).item()
+
+    # ----------------------------------------------------------- value checks
+    _MAX_DEFERRED = 256  # queued checks before they are read anyway (one sync per 256)
+
+    def check(self, failed, error):
+        """Raise `error()` if the boolean 0-d array `failed` holds. Where `defer_checks`,
+        the check is queued and raised by `raise_deferred` instead of stalling now."""
+        if not self.defer_checks:
+            if self.item(failed):
+                raise error()
+            return
+        self._deferred.append((failed, error))
+        if len(self._deferred) >= self._MAX_DEFERRED:
+            self.raise_deferred()
+
+    def raise_deferred(self):
+        """Read the queued checks (one host synchronisation) and raise the first failure."""
+        if not self._deferred:
+            return
+        queued, self._deferred = self._deferred, []
+        flags = self.to_numpy(self.xp.stack([f for f, _ in queued]))
+        for flag, (_, error) in zip(flags.tolist(), queued):
+            if flag:
+                raise error()
 
     def sub_scaled(self, target, value, scale):
         """`target - scale * value`, in place where the library allows (the optimizers'

@@ -65,8 +65,10 @@ class NumpyBackend(Backend):
 
     def scatter(self, spec, shape, values):
         # An index with one entry along the axis cannot repeat: put, not add. This is the
-        # backward of cross-entropy's pick of each row's target class.
-        if spec.kind == "take_along_axis" and spec.index.shape[spec.axis] == 1:
+        # backward of cross-entropy's pick of each row's target class. (Not when x was
+        # broadcast against the index: then rows of the index share x's elements.)
+        if spec.kind == "take_along_axis" and spec.index.shape[spec.axis] == 1 and \
+                _same_except(spec.index.shape, shape, spec.axis):
             out = np.zeros(shape, dtype=values.dtype)
             np.put_along_axis(out, spec.index, values, axis=spec.axis)
             return out
@@ -95,3 +97,9 @@ class NumpyBackend(Backend):
     def sliding_windows(self, x, window_shape, axes):
         # Copying windows out of this view is ~2x faster than stacking one slice per offset.
         return np.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axes)
+
+
+def _same_except(a, b, axis):
+    """Whether shapes a and b agree on every axis but `axis`."""
+    axis = axis % len(b)
+    return len(a) == len(b) and all(m == n for i, (m, n) in enumerate(zip(a, b)) if i != axis)

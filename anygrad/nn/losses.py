@@ -1,9 +1,11 @@
 """Loss functions, PyTorch-shaped (re-exported by `anygrad.nn.functional`).
 
 Each is composed from differentiable ops, so it has gradients of every order. Every
-loss takes `reduction="mean" | "sum" | "none"` with PyTorch's meaning. Inputs are
-checked by shape and dtype only: reading values (is a class index in range?) would
-cost a device-to-host sync on a GPU, so it is never done here.
+loss takes `reduction="mean" | "sum" | "none"` with PyTorch's meaning. Shapes and dtypes
+are checked eagerly. Class labels are checked too (a label outside [0, C) is an error,
+never another class): on host backends at once, and on GPU backends by a flag reduced on
+the device and raised at the next point that reads values anyway (`.item()`,
+`.numpy()`), so training makes no extra host synchronisation per step.
 """
 from __future__ import annotations
 
@@ -106,25 +108,88 @@ def _pick(log_probs, target, axis):
     return ag.squeeze(ag.take_along_axis(log_probs, index, axis=axis), axis=axis)
 
 
+def _check_labels(fn, target, classes, ignore_index):
+    """A label outside [0, classes) other than ignore_index raises IndexError."""
+    xp = target.backend.xp
+    t = target.data
+    bad = xp.logical_and(xp.logical_or(t < 0, t >= classes), t != ignore_index)
+
+    def error():
+        labels = target.backend.to_numpy(t).reshape(-1)
+        wrong = [int(v) for v in labels if (v < 0 or v >= classes) and v != ignore_index]
+        return IndexError(
+            f"{fn}: target label {wrong[0]} is outside [0, {classes}) for input with "
+            f"{classes} classes ({len(wrong)} such label(s)); pass ignore_index= to skip "
+            "samples on purpose"
+        )
+
+    target.backend.check(xp.any(bad), error)
+
+
+def _safe_labels(target, ignore_index):
+    """Labels fit to gather with: ignored samples read class 0 (their loss is zeroed)."""
+    return ag.where(target == ignore_index, 0, target)
+
+
+def _checked_weight(fn, weight, input):
+    weight = _as_target(fn, weight, input)
+    classes = input.shape[_class_axis(input)]
+    if weight.shape != (classes,):
+        raise ValueError(f"{fn}: weight must have shape ({classes},), one per class, got "
+                         f"{_describe(weight)}")
+    return weight
+
+
+def _sample_weights(fn, weight, input, target, ignore_index):
+    """Each sample's weight: weight[label] (1 without class weights), 0 where ignored."""
+    kept = ag.astype(target != ignore_index, input.dtype)
+    if weight is None:
+        return kept
+    safe = _safe_labels(target, ignore_index)
+    picked = ag.take(_checked_weight(fn, weight, input), ag.reshape(safe, (-1,)), axis=0)
+    return ag.reshape(picked, safe.shape) * kept
+
+
+def _class_weight_row(fn, weight, input, axis):
+    """weight shaped to broadcast along the class axis of input."""
+    weight = _checked_weight(fn, weight, input)
+    return ag.reshape(weight, weight.shape + (1,) * (input.ndim - axis - 1))
+
+
+def _reduce_weighted(losses, weights, reduction):
+    """PyTorch's weighted reduction: "mean" divides by the samples' total weight."""
+    if reduction == "mean":
+        return ag.sum(losses) / ag.sum(weights)
+    return _reduce(losses, reduction)
+
+
 # ----------------------------------------------------------------- classification
-def nll_loss(input, target, *, reduction="mean"):
+def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices `target` under log-probabilities
-    `input` of shape (N, C), (N, C, d1, ...) or (C,)."""
+    `input` of shape (N, C), (N, C, d1, ...) or (C,). `weight` (C,) scales each class;
+    samples whose label is `ignore_index` count for nothing, also in the mean."""
     fn = "nll_loss"
     _check_reduction(fn, reduction)
     _check_input(fn, input)
     target = _as_target(fn, target, input)
     _check_class_indices(fn, input, target)
-    return _reduce(-_pick(input, target, _class_axis(input)), reduction)
+    axis = _class_axis(input)
+    _check_labels(fn, target, input.shape[axis], ignore_index)
+    weights = _sample_weights(fn, weight, input, target, ignore_index)
+    losses = -_pick(input, _safe_labels(target, ignore_index), axis) * weights
+    return _reduce_weighted(losses, weights, reduction)
 
 
-def cross_entropy(input, target, *, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
     """Softmax cross-entropy of logits `input` (N, C), (N, C, d1, ...) or (C,).
 
     `target` is either integer class indices of the input's shape without the class
     axis, or class probabilities (float) of the input's own shape. The log-softmax is
     fused and shifted, so logits of 1e4 give finite losses and gradients.
     `label_smoothing` mixes the target with the uniform distribution over classes.
+    `weight` (C,) scales each class and `ignore_index` drops samples, with PyTorch's
+    meaning (a weighted mean divides by the kept samples' total weight).
     """
     fn = "cross_entropy"
     _check_reduction(fn, reduction)
@@ -133,6 +198,7 @@ def cross_entropy(input, target, *, reduction="mean", label_smoothing=0.0):
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _as_target(fn, target, input)
     axis = _class_axis(input)
+    classes = input.shape[axis]
     probabilities = _is(target, "real floating") and target.shape != _index_shape(input)
     if probabilities and target.shape != input.shape:
         raise ValueError(
@@ -140,19 +206,25 @@ def cross_entropy(input, target, *, reduction="mean", label_smoothing=0.0):
             f"{input.shape}, got target with {_describe(target)} (class indices need an "
             f"integer dtype and shape {_index_shape(input)})"
         )
+    log_probs = ag.log_softmax(input, axis=axis)
     if probabilities:
-        log_probs = ag.log_softmax(input, axis=axis)
         if label_smoothing:
-            target = target * (1.0 - label_smoothing) + label_smoothing / input.shape[axis]
-        loss = -ag.sum(log_probs * target, axis=axis)
-    else:
-        _check_class_indices(fn, input, target)
-        log_probs = ag.log_softmax(input, axis=axis)
-        loss = -_pick(log_probs, target, axis)
-        if label_smoothing:
-            uniform = -ag.mean(log_probs, axis=axis)
-            loss = loss * (1.0 - label_smoothing) + uniform * label_smoothing
-    return _reduce(loss, reduction)
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        if weight is not None:
+            log_probs = log_probs * _class_weight_row(fn, weight, input, axis)
+        return _reduce(-ag.sum(log_probs * target, axis=axis), reduction)
+    _check_class_indices(fn, input, target)
+    _check_labels(fn, target, classes, ignore_index)
+    weights = _sample_weights(fn, weight, input, target, ignore_index)
+    losses = -_pick(log_probs, _safe_labels(target, ignore_index), axis) * weights
+    if label_smoothing:
+        # PyTorch's smoothing term: the class-weighted mean of -log q over all classes.
+        if weight is not None:
+            log_probs = log_probs * _class_weight_row(fn, weight, input, axis)
+        kept = ag.astype(target != ignore_index, input.dtype)
+        uniform = -ag.sum(log_probs, axis=axis) / classes * kept
+        losses = losses * (1.0 - label_smoothing) + uniform * label_smoothing
+    return _reduce_weighted(losses, weights, reduction)
 
 
 def one_hot(indices, num_classes, dtype="float32"):
