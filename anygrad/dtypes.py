@@ -34,11 +34,13 @@ _BITS = {name: int("".join(c for c in name if c.isdigit()) or 8) for name in _KI
 class DType:
     """A dtype by name, equal to that dtype of every array library."""
 
-    __slots__ = ("name", "kind")
+    __slots__ = ("name", "kind", "is_floating", "is_integral")
 
     def __init__(self, name):
         self.name = name
         self.kind = _KINDS[name]
+        self.is_floating = self.kind.endswith("floating")
+        self.is_integral = self.kind.endswith("integer")
 
     def __eq__(self, other):
         if isinstance(other, DType):
@@ -61,14 +63,6 @@ class DType:
     def __str__(self):
         return self.name
 
-    @property
-    def is_floating(self):
-        return self.kind.endswith("floating")
-
-    @property
-    def is_integral(self):
-        return self.kind.endswith("integer")
-
 
 def dtype_name(spec) -> str:
     """'float32' from any library's float32 (numpy, torch, cupy, jax, strict), a DType
@@ -90,22 +84,28 @@ def dtype_name(spec) -> str:
 
 
 DTYPES = {name: DType(name) for name in _KINDS}
+# id(native dtype) -> (native dtype, DType). Holding the native object keeps its id from
+# being reused, and looking up by id spares hashing it (and numpy's warnings when a
+# strict dtype meets a numpy one of the same hash in ==).
 _by_native: dict = {}
 
 
 def as_dtype(native) -> DType:
-    """anygrad's DType for a library's dtype (cached by the native object)."""
-    key = (type(native), native)  # libraries' dtypes of one name must not meet in ==
-    try:
-        return _by_native[key]
-    except (KeyError, TypeError):
-        pass
+    """anygrad's DType for a library's dtype."""
+    entry = _by_native.get(id(native))
+    if entry is not None:
+        return entry[1]
     dtype = DTYPES[dtype_name(native)]
-    try:
-        _by_native[key] = dtype
-    except TypeError:  # an unhashable native dtype: look it up by name each time
-        pass
+    if len(_by_native) > 1024:  # transient dtype objects: start over rather than grow
+        _by_native.clear()
+    _by_native[id(native)] = (native, dtype)
     return dtype
+
+
+def is_floating(native) -> bool:
+    """Whether a library's dtype is a floating one (the hot path of promotion)."""
+    entry = _by_native.get(id(native))
+    return (entry[1] if entry is not None else as_dtype(native)).is_floating
 
 
 # ------------------------------------------------------------------ the default float

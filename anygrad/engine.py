@@ -108,7 +108,8 @@ def apply(op, args, params=_EMPTY):
     backend = None
     needs_grad = False
     several = False  # two or more tensors meet: their devices must agree
-    mixed = False  # the tensors' dtypes differ, or a constant meets them
+    mixed = False  # the tensors' dtypes differ, or a constant other than a number meets them
+    numbers = False  # a Python int or float meets them
     loose = False  # an argument that is neither a tensor nor a plain Python value
     dtype = None
     arrays = []
@@ -122,15 +123,20 @@ def apply(op, args, params=_EMPTY):
                 several = True
                 if a.backend is not backend:
                     _mixed_backends(op, backend, a.backend)
-                if data.dtype != dtype:
+                other = data.dtype
+                if other is not dtype and other != dtype:
                     mixed = True
             if a._requires_grad:
                 needs_grad = True
             arrays.append(data)
         else:
-            if type(a) not in _PLAIN:
-                loose = True
-            mixed = True
+            kind = type(a)
+            if kind is float or kind is int:
+                numbers = True
+            else:
+                if kind not in _PLAIN:
+                    loose = True
+                mixed = True
             arrays.append(a)
     if backend is None:
         args, backend = _constants(op, args)
@@ -139,6 +145,10 @@ def apply(op, args, params=_EMPTY):
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     elif several and backend.multi_device:
         _check_devices(op, backend, args)
+    if numbers and not mixed:
+        known = _dtype_cache.get(id(dtype))  # is_floating(dtype), inlined: the hot path
+        if not (known[1].is_floating if known is not None else is_floating(dtype)):
+            mixed = True  # a number can widen a non-floating tensor (int + 0.5 is a float)
     if loose or (op.promotes is not None and (mixed or op.floating)):
         given = args
         if loose:
@@ -157,7 +167,7 @@ def apply(op, args, params=_EMPTY):
     result.backend = backend
     result.grad = None
     result._version = 0
-    if needs_grad and op.vjps and _grad_enabled.get():
+    if needs_grad and _grad_enabled.get() and op.vjps:
         result._requires_grad = True
         result.node = Node(op, args, out, params, backend)
     else:
@@ -296,9 +306,6 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             )
         if anomaly is not None:
             anomaly.on_rule(node)  # ops run from here on belong to this node's backward
-        for t in args:
-            if isinstance(t, Tensor) and t._version > node.clock:
-                _modified_in_place(node, t)
         if node.hooks is not None or node.retained is not None:
             g = _run_hooks(node, g, create_graph)
         if wanted_nodes and node in wanted_nodes:
@@ -315,8 +322,13 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             values = [t.data if isinstance(t, Tensor) else t for t in args]
             ans = node.out
         passes = op.passes
+        clock = node.clock
         for i, t in enumerate(args):
-            if not (isinstance(t, Tensor) and t._requires_grad):
+            if not isinstance(t, Tensor):
+                continue
+            if t._version > clock:
+                _modified_in_place(node, t)
+            if not t._requires_grad:
                 continue
             if op.variadic:
                 gi = op.vjps[0](ns, g, ans, i, values, **params)
@@ -329,8 +341,6 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
                 gi = unbroadcast(ns, gi, tuple(data.shape))
             elif passes and i in passes and not create_graph:
                 borrowed.add(id(gi))
-            if (gi.data.dtype if create_graph else gi.dtype) != data.dtype:
-                gi = ns.astype(gi, data.dtype)
             # deliver(), inlined for the common case of a non-leaf input
             child = t.node
             if child is None:
@@ -351,8 +361,15 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
 
     stored = set()
     for leaf, g in leaves.values():
-        if not create_graph:
-            if id(g) in borrowed or id(g) in stored:
+        # A gradient has its tensor's dtype, whatever it met on the way (mixed dtypes are
+        # promoted through recorded casts, so this is the rare case of a hook or a cast).
+        if create_graph:
+            if g.data.dtype != leaf.data.dtype:
+                g = graph_ops.astype(g, leaf.data.dtype)
+        else:
+            if g.dtype != leaf.data.dtype:
+                g = leaf.backend.xp.astype(g, leaf.data.dtype)
+            elif id(g) in borrowed or id(g) in stored:
                 g = leaf.backend.xp.asarray(g, copy=True)
             stored.add(id(g))
             g = _wrap(g, leaf.backend)
@@ -445,3 +462,4 @@ def _run_hooks(node, g, create_graph):
 
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call back into this module)
 from . import coercion  # noqa: E402
+from .dtypes import _by_native as _dtype_cache, is_floating  # noqa: E402
