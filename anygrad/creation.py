@@ -57,10 +57,15 @@ def _factory(fill):
     def make(shape, dtype=None, backend=None, device=None, requires_grad=False):
         b = get_backend(backend)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        array = fill(b, shape, b.dtype(dtype), device if device is not None else b.default_device())
+        array = fill(b, shape, b.dtype(dtype), _where(b, device))
         return _leaf(array, b, requires_grad)
 
     return make
+
+
+def _where(backend, device):
+    """The device asked for, else the backend's default (device 0 is a device, not None)."""
+    return device if device is not None else backend.default_device()
 
 
 def _leaf(array, backend, requires_grad):
@@ -83,19 +88,19 @@ rand.__doc__ = "Uniform [0, 1) samples from the backend's seeded stream."
 def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    array = b.xp.full(shape, fill_value, dtype=b.dtype(dtype), device=device or b.default_device())
+    array = b.xp.full(shape, fill_value, dtype=b.dtype(dtype), device=_where(b, device))
     return _leaf(array, b, requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
-    array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=device or b.default_device())
+    array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=_where(b, device))
     return _leaf(array, b, requires_grad)
 
 
 def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
-    array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=device or b.default_device())
+    array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=_where(b, device))
     return _leaf(array, b, requires_grad)
 
 
