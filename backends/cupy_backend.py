@@ -124,7 +124,12 @@ class CupyBackend(Backend):
         if device is None or isinstance(device, self.cupy.cuda.Device):
             return device
         index = cuda_device_index(device)
-        return self.cupy.cuda.Device() if index is None else self.cupy.cuda.Device(index)
+        if index is None:
+            return self.cupy.cuda.Device()
+        if not 0 <= index < self._device_count:
+            raise ValueError(f"backend 'cupy': there is no device {device!r}; "
+                             f"{self._device_count} CUDA device(s) visible")
+        return self.cupy.cuda.Device(index)
 
     def _on(self, device):
         """A context in which `device` is current (None: the current one stays)."""
@@ -171,6 +176,9 @@ class CupyBackend(Backend):
         return self.asarray(array, device=device)
 
     def convert(self, array, source, device=None):
+        if source is self:
+            target = self._device(device)
+            return array if target is None or target == array.device else self.to_device(array, target)
         name = getattr(source, "name", None)
         if name == "numpy":  # straight from the numpy buffer: no host copy first
             return self.asarray(array, device=device)

@@ -128,7 +128,7 @@ class CupyNamespace:
         inside, safe = _in_range(bare, indices, x.shape[axis], "take", x.shape)
         out = bare.take(x, safe, axis=axis)
         inside = bare.reshape(inside, inside.shape + (1,) * (x.ndim - axis - 1))
-        return bare.where(inside, out, _nan(bare, x.dtype))
+        return _poisoned(bare, inside, out, x.dtype)
 
     def take_along_axis(self, x, indices, /, *, axis=-1):
         bare = self._bare
@@ -137,7 +137,7 @@ class CupyNamespace:
         size = x.shape[axis % x.ndim]
         inside, safe = _in_range(bare, indices, size, "take_along_axis", x.shape)
         out = bare.take_along_axis(x, safe, axis=axis)
-        return bare.where(inside, out, _nan(bare, x.dtype))
+        return _poisoned(bare, inside, out, x.dtype)
 
 
 def _open_bounds(bare, dtype):
@@ -152,8 +152,11 @@ def _floating(bare, dtype):
     return bare.issubdtype(dtype, bare.floating) or bare.issubdtype(dtype, bare.complexfloating)
 
 
-def _nan(bare, dtype):
-    return bare.asarray(math.nan, dtype=dtype)
+def _poisoned(bare, inside, out, dtype):
+    """`out` with NaN where `inside` is False. NaN goes in as a Python scalar: a device
+    array made from it would be one more host-to-device copy per gather."""
+    out = bare.where(inside, out, math.nan)
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def _in_range(bare, indices, size, op, shape):

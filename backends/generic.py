@@ -160,21 +160,23 @@ class TorchBackend(ArrayAPIBackend):
         lib = self.library
         return wanted, (wanted if wanted in (lib.float32, lib.float64) else lib.float32)
 
+    def _scaled(self, draw, shape, dtype, on, scale, shift):
+        """`draw` (torch.randn or torch.rand) on device `on`, times scale plus shift."""
+        wanted, drawn = self._drawn_dtype(dtype)
+        out = draw(tuple(shape), generator=self._generator(on), dtype=drawn, device=on)
+        return (out * scale + shift).to(wanted)
+
     def normal(self, shape, dtype, device=None, mean=0.0, std=1.0):
         on = self._draw_device(device)
         if on is None:
             return super().normal(shape, dtype, device, mean, std)
-        wanted, drawn = self._drawn_dtype(dtype)
-        out = self.library.randn(tuple(shape), generator=self._generator(on), dtype=drawn, device=on)
-        return (out * std + mean).to(wanted)
+        return self._scaled(self.library.randn, shape, dtype, on, std, mean)
 
     def uniform(self, shape, dtype, device=None, low=0.0, high=1.0):
         on = self._draw_device(device)
         if on is None:
             return super().uniform(shape, dtype, device, low, high)
-        wanted, drawn = self._drawn_dtype(dtype)
-        out = self.library.rand(tuple(shape), generator=self._generator(on), dtype=drawn, device=on)
-        return (out * (high - low) + low).to(wanted)
+        return self._scaled(self.library.rand, shape, dtype, on, high - low, low)
 
     def integers(self, low, high, shape, device=None):
         on = self._draw_device(device)
