@@ -189,7 +189,8 @@ class Backend:
             size *= s
         if spec.kind == "getitem":
             # Any index the library accepts: follow every source position through the
-            # same selection (a source-sized arange; takes below avoid it).
+            # same selection. This needs a source-sized arange; take and
+            # take_along_axis compute their positions from the index alone.
             positions = xp.reshape(xp.arange(size, device=device), shape)
             positions = spec.apply(xp, positions)
         else:

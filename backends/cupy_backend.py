@@ -243,9 +243,9 @@ class CupyBackend(Backend):
             return out.astype(wanted, copy=False)
 
     def integers(self, low, high, shape, device=None):
-        # CuPy's randint rejects biased draws, which waits on the host unless the range is
-        # a power of two. floor(u * n) on a float64 uniform needs no wait; its bias is
-        # below n / 2**53, far under any sampling noise.
+        # CuPy's randint redraws out-of-range samples, which waits on the host unless the
+        # range is a power of two. floor(u * n) on a float64 uniform needs no wait; with at
+        # least 32 random bits per uniform, its relative bias is under n / 2**32.
         low, high = int(low), int(high)
         if high <= low:
             raise ValueError(f"integers: empty range [{low}, {high})")
