@@ -65,7 +65,7 @@ def _import_cupy():
     if count == 0:
         raise BackendUnavailable("backend 'cupy' is installed but no CUDA device is visible")
     try:
-        from array_api_compat import cupy as compat  # noqa: F401  (its import can fail too)
+        import array_api_compat.cupy  # noqa: F401  (the wrapper can fail to import too)
 
         cupy.random.RandomState(0).random_sample((2,), dtype=cupy.float32)  # cuRAND
         probe = cupy.ElementwiseKernel("T x", "T y", "y = x * 2 + 1", "anygrad_proof_of_life")
@@ -222,7 +222,8 @@ class CupyBackend(Backend):
         if stream is None:
             seed = self._seed
             if seed is not None:
-                seed = int(np.random.SeedSequence((int(seed), index)).generate_state(1, np.uint64)[0])
+                state = np.random.SeedSequence((int(seed), index)).generate_state(1, np.uint64)
+                seed = int(state[0]) & 0x7FFF_FFFF_FFFF_FFFF
             stream = self._streams[index] = self.cupy.random.RandomState(seed)
         return stream
 
