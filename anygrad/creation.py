@@ -61,10 +61,15 @@ def _factory(fill):
         b = get_backend(backend)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         dtype = b.dtype(dtype if dtype is not None else dtypes.get_default_dtype().name)
-        array = fill(b, shape, dtype, device if device is not None else b.default_device())
+        array = fill(b, shape, dtype, _where(b, device))
         return _leaf(array, b, requires_grad)
 
     return make
+
+
+def _where(backend, device):
+    """The device asked for, else the backend's default (device 0 is a device, not None)."""
+    return device if device is not None else backend.default_device()
 
 
 def _leaf(array, backend, requires_grad):
@@ -89,21 +94,21 @@ def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad
     b = get_backend(backend)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     dtype = dtypes.infer(fill_value) if dtype is None else dtype
-    array = b.xp.full(shape, fill_value, dtype=b.dtype(dtype), device=device or b.default_device())
+    array = b.xp.full(shape, fill_value, dtype=b.dtype(dtype), device=_where(b, device))
     return _leaf(array, b, requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
     dtype = dtypes.infer([start, stop, step]) if dtype is None else dtype
-    array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=device or b.default_device())
+    array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=_where(b, device))
     return _leaf(array, b, requires_grad)
 
 
 def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
     dtype = dtypes.get_default_dtype().name if dtype is None else dtype
-    array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=device or b.default_device())
+    array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=_where(b, device))
     return _leaf(array, b, requires_grad)
 
 

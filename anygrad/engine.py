@@ -158,7 +158,11 @@ def apply(op, args, params=_EMPTY):
         if args is not given:
             arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     try:
-        out = op.forward(backend.xp, *arrays, **params)
+        if backend.device_guard is None:
+            out = op.forward(backend.xp, *arrays, **params)
+        else:  # several GPUs: run where the inputs live, not on the current device
+            with backend.device_guard(arrays):
+                out = op.forward(backend.xp, *arrays, **params)
     except Exception as exc:
         coercion.explain_failure(op, args, params, exc)
         raise
@@ -233,9 +237,14 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     and every `.grad` is left alone. Gradient ops are recorded iff `create_graph`,
     whatever the surrounding grad mode.
     """
+    roots = list(roots)
     token = _grad_enabled.set(bool(create_graph))
+    guard = roots[0].backend.device_guard if roots else None
     try:
-        return _backward(list(roots), root_grads, retain_graph, create_graph, inputs)
+        if guard is None:
+            return _backward(roots, root_grads, retain_graph, create_graph, inputs)
+        with guard([r.data for r in roots]):  # the rules run where the graph lives
+            return _backward(roots, root_grads, retain_graph, create_graph, inputs)
     finally:
         _grad_enabled.reset(token)
 

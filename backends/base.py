@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np  # host side: transfers and the portable random stream
 
+from .gather_index import flat_positions
+
 __all__ = ["Backend", "BackendUnavailable", "GatherSpec"]
 
 
@@ -82,6 +84,10 @@ class Backend:
     # Device libraries, where reading a value stalls the device, queue value checks
     # (`check`) and raise at the next point that reads values anyway.
     defer_checks = False
+    # For libraries whose kernels run on a "current device" (CuPy with several GPUs): a
+    # callable giving, for a list of arrays, a context in which their device is current.
+    # The engine runs each op under it. None where there is nothing to enter.
+    device_guard = None
 
     def __init__(self, xp, seed=None):
         self.xp = xp
@@ -214,17 +220,21 @@ class Backend:
     def scatter(self, spec: GatherSpec, shape, values):
         """Zeros of `shape` with `values` added where `spec` selected (repeats summed)."""
         xp = self.xp
-        out = xp.zeros(shape, dtype=values.dtype, device=self.device(values))
+        device = self.device(values)
         if spec.basic:
-            return self._assign(out, spec.index, values)
+            return self._assign(xp.zeros(shape, dtype=values.dtype, device=device), spec.index, values)
         size = 1
         for s in shape:
             size *= s
-        # Where did each selected element come from? Apply the same selection to
-        # the flat positions, then scatter-add along that 1-D position list.
-        positions = xp.reshape(xp.arange(size, device=self.device(values)), shape)
-        positions = xp.reshape(spec.apply(xp, positions), (-1,))
-        flat = self.scatter_add_1d(size, positions, xp.reshape(values, (-1,)))
+        if spec.kind == "getitem":
+            # Any index the library accepts: follow every source position through the
+            # same selection. This needs a source-sized arange; take and
+            # take_along_axis compute their positions from the index alone.
+            positions = xp.reshape(xp.arange(size, device=device), shape)
+            positions = spec.apply(xp, positions)
+        else:
+            positions = flat_positions(spec, shape, xp, device)
+        flat = self.scatter_add_1d(size, xp.reshape(positions, (-1,)), xp.reshape(values, (-1,)))
         return xp.reshape(flat, shape)
 
     def _assign(self, out, index, values):

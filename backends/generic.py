@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np  # seeds for the per-device generators
+
 from .base import Backend, BackendUnavailable
 
 
@@ -46,17 +48,35 @@ class StrictBackend(ArrayAPIBackend):
 
 
 class TorchBackend(ArrayAPIBackend):
+    """torch on its default device: CUDA when a GPU is visible (unless torch's own
+    default device says otherwise), else the CPU. On CUDA, random numbers come from one
+    seeded torch.Generator per device; on the CPU, from the portable host stream, so a
+    seed gives the same numbers as numpy's."""
+
     multi_device = True
     numpy_indexing = True
 
     def __init__(self, seed=None):
         super().__init__("torch", "torch", seed)
+        default = self.library.get_default_device()
+        if default.type == "cpu" and self.library.cuda.is_available():
+            default = self.library.device("cuda", self.library.cuda.current_device())
+        self._default = default
 
     def _is_own_dtype(self, spec):
         return isinstance(spec, self.library.dtype)
 
     def default_device(self):
-        return self.library.get_default_device()
+        return self._default
+
+    def asarray(self, data, dtype=None, device=None):
+        # Python data goes to the default device; a torch tensor stays where it is.
+        if device is None and not isinstance(data, self._array_type):
+            device = self._default
+        return super().asarray(data, dtype, device)
+
+    def from_numpy(self, array, device=None):
+        return super().from_numpy(array, self._default if device is None else device)
 
     def index(self, indices):
         # torch's gathers take only int64 indices; int32 is common in user data. Boolean
@@ -69,6 +89,13 @@ class TorchBackend(ArrayAPIBackend):
     def to_numpy(self, array):
         return array.detach().cpu().numpy().copy()
 
+    def convert(self, array, source, device=None):
+        # CuPy arrays reach CUDA tensors through DLPack, without a trip through the host.
+        if getattr(source, "name", None) == "cupy":
+            shared = self.library.from_dlpack(array)
+            return shared.clone() if device is None else shared.to(device, copy=True)
+        return super().convert(array, source, device)
+
     def item(self, array):
         return array.item()
 
@@ -76,19 +103,101 @@ class TorchBackend(ArrayAPIBackend):
         out = self.library.zeros(size, dtype=values.dtype, device=values.device)
         return out.index_add_(0, index, values)
 
+    # ----------------------------------------------------------- devices and memory
+    def _cuda(self, device):
+        """The CUDA device `device` means (None: the default), or None for a CPU one."""
+        device = self.library.device(self._default if device is None else device)
+        if device.type != "cuda":
+            return None
+        return device if device.index is not None else self.library.device(
+            "cuda", self.library.cuda.current_device())
+
     def synchronize(self, device=None):
-        if self.library.cuda.is_available():
-            self.library.cuda.synchronize(device)
+        cuda = self._cuda(device)
+        if cuda is not None:
+            self.library.cuda.synchronize(cuda)
 
     def memory_stats(self, device=None):
-        if not self.library.cuda.is_available():
+        # CUDA counters only for a CUDA device: a CPU run is measured with tracemalloc.
+        cuda = self._cuda(device)
+        if cuda is None:
             return None
-        cuda = self.library.cuda
-        return {"in_use": cuda.memory_allocated(device), "peak": cuda.max_memory_allocated(device)}
+        stats = self.library.cuda
+        return {"in_use": stats.memory_allocated(cuda), "peak": stats.max_memory_allocated(cuda)}
 
     def reset_peak_memory(self, device=None):
-        if self.library.cuda.is_available():
-            self.library.cuda.reset_peak_memory_stats(device)
+        cuda = self._cuda(device)
+        if cuda is not None:
+            self.library.cuda.reset_peak_memory_stats(cuda)
+
+    # ----------------------------------------------------------- random numbers
+    def seed(self, seed=None):
+        super().seed(seed)
+        self._seed = seed
+        self._generators = {}
+
+    def _generator(self, device):
+        """The seeded torch.Generator of `device`, made on first use."""
+        key = str(device)
+        generator = self._generators.get(key)
+        if generator is None:
+            generator = self.library.Generator(device=device)
+            if self._seed is None:
+                generator.seed()
+            else:
+                index = device.index or 0
+                seed = np.random.SeedSequence((int(self._seed), index)).generate_state(1, np.uint64)[0]
+                generator.manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
+            self._generators[key] = generator
+        return generator
+
+    def _draw_device(self, device):
+        """The CUDA device to draw on, or None to use the portable host stream."""
+        return self._cuda(device)
+
+    def _drawn_dtype(self, dtype):
+        """(wanted dtype, dtype to draw in): half precisions are drawn in float32."""
+        wanted = self.dtype(dtype)
+        lib = self.library
+        return wanted, (wanted if wanted in (lib.float32, lib.float64) else lib.float32)
+
+    def _scaled(self, draw, shape, dtype, on, scale, shift):
+        """`draw` (torch.randn or torch.rand) on device `on`, times scale plus shift."""
+        wanted, drawn = self._drawn_dtype(dtype)
+        out = draw(tuple(shape), generator=self._generator(on), dtype=drawn, device=on)
+        return (out * scale + shift).to(wanted)
+
+    def normal(self, shape, dtype, device=None, mean=0.0, std=1.0):
+        on = self._draw_device(device)
+        if on is None:
+            return super().normal(shape, dtype, device, mean, std)
+        return self._scaled(self.library.randn, shape, dtype, on, std, mean)
+
+    def uniform(self, shape, dtype, device=None, low=0.0, high=1.0):
+        on = self._draw_device(device)
+        if on is None:
+            return super().uniform(shape, dtype, device, low, high)
+        return self._scaled(self.library.rand, shape, dtype, on, high - low, low)
+
+    def integers(self, low, high, shape, device=None):
+        on = self._draw_device(device)
+        if on is None:
+            return super().integers(low, high, shape, device)
+        return self.library.randint(int(low), int(high), tuple(shape), generator=self._generator(on),
+                                    dtype=self.library.int64, device=on)
+
+    def permutation(self, n, device=None):
+        on = self._draw_device(device)
+        if on is None:
+            return super().permutation(n, device)
+        return self.library.randperm(int(n), generator=self._generator(on), device=on)
+
+    def bernoulli(self, p, shape, dtype, device=None):
+        on = self._draw_device(device)
+        if on is None:
+            return super().bernoulli(p, shape, dtype, device)
+        u = self.library.rand(tuple(shape), generator=self._generator(on), device=on)
+        return (u < p).to(self.dtype(dtype))
 
 
 class JaxBackend(ArrayAPIBackend):

@@ -89,6 +89,18 @@ def _resolve(name: str) -> Backend:
             except BackendUnavailable as exc:
                 _failures[name] = exc
                 raise
+            except Exception as exc:
+                if name == "numpy":  # the reference backend failing is a bug: show it
+                    raise
+                # An optional library that imports but breaks on first use (a GPU wheel
+                # without its toolkit, a mismatched driver) is unavailable, not a crash
+                # of `auto` or `available_backends()`.
+                failure = BackendUnavailable(
+                    f"backend {name!r} failed to start: {type(exc).__name__}: {exc}"
+                )
+                failure.__cause__ = exc
+                _failures[name] = failure
+                raise failure from exc
     return _cache[name]
 
 

@@ -36,10 +36,11 @@ def evaluate(model, x, y, batch_size=1024):
     with ag.no_grad():
         for xb, yb in data.DataLoader(x, y, batch_size=batch_size, backend=x.backend):
             logits = model(xb)
-            total_loss += F.cross_entropy(logits, yb, reduction="sum").item()
-            correct += ag.sum(ag.astype(ag.argmax(logits, axis=1) == yb, "float32")).item()
+            # Summed on the device: one host read at the end, not two per batch.
+            total_loss = total_loss + F.cross_entropy(logits, yb, reduction="sum")
+            correct = correct + ag.sum(ag.astype(ag.argmax(logits, axis=1) == yb, "float32"))
     model.train()
-    return correct / x.shape[0], total_loss / x.shape[0]
+    return float(correct) / x.shape[0], float(total_loss) / x.shape[0]
 
 
 def main(argv=None):

@@ -36,14 +36,42 @@ def usable_cores():
         return os.cpu_count()
 
 
+# CuPy ships as one wheel per CUDA major version; a source build is plain "cupy".
+_DISTRIBUTIONS = {"cupy": ("cupy", "cupy-cuda13x", "cupy-cuda12x", "cupy-cuda11x")}
+
+
 def library_versions():
     versions = {}
     for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+        for distribution in _DISTRIBUTIONS.get(name, (name,)):
+            try:
+                versions[name] = metadata.version(distribution)
+            except metadata.PackageNotFoundError:
+                continue
+            if distribution != name:
+                versions[name] += f" ({distribution})"
+            break
     return versions
+
+
+def gpu_models():
+    """The names of the visible CUDA GPUs (from CuPy, else torch); [] where none."""
+    try:
+        import cupy
+
+        names = [cupy.cuda.runtime.getDeviceProperties(i)["name"]
+                 for i in range(cupy.cuda.runtime.getDeviceCount())]
+        return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+    except Exception:  # not installed, or CUDA cannot start: try torch
+        pass
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:
+        pass
+    return []
 
 
 def blas_name():
@@ -71,6 +99,7 @@ def describe():
     return {
         "cpu": cpu_model(),
         "cores": usable_cores(),
+        "gpus": gpu_models(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "versions": library_versions(),

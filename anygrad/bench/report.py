@@ -197,6 +197,7 @@ def render_markdown(results, secs):
         f"Machine: {machine['cpu']}, {machine['cores']} usable cores, {machine['platform']}, "
         f"Python {machine['python']}; BLAS {machine['blas']}; torch threads "
         f"{machine['torch_threads']}.  ",
+        f"GPUs: {', '.join(machine.get('gpus') or ['none'])}.  ",
         f"Libraries: {versions}.  ",
         f"Timing: median of {meta['settings']['repeats']} repeats after "
         f"{meta['settings']['warmup']} warm-up runs, interleaved among contenders of one "

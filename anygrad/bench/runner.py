@@ -98,7 +98,9 @@ def _host_batch(sizes, batch, dtype, rng):
 def _mlp_contenders(settings, sizes, backends):
     contenders = [references.NumpyMlp(sizes, settings.dtype, settings.lr)]
     if references.torch_available():
-        contenders.append(references.TorchMlp(sizes, settings.dtype, settings.lr))
+        # On the device anygrad's torch backend uses (CUDA when visible): like for like.
+        device = _device_of(ag.get_backend("torch"))
+        contenders.append(references.TorchMlp(sizes, settings.dtype, settings.lr, device))
     contenders += [workloads.MlpStep(sizes, b, settings.dtype, settings.lr) for b in backends]
     return contenders
 

@@ -232,9 +232,9 @@ class _BatchNorm(Module):
         replace the old (state_dict snapshots must not change)."""
         self.num_batches_tracked = self.num_batches_tracked + 1
         momentum = self.momentum
-        if momentum is None:  # cumulative moving average
-            momentum = 1.0 / int(self.num_batches_tracked.item())
         with ag.no_grad():
+            if momentum is None:  # cumulative moving average; a device scalar, no host wait
+                momentum = 1.0 / ag.astype(self.num_batches_tracked, self.running_mean.dtype)
             mean = ag.astype(ag.reshape(mean, (self.num_features,)), self.running_mean.dtype)
             unbiased = ag.astype(ag.reshape(var, (self.num_features,)) * (count / (count - 1)),
                                  self.running_var.dtype)
