@@ -2,7 +2,8 @@
 
 Everything here is composed from anygrad's differentiable ops (plus erf and softplus
 from `special`), so gradients and gradients of gradients come for free on every
-backend. `dim` is PyTorch's name for what the Array API calls `axis`.
+backend. `dim` is PyTorch's name for what the Array API calls `axis`; functions that
+take an axis accept either.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 
 import anygrad as ag
 
+from .._aliases import UNSET, axis_args
 from ..tensor import Tensor
 from .convolution import (  # noqa: F401  (re-exported)
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
@@ -73,12 +75,12 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def softmax(x, dim=-1):
-    return ag.softmax(x, axis=dim)
+def softmax(x, dim=UNSET, *, axis=UNSET):
+    return ag.softmax(x, axis=axis_args("softmax", axis, dim, default_axis=-1)[0])
 
 
-def log_softmax(x, dim=-1):
-    return ag.log_softmax(x, axis=dim)
+def log_softmax(x, dim=UNSET, *, axis=UNSET):
+    return ag.log_softmax(x, axis=axis_args("log_softmax", axis, dim, default_axis=-1)[0])
 
 
 def flatten(x, start_dim=0, end_dim=-1):
