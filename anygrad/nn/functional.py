@@ -21,14 +21,18 @@ from .losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
     nll_loss, one_hot,
 )
-from .special import erf, softplus  # noqa: F401  (re-exported)
+from .normalization import embedding, layer_norm  # noqa: F401  (re-exported)
+from .regression_losses import huber_loss, smooth_l1_loss  # noqa: F401  (re-exported)
+from .special import erf  # noqa: F401  (re-exported)
+from .special import softplus as _softplus
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool1d",
     "max_pool2d", "unfold",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
-    "erf", "flatten", "gelu", "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss",
-    "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "embedding", "erf", "flatten", "gelu", "huber_loss", "l1_loss", "layer_norm", "leaky_relu",
+    "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -58,6 +62,21 @@ def sigmoid(x):
 
 def tanh(x):
     return ag.tanh(x)
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return x * ag.sigmoid(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's
+    rule, which keeps the two equal to float precision)."""
+    scaled = x * beta if beta != 1.0 else x
+    soft = _softplus(scaled)
+    if beta != 1.0:
+        soft = soft / beta
+    return ag.where(scaled > threshold, x, soft)
 
 
 def gelu(x, approximate="none"):
