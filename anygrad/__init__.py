@@ -21,7 +21,7 @@ from .ops import __all__ as _ops_all  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck
 from .products import prod
 from .serialization import CheckpointError, load, save
-# Function transforms, anomaly detection and graph pictures (issue 4).
+# Function transforms, anomaly detection and graph pictures.
 from .transforms import gradients, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .anomaly import AnomalyError, detect_anomaly
 from . import viz

@@ -17,8 +17,9 @@ def _import_cupy():
         import cupy
     except ImportError as exc:
         raise BackendUnavailable(
-            "backend 'cupy' needs CuPy, which is not installed: "
-            "pip install 'anygrad[cuda12]' (or [cuda13] for CUDA 13 drivers)"
+            "backend 'cupy' needs CuPy, which is not installed: pip install cupy-cuda12x "
+            "(cupy-cuda13x for CUDA 13 drivers); in a checkout of anygrad, "
+            "pip install -e \".[cuda12]\" (or \".[cuda13]\")"
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
