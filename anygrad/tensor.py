@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import weakref
 
-from ._aliases import UNSET as _UNSET, axis_args
+from ._aliases import UNSET as _UNSET
+from ._aliases import (
+    ValuesIndices, _backend_or_dtype, _correction, _shape_args, _Size, axis_args,
+)
 
 
 class Tensor:
@@ -447,68 +450,6 @@ class Tensor:
             kind = "a leaf that requires grad" if self.node is None else "a tensor in a graph"
             raise RuntimeError(f"{what}: in-place change of {kind} (shape {self.shape}) would "
                                "not be seen by backward; do it inside `with ag.no_grad():`")
-
-
-class ValuesIndices(tuple):
-    """(values, indices) from `x.max(dim=d)` / `x.min(dim=d)`, as PyTorch returns."""
-
-    __slots__ = ()
-
-    def __new__(cls, values, indices):
-        return super().__new__(cls, (values, indices))
-
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
-
-
-class _Size(int):
-    """`x.size` is the element count (the Array API's attribute); calling it as
-    PyTorch does, `x.size()` gives the shape and `x.size(d)` one axis' length."""
-
-    def __new__(cls, shape):
-        n = 1
-        for s in shape:
-            n *= s
-        self = super().__new__(cls, n)
-        self._shape = shape
-        return self
-
-    def __call__(self, dim=None):
-        return self._shape if dim is None else self._shape[dim]
-
-
-def _backend_or_dtype(backend, dtype):
-    """PyTorch's `x.to(dtype)`: a first argument naming a dtype is the dtype."""
-    from .backends import Backend
-    from .backends.base import _DTYPE_NAMES
-
-    if backend is None or isinstance(backend, Backend):
-        return backend, dtype
-    if isinstance(backend, str) and backend not in _DTYPE_NAMES:
-        return backend, dtype
-    if dtype is not None:
-        raise TypeError(f"to: got a dtype twice ({backend!r} and dtype={dtype!r})")
-    return None, backend
-
-
-def _shape_args(args):
-    """(2, 3) from f(2, 3), f((2, 3)) and f([2, 3])."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
-
-
-def _correction(where, correction, unbiased):
-    if correction is not None and unbiased is not None:
-        raise TypeError(f"Tensor.{where}: got both correction= and unbiased=; pass one")
-    if unbiased is not None:
-        return 1 if unbiased else 0
-    return 0 if correction is None else correction
 
 
 class _HookHandle:
