@@ -78,6 +78,13 @@ def test_classification_loss_modules(backend):
     p = ag.sigmoid(logits)
     np.testing.assert_allclose(host(nn.BCELoss()(p, ag.ones_like(p))),
                                host(F.binary_cross_entropy(p, ag.ones_like(p))), rtol=0)
+    weight = make(random((5, 4), 4, 0.0, 1.0), backend, requires_grad=False)
+    weighted = nn.BCEWithLogitsLoss(weight=weight, pos_weight=2.0)
+    assert list(weighted.state_dict()) == ["weight"]
+    np.testing.assert_allclose(
+        host(weighted(logits, ag.ones_like(logits))),
+        host(F.binary_cross_entropy_with_logits(logits, ag.ones_like(logits), weight=weight,
+                                                pos_weight=2.0)), rtol=0)
     with pytest.raises(ValueError, match="CrossEntropyLoss: reduction must be"):
         nn.CrossEntropyLoss(reduction="avg")
 

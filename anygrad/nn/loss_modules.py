@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
@@ -16,7 +17,8 @@ __all__ = [
 
 class _Loss(Module):
     """Calls `function(input, target, reduction=..., **options)`. Options the function
-    does not know fail there, by name, at the first call."""
+    does not know fail there, by name, at the first call. Tensor options (class
+    weights) are buffers, as in PyTorch: they follow `.to()` and are in `state_dict`."""
 
     function = None
 
@@ -26,10 +28,16 @@ class _Loss(Module):
             raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
                              f"'none', got {reduction!r}")
         self.reduction = reduction
-        self.options = {k: v for k, v in options.items() if v is not None}
+        self.options = {}
+        for name, value in options.items():
+            if isinstance(value, Tensor):
+                self.register_buffer(name, value)
+            elif value is not None:
+                self.options[name] = value
 
     def forward(self, input, target):
-        return type(self).function(input, target, reduction=self.reduction, **self.options)
+        return type(self).function(input, target, reduction=self.reduction, **self.options,
+                                   **dict(self.named_buffers(recurse=False)))
 
     def extra_repr(self):
         parts = [f"reduction={self.reduction!r}"] if self.reduction != "mean" else []
