@@ -19,8 +19,9 @@ from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck
-from .serialization import load, save
-# Function transforms, anomaly detection and graph pictures (issue 4).
+from .products import prod
+from .serialization import CheckpointError, load, save
+# Function transforms, anomaly detection and graph pictures.
 from .transforms import gradients, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .anomaly import AnomalyError, detect_anomaly
 from . import viz
@@ -32,3 +33,15 @@ float32 = "float32"
 float64 = "float64"
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = ("nn", "optim", "data")
+
+
+def __getattr__(name):
+    # `ag.nn`, `ag.optim`, `ag.data` after a plain `import anygrad as ag`, imported on
+    # first use so that `import anygrad` stays light.
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,18 +1,24 @@
 """Checkpoints: `save` and `load` for state dicts, portable across backends.
 
-The format is a plain `.npz` archive: every tensor becomes a host numpy array, and the
-nesting of dicts, lists and Python values is stored as JSON beside them. Nothing is
-pickled, so loading runs no code, and a file written from cupy loads on numpy, torch or
-array_api_strict. Writing goes to a temporary file in the same directory, flushed to
-disk, then renamed over the target: a crash mid-write leaves the previous checkpoint
-intact, never a truncated one.
+The default format is a plain `.npz` archive: every tensor becomes a numpy `.npy`
+entry, and the nesting of dicts, lists and Python values is stored as JSON beside
+them. Nothing is pickled, so loading runs no code, and a file written from cupy loads
+on numpy, torch or array_api_strict. A path ending in `.safetensors` writes that
+format instead (the `safetensors` package), for the rest of the ecosystem.
+
+Writing streams one tensor at a time into a temporary file next to the target
+(created with the umask's permissions), flushes it to disk and renames it over the
+target: a crash leaves the previous checkpoint intact, a failure removes the
+temporary file, and one left by a killed process is removed by the next save to
+the same path. Peak memory above the state itself is one tensor's host copy at most
+(none for numpy tensors), not a second copy of the whole state.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
+import secrets
+import zipfile
 
 import numpy as np
 
@@ -20,62 +26,137 @@ from .backends import get_backend
 from .engine import _wrap
 from .tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["CheckpointError", "load", "save"]
 
 _FORMAT = "anygrad-checkpoint-1"
 _META = "__anygrad__"
+_TMP_SUFFIX = ".anygrad-tmp"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
+class CheckpointError(ValueError):
+    """A file that `ag.load` cannot read as a checkpoint (truncated, corrupted, or not
+    one); the message names the path and what is wrong."""
+
+
+# ----------------------------------------------------------------- saving
 def save(obj, path):
     """Write `obj` (nested dicts/lists/tuples of Tensors, numbers, strings, bools, None)
-    to `path` atomically."""
-    arrays = {}
-    structure = _pack(obj, arrays, "obj")
-    meta = json.dumps({"format": _FORMAT, "structure": structure})
-    buffer = io.BytesIO()  # serialise fully before touching the disk
-    np.savez(buffer, **{_META: np.frombuffer(meta.encode(), dtype=np.uint8)}, **arrays)
+    to `path` atomically; `.safetensors` paths take nested dicts of Tensors only."""
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getbuffer())
+    if path.endswith(".safetensors"):
+        from . import safetensors_format
+
+        tensors = safetensors_format.flatten(obj)
+        with _atomic(path) as tmp:
+            safetensors_format.write(tensors, tmp)
+        return
+    tensors = []
+    structure = _pack(obj, tensors, "obj")  # checks everything before touching the disk
+    meta = json.dumps({"format": _FORMAT, "structure": structure}).encode()
+    with _atomic(path) as tmp:
+        with open(tmp, "wb") as f:
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+                _write_entry(archive, _META, np.frombuffer(meta, dtype=np.uint8))
+                for name, tensor in tensors:
+                    _write_entry(archive, name, _host(tensor))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
-def load(path, backend=None, device=None):
-    """Read a checkpoint written by `save`; tensors land on `backend` (default: the
-    current one) and `device`."""
-    target = get_backend(backend)
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
-        if _META not in archive.files:
-            raise ValueError(f"load: {path} is not an anygrad checkpoint (no {_META} entry)")
-        meta = json.loads(archive[_META].tobytes().decode())
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"load: {path} has format {meta.get('format')!r}, expected {_FORMAT!r}")
-        arrays = {name: archive[name] for name in archive.files if name != _META}
-    return _unpack(meta["structure"], arrays, target, device)
+def _host(tensor):
+    """The tensor as a host numpy array: its own array when it already is one."""
+    if isinstance(tensor.data, np.ndarray):
+        return tensor.data
+    return tensor.backend.to_numpy(tensor.data)
 
 
-def _pack(obj, arrays, key):
+def _write_entry(archive, name, array):
+    # The layout np.savez writes, one entry at a time (np.load reads these files too).
+    with archive.open(name + ".npy", "w", force_zip64=True) as entry:
+        np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
+
+
+class _atomic:
+    """A fresh temporary path beside `path`, renamed over it on success and removed on
+    failure. Temporary files of earlier saves to `path` whose process has died are
+    removed first."""
+
+    def __init__(self, path):
+        self.path = path
+        directory, name = os.path.split(os.path.abspath(path))
+        self.directory, self.prefix = directory, f".{name}."
+        self.tmp = os.path.join(directory, f"{self.prefix}{os.getpid()}-{secrets.token_hex(4)}"
+                                           f"{_TMP_SUFFIX}")
+
+    def __enter__(self):
+        _remove_stale(self.directory, self.prefix)
+        # O_EXCL: never follow or reuse someone else's file. Mode 0o666 less the umask,
+        # as for any file the user writes.
+        os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        self.mode = os.stat(self.tmp).st_mode & 0o777
+        return self.tmp
+
+    def __exit__(self, kind, exc, tb):
+        try:
+            if kind is None:
+                # A writer that replaced the file (safetensors does) may have set 0600.
+                if os.stat(self.tmp).st_mode & 0o777 != self.mode:
+                    os.chmod(self.tmp, self.mode)
+                os.replace(self.tmp, self.path)
+                return False
+        except BaseException:
+            _unlink(self.tmp)
+            raise
+        _unlink(self.tmp)
+        return False
+
+
+def _remove_stale(directory, prefix):
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(_TMP_SUFFIX)):
+            continue
+        pid = name[len(prefix):-len(_TMP_SUFFIX)].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _unlink(os.path.join(directory, name))
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True  # another save in this process may be writing it now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, AttributeError):
+        return True  # someone else's process, or no way to tell: leave the file alone
+    return True
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _pack(obj, tensors, key):
     if isinstance(obj, Tensor):
-        name = f"t{len(arrays)}"  # numbered, not named by path: paths could collide
-        arrays[name] = obj.backend.to_numpy(obj.data)
+        name = f"t{len(tensors)}"  # numbered, not named by path: paths could collide
+        tensors.append((name, obj))
         return {"tensor": name}
     if isinstance(obj, dict):
         for k in obj:
             if not isinstance(k, (str, int)):
                 raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} at {key}")
-        return {"dict": [[k, _pack(v, arrays, f"{key}.{k}")] for k, v in obj.items()]}
+        return {"dict": [[k, _pack(v, tensors, f"{key}.{k}")] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
         kind = "list" if isinstance(obj, list) else "tuple"
-        return {kind: [_pack(v, arrays, f"{key}.{i}") for i, v in enumerate(obj)]}
+        return {kind: [_pack(v, tensors, f"{key}.{i}") for i, v in enumerate(obj)]}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"value": obj}
     raise TypeError(
@@ -84,13 +165,113 @@ def _pack(obj, arrays, key):
     )
 
 
-def _unpack(node, arrays, backend, device):
+# ----------------------------------------------------------------- loading
+def load(path, backend=None, device=None):
+    """Read a checkpoint written by `save`; tensors land on `backend` (default: the
+    current one) and `device`. A `.safetensors` file gives a flat dict of dotted keys.
+
+    Anything else (a truncated or corrupted file, a pickle, a PyTorch `.pt` file)
+    raises CheckpointError naming the path; nothing in the file is ever executed."""
+    target = get_backend(backend)
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:4] != _ZIP_MAGIC and (path.endswith(".safetensors") or _safetensors_header(path, head)):
+        from . import safetensors_format
+
+        arrays = safetensors_format.read(path, lambda why: _bad(path, why))
+        return {k: _wrap(target.from_numpy(a, device), target) for k, a in arrays.items()}
+    if head[:4] != _ZIP_MAGIC:
+        _bad(path, _describe_foreign(head))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = set(archive.namelist())
+            if _META + ".npy" not in entries:
+                hint = " (it looks like a PyTorch .pt file)" if any(
+                    n.endswith("data.pkl") for n in entries) else ""
+                _bad(path, f"a zip archive without anygrad's {_META} entry{hint}")
+            meta = json.loads(_read_entry(archive, _META).tobytes().decode())
+            if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+                found = meta.get("format") if isinstance(meta, dict) else None
+                _bad(path, f"format {found!r}, expected {_FORMAT!r}")
+            return _unpack(meta["structure"], archive, entries, target, device)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError,
+            TypeError, IndexError, UnicodeDecodeError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        _bad(path, _reason(exc))
+
+
+def _bad(path, why):
+    raise CheckpointError(f"load: {path} is not a readable anygrad checkpoint: {why}") from None
+
+
+def _safetensors_header(path, head):
+    """True when the file starts as safetensors does: a little-endian header length,
+    then a JSON object."""
+    if len(head) < 8:
+        return False
+    size = int.from_bytes(head, "little")
+    if not 2 <= size <= os.path.getsize(path) - 8:
+        return False
+    with open(path, "rb") as f:
+        f.seek(8)
+        return f.read(1) == b"{"
+
+
+def _describe_foreign(head):
+    if not head:
+        return "the file is empty"
+    if head[:1] == b"\x80":
+        return "it is a Python pickle (e.g. an old-style torch.save file), which anygrad never loads"
+    if head[:6] == b"\x93NUMPY":
+        return "it is a single .npy array, not a checkpoint"
+    return "it does not start like a zip archive (truncated at the start, or another format)"
+
+
+def _reason(exc):
+    text = str(exc).split("\n")[0]
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"the archive is damaged or incomplete ({text})"
+    if isinstance(exc, (EOFError, UnicodeDecodeError)) or "truncat" in text.lower():
+        return f"the file is truncated ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {text}"
+
+
+def _read_entry(archive, name):
+    """One .npy entry, its header checked before any data is read: object arrays (which
+    need unpickling) are refused."""
+    with archive.open(name + ".npy") as entry:
+        version = np.lib.format.read_magic(entry)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(entry)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(entry)
+        if dtype.hasobject:
+            raise ValueError(f"entry {name!r} holds Python objects, which anygrad never unpickles")
+        count = int(np.prod(shape, dtype=np.int64))
+        data = entry.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize:
+            raise EOFError(f"entry {name!r} is shorter than its header says")
+        if entry.read(1):  # also reaches the end, where the zip checks the CRC
+            raise ValueError(f"entry {name!r} is longer than its header says")
+        array = np.frombuffer(data, dtype=dtype)
+        order = "F" if fortran else "C"
+        return array.reshape(shape, order=order)
+
+
+def _unpack(node, archive, entries, backend, device):
     if "tensor" in node:
-        return _wrap(backend.from_numpy(arrays[node["tensor"]], device), backend)
+        name = node["tensor"]
+        if name + ".npy" not in entries:
+            raise KeyError(f"tensor entry {name!r} is missing (a half-written file?)")
+        return _wrap(backend.from_numpy(_read_entry(archive, name), device), backend)
     if "dict" in node:
-        return {k: _unpack(v, arrays, backend, device) for k, v in node["dict"]}
+        return {k: _unpack(v, archive, entries, backend, device) for k, v in node["dict"]}
     if "list" in node:
-        return [_unpack(v, arrays, backend, device) for v in node["list"]]
+        return [_unpack(v, archive, entries, backend, device) for v in node["list"]]
     if "tuple" in node:
-        return tuple(_unpack(v, arrays, backend, device) for v in node["tuple"])
+        return tuple(_unpack(v, archive, entries, backend, device) for v in node["tuple"])
     return node["value"]

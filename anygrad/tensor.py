@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import weakref
 
+from ._aliases import UNSET as _UNSET
+from ._aliases import (
+    ValuesIndices, _backend_or_dtype, _correction, _shape_args, _Size, axis_args,
+)
+
 
 class Tensor:
     """An array of any Array API backend that records how it was computed.
@@ -54,10 +59,7 @@ class Tensor:
 
     @property
     def size(self):
-        n = 1
-        for s in self.data.shape:
-            n *= s
-        return n
+        return _Size(tuple(self.data.shape))  # an int that PyTorch code can also call
 
     @property
     def device(self):
@@ -125,10 +127,13 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, backend=None, device=None):
-        """The same values on another backend or device. Differentiable: the gradient
-        flows back to this tensor, converted to its backend and device."""
-        return ops.to_backend(self, backend, device)
+    def to(self, backend=None, device=None, dtype=None):
+        """The same values on another backend or device, and/or as `dtype` (`x.to("float64")`
+        works too). Differentiable: the gradient flows back to this tensor, converted
+        to its backend, device and dtype."""
+        backend, dtype = _backend_or_dtype(backend, dtype)
+        out = ops.to_backend(self, backend, device)
+        return out if dtype is None else ops.astype(out, dtype)
 
     def astype(self, dtype):
         return ops.astype(self, dtype)
@@ -285,37 +290,142 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------- methods
-    def sum(self, axis=None, keepdims=False):
+    # PyTorch's everyday methods, each an alias of an op in `ops` (or of a short
+    # composition of them). Reductions take the standard's `axis=`/`keepdims=` or
+    # PyTorch's `dim=`/`keepdim=`; see `_aliases`.
+    def sum(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        axis, keepdims = axis_args("Tensor.sum", axis, dim, keepdims, keepdim)
         return ops.sum(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        axis, keepdims = axis_args("Tensor.mean", axis, dim, keepdims, keepdim)
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis=axis, keepdims=keepdims)
+    def prod(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        from .products import prod
 
-    def min(self, axis=None, keepdims=False):
-        return ops.min(self, axis=axis, keepdims=keepdims)
+        axis, keepdims = axis_args("Tensor.prod", axis, dim, keepdims, keepdim)
+        return prod(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, correction=0, keepdims=False):
-        return ops.var(self, axis=axis, correction=correction, keepdims=keepdims)
+    def max(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        """The maximum over `axis` (a tensor). Spelled PyTorch's way, `x.max(dim=d)`
+        gives PyTorch's (values, indices) pair."""
+        return self._extremum("max", ops.max, ops.argmax, axis, keepdims, dim, keepdim)
 
-    def std(self, axis=None, correction=0, keepdims=False):
-        return ops.std(self, axis=axis, correction=correction, keepdims=keepdims)
+    def min(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        """The minimum over `axis` (a tensor); `x.min(dim=d)` gives (values, indices)."""
+        return self._extremum("min", ops.min, ops.argmin, axis, keepdims, dim, keepdim)
 
-    def argmax(self, axis=None, keepdims=False):
+    def _extremum(self, name, reduce, locate, axis, keepdims, dim, keepdim):
+        torch_style = dim is not _UNSET
+        axis, keepdims = axis_args(f"Tensor.{name}", axis, dim, keepdims, keepdim)
+        values = reduce(self, axis=axis, keepdims=keepdims)
+        if not torch_style:
+            return values
+        return ValuesIndices(values, locate(self, axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        axis, keepdims = axis_args("Tensor.argmax", axis, dim, keepdims, keepdim)
         return ops.argmax(self, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis=None, keepdims=False):
+    def argmin(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
+        axis, keepdims = axis_args("Tensor.argmin", axis, dim, keepdims, keepdim)
         return ops.argmin(self, axis=axis, keepdims=keepdims)
 
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
+    def var(self, axis=_UNSET, correction=None, keepdims=_UNSET, *, dim=_UNSET,
+            keepdim=_UNSET, unbiased=None):
+        """Variance; `correction=0` (the population variance, the standard's default)
+        unless `correction=` or PyTorch's `unbiased=True` (correction 1) says otherwise."""
+        axis, keepdims = axis_args("Tensor.var", axis, dim, keepdims, keepdim)
+        return ops.var(self, axis=axis, correction=_correction("var", correction, unbiased),
+                       keepdims=keepdims)
 
-    def flatten(self):
-        return ops.reshape(self, (-1,))
+    def std(self, axis=_UNSET, correction=None, keepdims=_UNSET, *, dim=_UNSET,
+            keepdim=_UNSET, unbiased=None):
+        """Standard deviation; `correction`/`unbiased` as in `var`."""
+        axis, keepdims = axis_args("Tensor.std", axis, dim, keepdims, keepdim)
+        return ops.std(self, axis=axis, correction=_correction("std", correction, unbiased),
+                       keepdims=keepdims)
+
+    def reshape(self, *shape):
+        return ops.reshape(self, _shape_args(shape))
+
+    def view(self, *shape):
+        """reshape under PyTorch's name (anygrad has no aliasing views; the result is a
+        new tensor whose gradient flows back)."""
+        return ops.reshape(self, _shape_args(shape))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        from .nn.functional import flatten
+
+        return flatten(self, start_dim, end_dim)
+
+    def t(self):
+        """The transpose of a matrix; 0-D and 1-D tensors come back as they are."""
+        if self.ndim > 2:
+            raise ValueError(f"t(): expects a tensor of at most 2 dimensions, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1) or permute")
+        return self if self.ndim < 2 else ops.matrix_transpose(self)
+
+    def transpose(self, dim0, dim1):
+        """Swap two axes."""
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return ops.permute_dims(self, tuple(axes))
+
+    def permute(self, *dims):
+        return ops.permute_dims(self, _shape_args(dims))
+
+    def unsqueeze(self, dim):
+        return ops.expand_dims(self, axis=dim)
+
+    def squeeze(self, dim=None):
+        """Drop axes of length 1: all of them, or `dim` (left alone, as in PyTorch, when
+        its length is not 1)."""
+        if dim is None:
+            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        else:
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            axes = tuple(d % self.ndim for d in dims if self.shape[d] == 1)
+        return ops.squeeze(self, axis=axes) if axes else self
+
+    def expand(self, *sizes):
+        """Broadcast to `sizes`; -1 keeps an axis' length (PyTorch's expand)."""
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor of shape "
+                             f"{self.shape}; give at least {self.ndim}")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(sizes))
+        return ops.broadcast_to(self, shape)
+
+    def float(self):
+        return ops.astype(self, "float32")
+
+    def double(self):
+        return ops.astype(self, "float64")
+
+    def clone(self):
+        """A copy of the data that stays in the graph (the gradient flows back)."""
+        return ops.astype(self, self.dtype)
+
+    def numel(self):
+        return self.size
+
+    def dim(self):
+        return self.ndim
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def clamp(self, min=None, max=None):
+        return ops.clip(self, min=min, max=max)
+
+    clip = clamp
+
+    def abs(self):
+        return ops.abs(self)
 
     def exp(self):
         return ops.exp(self)
@@ -334,6 +444,55 @@ class Tensor:
 
     def relu(self):
         return ops.relu(self)
+
+    def softmax(self, dim=_UNSET, *, axis=_UNSET):
+        axis, _ = axis_args("Tensor.softmax", axis, dim, default_axis=-1)
+        return ops.softmax(self, axis=axis)
+
+    def log_softmax(self, dim=_UNSET, *, axis=_UNSET):
+        axis, _ = axis_args("Tensor.log_softmax", axis, dim, default_axis=-1)
+        return ops.log_softmax(self, axis=axis)
+
+    # In place, outside the graph (PyTorch's trailing underscore). Recorded ops read
+    # their inputs' data at backward time, so each of these ticks the in-place clock:
+    # backward through an op recorded before the change then raises.
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_in_place("fill_")
+        xp = self.backend.xp
+        self.data = xp.full(self.shape, value, dtype=self.data.dtype, device=self.device)
+        self._version = engine.tick_inplace()
+        return self
+
+    def copy_(self, src):
+        """Copy `src` (a Tensor or array of any backend, broadcastable to this shape)
+        into this tensor, converted to its backend, device and dtype."""
+        self._check_in_place("copy_")
+        from .nn.module import _array_and_backend, _converted
+
+        array, source = _array_and_backend(src.detach() if isinstance(src, Tensor) else src)
+        array = _converted(array, source, self)
+        shape = tuple(array.shape)
+        if shape != self.shape:
+            if len(shape) > self.ndim or any(
+                    n not in (1, m) for n, m in zip(shape[::-1], self.shape[::-1])):
+                raise ValueError(f"copy_: source of shape {shape} does not broadcast to "
+                                 f"this tensor's shape {self.shape}")
+            array = self.backend.xp.broadcast_to(array, self.shape)
+            array = self.backend.xp.asarray(array, copy=True)
+        self.data = array
+        self._version = engine.tick_inplace()
+        return self
+
+    def _check_in_place(self, what):
+        from .modes import is_grad_enabled
+
+        if self.requires_grad and is_grad_enabled():
+            kind = "a leaf that requires grad" if self.node is None else "a tensor in a graph"
+            raise RuntimeError(f"{what}: in-place change of {kind} (shape {self.shape}) would "
+                               "not be seen by backward; do it inside `with ag.no_grad():`")
 
 
 class _HookHandle:

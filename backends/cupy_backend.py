@@ -20,7 +20,8 @@ from .base import Backend, BackendUnavailable
 from .gather_index import direct_index, one_pick_per_row
 from .windows import window_view_geometry
 
-_INSTALL = "pip install 'anygrad[cuda12]' (or [cuda13] for CUDA 13 drivers)"
+_INSTALL = ("pip install cupy-cuda12x (cupy-cuda13x for CUDA 13 drivers); in a checkout of "
+            "anygrad, pip install -e \".[cuda12]\" (or \".[cuda13]\")")
 
 
 def cuda_device_index(spec):

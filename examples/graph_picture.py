@@ -12,8 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
+from pathlib import Path
 
-import anygrad as ag
+sys.path.insert(0, str(Path(__file__).parent))
+
+import anygrad as ag  # noqa: E402
+from _common import add_common_flags  # noqa: E402
 
 
 def mlp_loss(params, x, labels):
@@ -26,17 +31,16 @@ def mlp_loss(params, x, labels):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = add_common_flags(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--out", default="graph_pictures", help="directory for the files")
-    parser.add_argument("--backend", default="numpy")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     args = parser.parse_args(argv)
     with ag.use_backend(args.backend):
-        return draw(args.out, args.quick)
+        return draw(args.out, args.quick, args.seed)
 
 
-def draw(out, quick):
-    ag.manual_seed(0)
+def draw(out, quick, seed=0):
+    ag.manual_seed(seed)
     batch, features, hidden, classes = (4, 3, 5, 2) if quick else (32, 10, 16, 3)
     params = {
         "layer1.weight": ag.randn((features, hidden), dtype="float64", requires_grad=True),
@@ -59,7 +63,7 @@ def draw(out, quick):
         for ext in ("dot", "svg") if has_dot else ("dot",):
             path = os.path.join(out, f"{stem}.{ext}")
             written.append(ag.viz.render(outputs, path, params=names))
-    print(f"loss {loss.item():.4f}; wrote {', '.join(written)}")
+    print(f"loss {loss.item():.4f}; wrote the pictures {', '.join(written)}")
     if not has_dot:
         print("(for .svg pictures install Graphviz: apt-get install graphviz, "
               "or conda install graphviz)")

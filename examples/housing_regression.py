@@ -59,14 +59,13 @@ def main(argv=None):
                           nn.Linear(args.hidden, 1, backend=backend))
     optimizer = optim.SGD(model.parameters(), lr=0.05)
     loader = data.DataLoader(split.x_train, y_train, batch_size=16, shuffle=True, backend=backend)
-    losses = fit(model, loader, optimizer, F.mse_loss, args.epochs, "epochs", args.quiet)
-    with ag.no_grad():
-        x_t = ag.tensor(split.x_test, backend=backend)
-        test_mse = F.mse_loss(model(x_t), ag.tensor(y_test, backend=backend)).item()
+    test = (ag.tensor(split.x_test, backend=backend), ag.tensor(y_test, backend=backend))
+    curves = fit(model, loader, optimizer, F.mse_loss, args.epochs, "epochs", args.quiet, test)
+    losses, test_mse = curves["train"], curves["test"][-1]
     baseline = least_squares_mse(split._replace(y_train=y_train, y_test=y_test), backend)
     print(f"diabetes, standardised target: test MSE of the sigmoid MLP {test_mse:.4f}, "
           f"of closed-form linear least squares {baseline:.4f}")
-    plot = plot_losses({"train MSE": losses}, Path(args.out) / "housing_regression_loss.png",
+    plot = plot_losses(curves, Path(args.out) / "housing_regression_loss.png",
                        f"2-layer sigmoid MLP on diabetes ({backend.name})")
     return {"test_mse": test_mse, "baseline_mse": baseline, "losses": losses, "plot": plot}
 

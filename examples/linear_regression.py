@@ -23,7 +23,9 @@ def main(argv=None):
     optimizer = optim.SGD(model.parameters(), lr=0.05)
     loader = data.DataLoader(split.x_train, split.y_train, batch_size=32, shuffle=True,
                              backend=backend)
-    losses = fit(model, loader, optimizer, F.mse_loss, args.epochs, "epochs", args.quiet)
+    test = (ag.tensor(split.x_test, backend=backend), ag.tensor(split.y_test, backend=backend))
+    curves = fit(model, loader, optimizer, F.mse_loss, args.epochs, "epochs", args.quiet, test)
+    losses = curves["train"]
 
     learned_w = model.weight.numpy()[0]
     learned_b = float(model.bias.numpy()[0])
@@ -31,8 +33,8 @@ def main(argv=None):
     for i, (t, l) in enumerate(zip(true_w, learned_w)):
         print(f"  w[{i}]  {t:8.4f}  {l:8.4f}")
     print(f"  b     {true_b:8.4f}  {learned_b:8.4f}")
-    print(f"final training MSE {losses[-1]:.5f} (noise variance 0.01)")
-    plot = plot_losses({"train MSE": losses}, Path(args.out) / "linear_regression_loss.png",
+    print(f"final MSE: training {losses[-1]:.5f}, test {curves['test'][-1]:.5f} (noise variance 0.01)")
+    plot = plot_losses(curves, Path(args.out) / "linear_regression_loss.png",
                        f"linear regression ({backend.name})")
     return {"true_w": true_w, "learned_w": learned_w, "true_b": float(true_b),
             "learned_b": learned_b, "losses": losses, "plot": plot}

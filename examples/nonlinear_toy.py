@@ -20,12 +20,9 @@ def train_and_test(model, split, backend, epochs, quiet, name):
     optimizer = optim.Adam(model.parameters(), lr=0.01)
     loader = data.DataLoader(split.x_train, split.y_train, batch_size=64, shuffle=True,
                              backend=backend)
-    losses = fit(model, loader, optimizer, F.mse_loss, epochs, name, quiet)
-    with ag.no_grad():
-        x_test = ag.tensor(split.x_test, backend=backend)
-        y_test = ag.tensor(split.y_test, backend=backend)
-        test = F.mse_loss(model(x_test), y_test).item()
-    return losses, test
+    test = (ag.tensor(split.x_test, backend=backend), ag.tensor(split.y_test, backend=backend))
+    curves = fit(model, loader, optimizer, F.mse_loss, epochs, name, quiet, test)
+    return curves, curves["test"][-1]
 
 
 def main(argv=None):
@@ -39,7 +36,10 @@ def main(argv=None):
     print(f"test MSE, one Linear layer:            {linear_test:.5f}")
     print(f"test MSE, Linear-Sigmoid-Linear (16):  {mlp_test:.5f}  "
           f"({linear_test / mlp_test:.0f}x lower)")
-    plot = plot_losses({"Linear": linear_losses, "Linear-Sigmoid-Linear": mlp_losses},
+    curves = {f"{model} {part}": values for model, c in (("Linear", linear_losses),
+                                                          ("Linear-Sigmoid-Linear", mlp_losses))
+              for part, values in c.items()}
+    plot = plot_losses(curves,
                        Path(args.out) / "nonlinear_toy_loss.png", f"y = x1 * x2 ({backend.name})")
     return {"linear_test_mse": linear_test, "two_layer_test_mse": mlp_test, "plot": plot}
 

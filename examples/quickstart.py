@@ -5,16 +5,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-import anygrad as ag
+sys.path.insert(0, str(Path(__file__).parent))
+
+import anygrad as ag  # noqa: E402
+from _common import add_common_flags  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default="numpy")
+    parser = add_common_flags(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args(argv)
     ag.set_backend(args.backend)
+    ag.manual_seed(args.seed)
 
     # d/dx of sum(x * exp(x)) is exp(x) * (x + 1)
     x = ag.tensor([0.0, 0.5, 1.0], requires_grad=True)

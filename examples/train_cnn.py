@@ -66,20 +66,20 @@ def main(argv=None):
     model = build_cnn(side, backend)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
 
+    x_test = ag.tensor(as_images(split.x_test, side), backend=backend)
+    y_test = ag.tensor(split.y_test, backend=backend)
     start = time.perf_counter()
-    losses = fit(model, loader, optimizer, F.cross_entropy, args.epochs, "cnn epochs", args.quiet)
+    curves = fit(model, loader, optimizer, F.cross_entropy, args.epochs, "cnn epochs", args.quiet,
+                 test=(x_test, y_test))
     backend.synchronize()
     seconds = time.perf_counter() - start
 
-    x_test = ag.tensor(as_images(split.x_test, side), backend=backend)
-    y_test = ag.tensor(split.y_test, backend=backend)
     accuracy, test_loss = train_mlp.evaluate(model, x_test, y_test, batch_size=256)
     print(f"CNN: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
           f"{args.epochs} epochs in {seconds:.1f}s on {backend.name}")
-    plot = plot_losses({"train": losses}, Path(args.out) / "train_cnn_loss.png",
-                       f"CNN on {'MNIST' if args.mnist_dir else 'digits'} ({backend.name})")
-    result = {"test_accuracy": accuracy, "test_loss": test_loss, "losses": losses,
-              "seconds": seconds, "plot": plot}
+    result = {"test_accuracy": accuracy, "test_loss": test_loss, "losses": curves["train"],
+              "seconds": seconds}
+    pictured = {f"CNN {part}": values for part, values in curves.items()}
     if not args.no_mlp:
         mlp_argv = ["--backend", args.backend, "--seed", str(args.seed), "--out", args.out]
         if args.mnist_dir:
@@ -87,8 +87,13 @@ def main(argv=None):
         mlp_argv += ["--quick"] * args.quick + ["--quiet"] * args.quiet
         mlp = train_mlp.main(mlp_argv)
         result["mlp_test_accuracy"] = mlp["test_accuracy"]
+        pictured.update({"MLP train": mlp["losses"], "MLP test": mlp["test_losses"]})
         print(f"MLP: test accuracy {mlp['test_accuracy']:.2%}  ->  CNN "
               f"{100 * (accuracy - mlp['test_accuracy']):+.2f} points")
+    data_name = "MNIST" if args.mnist_dir else "digits"
+    result["plot"] = plot_losses(pictured, Path(args.out) / "train_cnn_loss.png",
+                                 f"CNN beside the MLP on {data_name} ({backend.name})"
+                                 if not args.no_mlp else f"CNN on {data_name} ({backend.name})")
     return result
 
 

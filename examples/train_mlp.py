@@ -48,8 +48,9 @@ def main(argv=None):
     p.add_argument("--mnist-dir", default=None, help="folder with the MNIST IDX files")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--save", default=None, help="write a checkpoint here when done")
-    p.add_argument("--resume", default=None, help="start from this checkpoint")
+    p.add_argument("--save", default=None, help="write a checkpoint here after every epoch")
+    p.add_argument("--resume", default=None,
+                   help="continue the run saved in this checkpoint up to --epochs in total")
     args, backend = setup(p, argv, quick_epochs=3)
     split = data.load_mnist(args.mnist_dir) if args.mnist_dir else data.load_digits(seed=args.seed)
     loader = data.DataLoader(split.x_train, split.y_train, batch_size=args.batch_size,
@@ -59,15 +60,23 @@ def main(argv=None):
     model = build_mlp(split.x_train.shape[1], backend)
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True)
     schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    curves = {"train": [], "test": []}
+    done = 0
     if args.resume:
         state = ag.load(args.resume, backend=backend)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
+        done, curves = state["epoch"], state["curves"]
+        if schedule.T_max != args.epochs:
+            print(f"note: the checkpoint's schedule was planned for {schedule.T_max} epochs; "
+                  f"it continues as planned while the run stops after {args.epochs}")
 
-    losses = []
     start = time.perf_counter()
-    for _ in progress(range(args.epochs), args.epochs, "epochs", args.quiet):
+    for epoch in progress(range(done, args.epochs), args.epochs - done, "epochs", args.quiet):
+        # Each epoch's shuffle comes from (seed, epoch) alone, so a resumed run sees the
+        # same batches as an uninterrupted one.
+        ag.manual_seed(args.seed * 100_003 + epoch + 1)
         total = 0.0
         for xb, yb in loader:
             loss = F.cross_entropy(model(xb), yb)
@@ -76,21 +85,27 @@ def main(argv=None):
             optimizer.step()
             total += loss.detach()  # summed on the device: one host read per epoch
         schedule.step()
-        losses.append(total.item() / len(loader))
+        curves["train"].append(total.item() / len(loader))
+        curves["test"].append(evaluate(model, x_test, y_test)[1])
+        if args.save:
+            ag.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "schedule": schedule.state_dict(), "epoch": epoch + 1, "curves": curves},
+                    args.save)
     backend.synchronize()
     seconds = time.perf_counter() - start
 
     accuracy, test_loss = evaluate(model, x_test, y_test)
+    losses = curves["train"]
     dataset = "MNIST" if args.mnist_dir else "digits"
     print(f"{dataset} on {backend.name}: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
-          f"final train loss {losses[-1]:.4f}, {args.epochs} epochs in {seconds:.1f}s")
+          f"final train loss {losses[-1]:.4f}, {args.epochs - done} epochs in {seconds:.1f}s"
+          + (f" (resumed after epoch {done})" if args.resume else ""))
     if args.save:
-        ag.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "schedule": schedule.state_dict()}, args.save)
-    plot = plot_losses({"train": losses}, Path(args.out) / "train_mlp_loss.png",
+        print(f"wrote the checkpoint to {args.save}")
+    plot = plot_losses(curves, Path(args.out) / "train_mlp_loss.png",
                        f"MLP on {dataset} ({backend.name})")
     return {"test_accuracy": accuracy, "test_loss": test_loss, "losses": losses,
-            "seconds": seconds, "plot": plot}
+            "test_losses": curves["test"], "seconds": seconds, "plot": plot, "model": model}
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def test_chain_memory_and_targets_are_reported(quick_run):
     assert ours["in_use_end_bytes"] is not None
     assert len(results["targets"]) == 7
     assert all(t["met"] in (True, False, None) for t in results["targets"])
-    assert "## Results" in markdown and "Targets (issue 5)" in markdown
+    assert "## Results" in markdown and "### Targets" in markdown and "issue 5" not in markdown
     assert results["meta"]["machine"]["cpu"]
 
 
@@ -186,3 +186,18 @@ def test_device_memory_profile_without_a_gpu(with_peak):
     assert stepper.steps == 12
     assert result["growth_bytes"] == 0
     assert (result["peak_bytes"] is not None) == with_peak
+
+
+def test_a_missed_target_sets_the_exit_status(capsys):
+    from anygrad.bench.cli import exit_status
+
+    def results(met, ok=True):
+        return {"verification": {"ok": ok}, "workloads": {},
+                "targets": [{"target": "a", "met": True}, {"target": "b", "met": met}]}
+
+    assert exit_status(results(True)) == 0
+    assert exit_status(results(None)) == 0  # not measured is not missed
+    assert exit_status(results(False)) == 2
+    assert "1 target(s) missed: b" in capsys.readouterr().err
+    assert exit_status(results(False), quick=True) == 0
+    assert exit_status(results(True, ok=False)) == 1

@@ -8,6 +8,8 @@ import pathlib
 import numpy as np
 import pytest
 
+import anygrad as ag
+
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -57,10 +59,100 @@ def test_main_job_reaches_95_percent_with_defaults(tmp_path):
 
 def test_main_job_checkpoint_resumes_on_another_backend(tmp_path):
     ckpt = tmp_path / "mlp.npz"
-    run("train_mlp", "--quick", "--quiet", "--save", str(ckpt), "--out", str(tmp_path))
+    run("train_mlp", "--quick", "--quiet", "--epochs", "2", "--save", str(ckpt), "--out", str(tmp_path))
     out = run("train_mlp", "--quick", "--quiet", "--resume", str(ckpt), "--backend",
               "array_api_strict", "--out", str(tmp_path))
-    assert out["test_accuracy"] > 0.9
+    assert len(out["losses"]) == 3 and out["test_accuracy"] > 0.85
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    flags = ["--quiet", "--epochs", "4", "--out", str(tmp_path)]
+    straight = _load("train_mlp").main(flags)
+
+    module = _load("train_mlp")
+    real_progress = module.progress
+
+    def interrupted(iterable, *args):  # Ctrl-C during the third epoch
+        for epoch in real_progress(iterable, *args):
+            if epoch == 2:
+                raise KeyboardInterrupt
+            yield epoch
+
+    module.progress = interrupted
+    ckpt = tmp_path / "run.npz"
+    with pytest.raises(KeyboardInterrupt):
+        module.main(flags + ["--save", str(ckpt)])
+    assert ag.load(ckpt)["epoch"] == 2
+    resumed = _load("train_mlp").main(flags + ["--resume", str(ckpt)])
+    for (name, a), (_, b) in zip(straight["model"].state_dict().items(),
+                                 resumed["model"].state_dict().items()):
+        np.testing.assert_array_equal(b.numpy(), a.numpy(), err_msg=name)
+    assert resumed["losses"] == straight["losses"] and len(resumed["test_losses"]) == 4
+
+
+@pytest.mark.parametrize("example", ["linear_regression", "nonlinear_toy", "housing_regression",
+                                     "train_mlp", "train_cnn"])
+def test_examples_take_the_backend_from_the_environment(example, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import _common
+
+    chosen = []
+    real_setup = _common.setup
+
+    def spy(p, argv, quick_epochs):
+        args, backend = real_setup(p, argv, quick_epochs)
+        chosen.append((backend.name, args.seed))
+        return args, backend
+
+    monkeypatch.setattr(_common, "setup", spy)
+    monkeypatch.setenv("ANYGRAD_BACKEND", "array_api_strict")
+    out = run(example, "--quick", "--quiet", "--seed", "3", "--out", str(tmp_path))
+    printed = capsys.readouterr().out
+    assert chosen and all(c == ("array_api_strict", 3) for c in chosen)
+    assert f"wrote the loss picture to {out['plot']}" in printed
+    assert pathlib.Path(out["plot"]).stat().st_size > 0
+
+
+def test_loss_pictures_show_test_curves_and_the_cnn_beside_the_mlp(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import _common
+
+    drawn = {}
+    monkeypatch.setattr(_common, "plot_losses", lambda curves, path, title: drawn.update(
+        {pathlib.Path(path).stem: (list(curves), title)}))
+    for name in ("linear_regression", "housing_regression", "train_cnn", "nonlinear_toy"):
+        module = _load(name)
+        module.plot_losses = _common.plot_losses
+        if name == "train_cnn":
+            module.train_mlp.plot_losses = _common.plot_losses
+        module.main(["--quick", "--quiet", "--out", str(tmp_path)])
+    assert drawn["linear_regression_loss"][0] == ["train", "test"]
+    assert drawn["housing_regression_loss"][0] == ["train", "test"]
+    assert drawn["train_mlp_loss"][0] == ["train", "test"]
+    assert drawn["train_cnn_loss"][0] == ["CNN train", "CNN test", "MLP train", "MLP test"]
+    assert "beside the MLP" in drawn["train_cnn_loss"][1]
+    assert drawn["nonlinear_toy_loss"][0] == ["Linear train", "Linear test",
+                                              "Linear-Sigmoid-Linear train",
+                                              "Linear-Sigmoid-Linear test"]
+
+
+def test_quickstart_and_graph_picture_take_seed_and_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYGRAD_BACKEND", "array_api_strict")
+    try:
+        run("quickstart", "--seed", "1", "--steps", "5")
+        assert ag.get_backend().name == "array_api_strict"
+    finally:
+        ag.set_backend("numpy")
+    written = run("graph_picture", "--quick", "--seed", "2", "--out", str(tmp_path))
+    assert written
 
 
 def test_train_mlp_reads_mnist_files(tmp_path):

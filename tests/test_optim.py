@@ -22,6 +22,15 @@ CONFIGS = [
     ("Adam", dict(lr=0.01, amsgrad=True)),
     ("AdamW", dict(lr=0.01)),
     ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
+    ("SGD", dict(lr=0.1, momentum=0.9, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("AdamW", dict(lr=0.01, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.8)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.2)),
+    ("Adagrad", dict(lr=0.1, eps=1e-6, maximize=True)),
 ]
 CONFIG_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 SHAPES = [(3, 4), (4,)]
@@ -110,7 +119,10 @@ def test_scheduler_state_dict_resumes_the_schedule(scheduler, kwargs, backend):
     assert resumed == uninterrupted
 
 
-@pytest.mark.parametrize("name, kwargs", [CONFIGS[3], CONFIGS[6]], ids=[CONFIG_IDS[3], CONFIG_IDS[6]])
+RESUMED = [3, 6, 13, 16]
+
+
+@pytest.mark.parametrize("name, kwargs", [CONFIGS[i] for i in RESUMED], ids=[CONFIG_IDS[i] for i in RESUMED])
 def test_optimizer_state_dict_resumes_on_another_backend(name, kwargs, backend):
     other = "array_api_strict" if backend == "numpy" else "numpy"
     straight, _ = _run_anygrad(name, kwargs, backend, "float64")
@@ -194,8 +206,6 @@ BAD_OPTIMIZERS = [
      TypeError, "not a single Tensor; wrap it in a list"),
     ("a non-tensor", lambda b: optim.SGD([make([1.0], b), 3.0], lr=0.1),
      TypeError, "parameter 1 of group 0 is a float, not a Tensor"),
-    ("a tensor without grad", lambda b: optim.Adam([make([1.0], b, requires_grad=False)]),
-     ValueError, r"parameter 0 of group 0 \(shape \(1,\)\) does not require grad"),
     ("a non-leaf", lambda b: optim.Adam([make([1.0], b) * 2]),
      ValueError, "is not a leaf tensor"),
     ("a repeated tensor", lambda b: optim.SGD([make([1.0], b)] * 2, lr=0.1),

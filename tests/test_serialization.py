@@ -102,5 +102,5 @@ def test_keys_that_look_like_paths_do_not_collide(tmp_path):
 
 def test_foreign_npz_is_rejected(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.ones(2))
-    with pytest.raises(ValueError, match="not an anygrad checkpoint"):
+    with pytest.raises(ag.CheckpointError, match="without anygrad's __anygrad__ entry"):
         ag.load(tmp_path / "other.npz")

@@ -1,4 +1,4 @@
-"""Issue 5's benchmark: how fast anygrad trains, against a hand-written floor and PyTorch.
+"""The benchmark: how fast anygrad trains, against a hand-written floor and PyTorch.
 
     python -m anygrad.bench                      # defaults: a few minutes on 2 CPU cores
     python -m anygrad.bench --quick --json r.json
@@ -11,7 +11,7 @@ is checked against the hand-written numpy step before anything is timed.
 
 Modules, one job each: `timing` (repeats, sync, summaries), `workloads` (anygrad's
 side, public API only), `references` (the numpy floor, PyTorch), `memory`, `verify`,
-`runner` (one function per workload), `targets` (issue 5's ratios), `report` (tables,
+`runner` (one function per workload), `targets` (the performance targets, as ratios), `report` (tables,
 JSON, plot), `machine` (what it ran on), `cli` (`main(argv)`) and `profiling`
 (`python -m anygrad.bench.profiling`: cProfile of a step, for finding where time goes).
 """

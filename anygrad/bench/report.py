@@ -161,7 +161,7 @@ def _conv(c):
 
 
 def _targets(targets):
-    s = Section("Targets (issue 5)", ["target", "limit", "measured", "met"])
+    s = Section("Targets", ["target", "limit", "measured", "met"])
     for t in targets:
         met = {True: "yes", False: "NO", None: "not measured"}[t["met"]]
         limit = f"<= {t['limit']:g}" + (f" (aim {t['aim']:g})" if "aim" in t else "")

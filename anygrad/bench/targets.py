@@ -1,4 +1,4 @@
-"""Issue 5's performance targets, each read off a run's results as a measured ratio.
+"""The performance targets, each read off a run's results as a measured ratio.
 
 A target that the run did not measure (its workload skipped, a batch size not in the
 sweep, torch not installed) is reported as not measured, never guessed.

@@ -31,7 +31,8 @@ def _sklearn():
         import sklearn.datasets
     except ImportError as exc:
         raise ImportError(
-            "the bundled datasets come with scikit-learn: pip install 'anygrad[data]'"
+            "the bundled datasets come with scikit-learn: pip install scikit-learn "
+            "(in a checkout of anygrad: pip install -e \".[data]\")"
         ) from exc
     return sklearn.datasets
 

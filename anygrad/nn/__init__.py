@@ -6,20 +6,29 @@
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
     loss = F.cross_entropy(model(x), y)
 """
-from . import functional, init
+from . import functional, init, utils
+from .containers import ModuleDict, ModuleList
 from .conv_modules import (
     AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool1d,
     MaxPool2d,
 )
 from .layers import (
-    GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax,
-    Tanh,
+    GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, SiLU,
+    Softmax, Softplus, Tanh,
+)
+from .loss_modules import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss,
+    SmoothL1Loss,
 )
 from .module import Module, Parameter, Sequential
+from .normalization import Embedding, LayerNorm
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
     "Conv2d", "Dropout", "Flatten", "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax",
     "MaxPool1d", "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",
     "Tanh", "functional", "init",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Embedding", "HuberLoss", "L1Loss",
+    "LayerNorm", "MSELoss", "ModuleDict", "ModuleList", "NLLLoss", "SiLU", "SmoothL1Loss",
+    "Softplus", "utils",
 ]

@@ -2,7 +2,8 @@
 
 Everything here is composed from anygrad's differentiable ops (plus erf and softplus
 from `special`), so gradients and gradients of gradients come for free on every
-backend. `dim` is PyTorch's name for what the Array API calls `axis`.
+backend. `dim` is PyTorch's name for what the Array API calls `axis`; functions that
+take an axis accept either.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 
 import anygrad as ag
 
+from .._aliases import UNSET, axis_args
 from ..tensor import Tensor
 from .convolution import (  # noqa: F401  (re-exported)
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
@@ -19,14 +21,18 @@ from .losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
     nll_loss, one_hot,
 )
-from .special import erf, softplus  # noqa: F401  (re-exported)
+from .normalization import embedding, layer_norm  # noqa: F401  (re-exported)
+from .regression_losses import huber_loss, smooth_l1_loss  # noqa: F401  (re-exported)
+from .special import erf  # noqa: F401  (re-exported)
+from .special import softplus as _softplus
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool1d",
     "max_pool2d", "unfold",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
-    "erf", "flatten", "gelu", "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss",
-    "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "embedding", "erf", "flatten", "gelu", "huber_loss", "l1_loss", "layer_norm", "leaky_relu",
+    "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -58,6 +64,21 @@ def tanh(x):
     return ag.tanh(x)
 
 
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return x * ag.sigmoid(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's
+    rule, which keeps the two equal to float precision)."""
+    scaled = x * beta if beta != 1.0 else x
+    soft = _softplus(scaled)
+    if beta != 1.0:
+        soft = soft / beta
+    return ag.where(scaled > threshold, x, soft)
+
+
 def gelu(x, approximate="none"):
     """x * Phi(x), Phi the standard normal CDF.
 
@@ -73,12 +94,12 @@ def gelu(x, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def softmax(x, dim=-1):
-    return ag.softmax(x, axis=dim)
+def softmax(x, dim=UNSET, *, axis=UNSET):
+    return ag.softmax(x, axis=axis_args("softmax", axis, dim, default_axis=-1)[0])
 
 
-def log_softmax(x, dim=-1):
-    return ag.log_softmax(x, axis=dim)
+def log_softmax(x, dim=UNSET, *, axis=UNSET):
+    return ag.log_softmax(x, axis=axis_args("log_softmax", axis, dim, default_axis=-1)[0])
 
 
 def flatten(x, start_dim=0, end_dim=-1):

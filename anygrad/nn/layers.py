@@ -15,7 +15,7 @@ from .module import Module, Parameter
 
 __all__ = [
     "Dropout", "Flatten", "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "ReLU",
-    "Sigmoid", "Softmax", "Tanh",
+    "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]
 
 
@@ -151,3 +151,25 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x) (also called swish)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear (x) where beta x > threshold, as PyTorch."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x):
+        return F.softplus(x, beta=self.beta, threshold=self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"

@@ -288,7 +288,8 @@ class Module:
     def to(self, backend=None, device=None, dtype=None):
         """Move every parameter, buffer and gradient to `backend`/`device` (and cast
         floating ones to `dtype`), in place, keeping the Parameter objects. Returns self.
-        Build the optimizer after moving: its state stays where it was made."""
+        An optimizer built before the move keeps working: it moves each parameter's
+        state next to it at its next step."""
         target = None if backend is None else get_backend(backend)
         for tensor in (*self.parameters(), *self.buffers()):
             _move(tensor, target, device, dtype)

@@ -11,7 +11,8 @@ __all__ = ["Adam", "AdamW"]
 class Adam(Optimizer):
     """Adam with bias correction, eps added after the square root (PyTorch's placement):
 
-        g = grad + weight_decay * p              (L2 penalty; AdamW decays p instead)
+        g = -grad if maximize else grad
+        g = g + weight_decay * p                 (L2 penalty; AdamW decays p instead)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g^2
         v_hat = max(v_hat, v) if amsgrad else v
@@ -22,9 +23,10 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False):
+                 amsgrad=False, maximize=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
 
     def _validate(self, group):
         super()._validate(group)
@@ -40,14 +42,12 @@ class Adam(Optimizer):
     def _update_group(self, group):
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p in self._trainable(group):
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = self._initial_state(p, group["amsgrad"])
             xp = p.backend.xp
-            g = p.grad.data
+            g = -p.grad.data if group["maximize"] else p.grad.data
             # Augmented assignments update in place where the library allows it and
             # rebind where it does not (jax); the arithmetic is the same either way.
             if weight_decay and self._decoupled:
@@ -86,6 +86,6 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
+                 amsgrad=False, maximize=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, maximize=maximize)

@@ -3,12 +3,14 @@
 Updates are written once for every backend with the Array API namespace on raw
 arrays (`p.data`, `p.grad.data`): no graph is recorded and no value is read back to
 the host. Step counts and hyperparameters are Python numbers for the same reason.
-An update replaces a parameter's array rather than writing into it.
+Each update writes into the parameter's array where the library allows (a new array on
+jax) and ticks its in-place clock, so a graph recorded before the step refuses to
+backpropagate through the new values.
 """
 from __future__ import annotations
 
 from ..backends import backend_of
-from ..engine import _wrap
+from ..engine import _wrap, tick_inplace
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -16,7 +18,9 @@ __all__ = ["Optimizer"]
 
 class Optimizer:
     """Base class. Subclasses pass their hyperparameter defaults and implement
-    `_update_group(group)`, which updates every parameter of the group that has a grad.
+    `_update_group(group)`, which updates the parameters `_trainable(group)` yields.
+    Frozen parameters (requires_grad=False) and those without a gradient are skipped,
+    so a model with a frozen layer can be handed over whole.
 
     `params` is an iterable of tensors, or of dicts {"params": [...], **hyperparameters}
     (parameter groups, e.g. a smaller learning rate for some layers).
@@ -56,9 +60,6 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} of group {len(self.param_groups)} is a "
                                 f"{type(p).__name__}, not a Tensor (pass model.parameters())")
-            if not p.requires_grad:
-                raise ValueError(f"{name}: parameter {i} of group {len(self.param_groups)} (shape "
-                                 f"{p.shape}) does not require grad, so it can never be updated")
             if not p.is_leaf:
                 raise ValueError(f"{name}: parameter {i} of group {len(self.param_groups)} is not "
                                  "a leaf tensor (it was computed from others); pass leaves")
@@ -107,6 +108,20 @@ class Optimizer:
     def _update_group(self, group):
         raise NotImplementedError
 
+    def _trainable(self, group):
+        """The group's parameters that take a step now, each with its state moved next
+        to it first: after `model.to(...)` the state follows the parameters."""
+        for p in group["params"]:
+            if p.grad is None or not p.requires_grad:
+                continue
+            state = self.state.get(p)
+            if state:
+                _follow(state, p)
+            # Updated in place: a graph recorded before this step must not differentiate
+            # through the new values (backward through it raises instead).
+            p._version = tick_inplace()
+            yield p
+
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self):
         """PyTorch's layout: {"state": {index: {...}}, "param_groups": [{..., "params":
@@ -150,6 +165,12 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state for parameter {key}, which "
                                  "no group lists")
             state[p] = {k: _state_value(v, p) for k, v in values.items()}
+            for k, v in state[p].items():
+                if isinstance(v, Tensor) and v.ndim and v.shape != p.shape:
+                    raise ValueError(
+                        f"{name}.load_state_dict: state {k!r} of parameter {key} has shape "
+                        f"{v.shape}, but that parameter has shape {p.shape}; the checkpoint "
+                        "was made for another model")
         for old, new in zip(saved, self.param_groups):
             new.update({k: v for k, v in old.items() if k != "params"})
         self.state = state
@@ -170,6 +191,18 @@ def _state_value(value, param):
     elif source is backend:
         array = backend.xp.asarray(array, copy=True)
     return _wrap(array, backend)
+
+
+def _follow(state, param):
+    """Move a parameter's state tensors to its backend, device and dtype if it moved."""
+    for value in state.values():
+        if not isinstance(value, Tensor):
+            continue
+        if value.backend is param.backend and value.device == param.device and \
+                value.dtype == param.dtype:
+            continue
+        moved = _state_value(value, param)
+        value.data, value.backend = moved.data, moved.backend
 
 
 def _copy(t):

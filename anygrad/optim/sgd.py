@@ -9,7 +9,8 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """PyTorch's SGD, step for step:
 
-        g = grad + weight_decay * p
+        g = -grad if maximize else grad
+        g = g + weight_decay * p
         buf = g                                  (first step)
         buf = momentum * buf + (1 - dampening) * g   (later steps)
         g = g + momentum * buf   if nesterov   else   buf
@@ -17,9 +18,10 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False,
-                 weight_decay=0.0):
+                 weight_decay=0.0, maximize=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay))
+                                      nesterov=nesterov, weight_decay=weight_decay,
+                                      maximize=maximize))
 
     def _validate(self, group):
         super()._validate(group)
@@ -33,10 +35,8 @@ class SGD(Optimizer):
     def _update_group(self, group):
         lr, momentum = group["lr"], group["momentum"]
         dampening, weight_decay = group["dampening"], group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = p.grad.data
+        for p in self._trainable(group):
+            g = -p.grad.data if group["maximize"] else p.grad.data
             if weight_decay:
                 g = g + weight_decay * p.data
             if momentum:

@@ -1,0 +1,36 @@
+"""prod: the product over axes, composed from differentiable multiplies.
+
+The Array API's `prod` has no op here yet; composing it keeps the gradient exact
+where elements are zero (the `prod / x` shortcut divides by zero there), and gives
+gradients of every order for free. Pairwise halving needs log2(n) multiplies.
+"""
+from __future__ import annotations
+
+from . import ops
+
+__all__ = ["prod"]
+
+
+def prod(x, axis=None, keepdims=False):
+    """The product of x's elements over `axis` (an int, a tuple, or None for all)."""
+    ndim = x.ndim
+    axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(sorted({a % ndim for a in axes})) if ndim else ()
+    kept = [a for a in range(ndim) if a not in axes]
+    # Reduced axes last, merged into one: (kept..., n)
+    moved = ops.permute_dims(x, tuple(kept) + axes) if ndim else x
+    kept_shape = tuple(x.shape[a] for a in kept)
+    flat = ops.reshape(moved, kept_shape + (-1,))
+    while flat.shape[-1] > 1:
+        n = flat.shape[-1]
+        if n % 2:  # pad with a one so the halves match
+            one = ops.ones_like(flat[..., :1])
+            flat = ops.concat([flat, one], axis=-1)
+            n += 1
+        flat = flat[..., : n // 2] * flat[..., n // 2:]
+    if flat.shape[-1] == 0:  # the empty product
+        flat = ops.ones_like(ops.sum(flat, axis=-1, keepdims=True))
+    out = ops.reshape(flat, kept_shape)
+    if keepdims:
+        out = ops.reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+    return out
