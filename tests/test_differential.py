@@ -120,6 +120,8 @@ def _np_logsumexp(x, axis, keepdims):
 
 
 def _np_softmax(x, axis):
+    if x.size == 0:  # a zero-length axis has nothing to normalise
+        return x.copy()
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -134,7 +136,7 @@ class Op:
 
     `pick(draw, x, pool)` returns (operands, params) for a primary operand `x` (a Value),
     or None when the op does not apply to x. An operand is a pool Value or a fresh leaf
-    (a `Leaf` holding its shape and dtype). `ok(args, params, out)`, on float64 numpy
+    (a `Leaf` holding its shape; its dtype is drawn). `ok(args, params, out)`, on float64 numpy
     values, rejects arguments too close to a kink or tie.
     """
 
@@ -452,7 +454,8 @@ def _where_ok(args, params, out):
 
 
 def _pick_scalar(draw, x, pool):
-    return [x], {"c": draw(st.sampled_from([0.5, -1.5, 2.0, 3]))}
+    # numpy scalars are weak too: they never change a tensor's dtype
+    return [x], {"c": _choice(draw, [0.5, -1.5, 2.0, 3, np.float64(0.75), np.float32(1.25)])}
 
 
 def _pick_pow_scalar(draw, x, pool):
@@ -486,6 +489,56 @@ def _np_pow(a, b):
     return np.power(a, b)
 
 
+def _pick_take_along(draw, x, pool):
+    if x.ndim == 0:
+        return None
+    axis = draw(st.integers(-x.ndim, x.ndim - 1))
+    n = x.shape[axis]
+    if n == 0:
+        return None
+    shape = []
+    for i, m in enumerate(x.shape):
+        if i == axis % x.ndim:
+            shape.append(draw(st.integers(1, 3)))
+        else:  # the same length, 1 (indices broadcast), or 2 where x has 1 (x broadcasts)
+            shape.append(_choice(draw, [m, 1, 2 if m == 1 else m]))
+    count = math.prod(shape)
+    idx = np.array(draw(st.lists(st.integers(0, n - 1), min_size=count, max_size=count)),
+                   dtype=np.int64).reshape(shape)
+    return [x], {"indices": idx, "axis": axis}
+
+
+def _np_take_along(x, indices, axis):
+    return np.take_along_axis(x, indices, axis=axis)
+
+
+def _t_take_along(x, indices, axis):
+    return torch.take_along_dim(x, torch.as_tensor(indices), dim=axis)
+
+
+def _pick_linear(draw, x, pool):
+    if x.ndim == 0:
+        return None
+    out = draw(st.integers(1, 3))
+    return [x, Leaf((out, x.shape[-1])), Leaf((out,))], {}
+
+
+def _t_linear(x, w, b):
+    x, w, b = _t_promote(x, w, b)
+    return torch.nn.functional.linear(x, w, b)
+
+
+def _pick_int_operand(draw, x, pool):
+    shape = tuple(1 if draw(st.booleans()) else n for n in x.shape)
+    count = math.prod(shape)
+    values = draw(st.lists(st.integers(-3, 3), min_size=count, max_size=count))
+    return [x], {"ints": np.array(values, dtype=np.int64).reshape(shape)}
+
+
+def _pick_where_scalar(draw, x, pool):
+    return [x], {"c": _choice(draw, [0.0, -0.5, 2])}
+
+
 OPS = [
     # elementwise, one input
     _unary("exp", ag.exp, lambda x: torch.exp(x), np.exp),
@@ -495,6 +548,12 @@ OPS = [
     _unary("sigmoid", ag.sigmoid, lambda x: torch.sigmoid(x), lambda x: 1 / (1 + np.exp(-x))),
     _unary("relu", ag.relu, lambda x: torch.relu(x), lambda x: np.maximum(x, 0), ok=_away_from_zero),
     _unary("abs", ag.abs, lambda x: torch.abs(x), np.abs, ok=_away_from_zero),
+    _unary("sin", ag.sin, lambda x: torch.sin(x), np.sin),
+    _unary("cos", ag.cos, lambda x: torch.cos(x), np.cos),
+    _unary("expm1", ag.expm1, lambda x: torch.expm1(x), np.expm1),
+    _unary("log1p", ag.log1p, lambda x: torch.log1p(x), np.log1p, guardable=True),
+    _unary("square", ag.square, lambda x: torch.square(x), np.square),
+    _unary("negative", ag.negative, lambda x: torch.negative(x), np.negative),
     Op("pow_scalar", lambda x, p, guard: ag.pow(_guard(x) if guard else x, p),
        lambda x, p, guard: torch.pow(_guard(x) if guard else x, p),
        lambda x, p, guard: np.power(_guard(x) if guard else x, p), _pick_pow_scalar),
@@ -515,6 +574,11 @@ OPS = [
             guard_second=True),
     _binary("maximum", ag.maximum, torch.maximum if torch else None, np.maximum, ok=_apart),
     _binary("minimum", ag.minimum, torch.minimum if torch else None, np.minimum, ok=_apart),
+    # an integer tensor meeting a floating one takes the floating dtype
+    Op("add_int_tensor", lambda x, ints: x + _on(x, ints),
+       lambda x, ints: x + torch.as_tensor(ints), lambda x, ints: x + ints, _pick_int_operand),
+    Op("where_scalar", lambda x, c: ag.where(x > 0, x, c), lambda x, c: torch.where(x > 0, x, c),
+       lambda x, c: np.where(x > 0, x, c), _pick_where_scalar, _away_from_zero),
     Op("where", _where(ag.where), lambda a, b, **p: _where(torch.where)(*_t_promote(a, b), **p),
        _where(np.where), _pick_where, _where_ok),
     # reductions
@@ -546,6 +610,7 @@ OPS = [
        _pick_softmax),
     # linear algebra
     Op("matmul", ag.matmul, _t_matmul, np.matmul, _pick_matmul, weight=2),
+    Op("linear", ag.linear, _t_linear, lambda x, w, b: x @ w.T + b, _pick_linear),
     # shape
     Op("reshape", lambda x, shape: ag.reshape(x, shape), lambda x, shape: torch.reshape(x, shape),
        lambda x, shape: np.reshape(x, shape), _pick_reshape),
@@ -577,6 +642,8 @@ OPS = [
     Op("take", lambda x, indices, axis: ag.take(x, _on(x, indices), axis=axis),
        lambda x, indices, axis: torch.index_select(x, axis, torch.as_tensor(indices)),
        _np_take, _pick_take, weight=2),
+    Op("take_along_axis", lambda x, indices, axis: ag.take_along_axis(x, _on(x, indices), axis=axis),
+       _t_take_along, _np_take_along, _pick_take_along, weight=2),
 ]
 BY_NAME = {op.name: op for op in OPS}
 DRAWN = [op for op in OPS for _ in range(op.weight)]
