@@ -17,7 +17,7 @@ sqrt and pow bases are guarded to be positive, divisors are kept away from zero,
 kinks and ties (max, min, maximum, relu, abs, clip, where) are kept a margin away, so
 the derivative is defined and finite differences can see it.
 
-CI runs ANYGRAD_FUZZ_EXAMPLES (default 60) derandomized examples per backend; set it
+CI runs ANYGRAD_FUZZ_EXAMPLES (default 150) derandomized examples per backend; set it
 higher to search longer locally. ANYGRAD_FUZZ_ORACLE=numpy takes the no-torch path even
 where torch is installed.
 """
@@ -42,7 +42,7 @@ except ImportError:  # the oracle is then numpy plus central differences
 if os.environ.get("ANYGRAD_FUZZ_ORACLE") == "numpy":  # the CI path, with torch installed
     torch = None
 
-EXAMPLES = int(os.environ.get("ANYGRAD_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("ANYGRAD_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
