@@ -339,6 +339,9 @@ def _pick_flip(draw, x, pool):
 
 def _pick_join(stack):
     def pick(draw, x, pool):
+        if not stack and draw(st.integers(0, 4)) == 0:  # axis=None joins the flattened inputs
+            other = x if draw(st.booleans()) else Leaf(_choice(draw, [(2,), (1, 3), ()]))
+            return [x, other], {"axis": None}
         if x.ndim == 0 and not stack:
             return None
         if stack:
@@ -627,7 +630,8 @@ OPS = [
        lambda x, axis: torch.flip(x, dims=_t_axes(x, axis)), lambda x, axis: np.flip(x, axis=axis),
        _pick_flip),
     Op("concat", lambda a, b, axis: ag.concat([a, b], axis=axis),
-       lambda a, b, axis: torch.cat(_t_promote(a, b), dim=axis),
+       lambda a, b, axis: torch.cat([t.reshape(-1) if axis is None else t for t in _t_promote(a, b)],
+                                    dim=0 if axis is None else axis),
        lambda a, b, axis: np.concatenate([a, b], axis=axis), _pick_join(stack=False)),
     Op("stack", lambda a, b, axis: ag.stack([a, b], axis=axis),
        lambda a, b, axis: torch.stack(_t_promote(a, b), dim=axis),
@@ -700,7 +704,7 @@ def _choice(draw, options, offset=0):
     """One of `options`, near uniformly. hypothesis tries many all-zero draws, which
     sampled_from would turn into its first entry every time; `offset` (the program's
     length so far) varies what a zero draw picks."""
-    return options[(draw(st.integers(0, 2 ** 16)) + offset) % len(options)]
+    return options[(draw(st.integers(0, len(options) - 1)) + offset) % len(options)]
 
 
 def _shape(draw, allow_empty, offset):
@@ -726,7 +730,7 @@ def build_program(draw):
         prog.add_leaf(_leaf_data(draw, shape), draw(dtypes))
     for _ in range(draw(st.integers(2, MAX_OPS))):
         for _attempt in range(4):
-            op = _choice(draw, DRAWN, 7 * len(prog.steps) + 3 * _attempt)
+            op = _choice(draw, DRAWN, len(prog.steps) + 17 * _attempt)
             # mostly the newest value, so programs grow deep as well as wide
             x = prog.pool[len(prog.pool) - 1 - draw(st.integers(0, len(prog.pool) - 1))]
             picked = op.pick(draw, x, prog.pool)
