@@ -28,7 +28,6 @@ import os
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,7 +148,7 @@ class Op:
 
 def _unary(name, ag_fn, torch_fn, np_fn, ok=None, guardable=False):
     if guardable:
-        # A guarded op computes f(x*x + 0.5); unguarded it needs x > MARGIN already.
+        # A guarded op computes f(x*x + 0.5); unguarded, x must already be above 0.2.
         def pick(draw, x, pool):
             guard = not (x.ref.size and np.min(x.ref) > 0.2) or draw(st.booleans())
             return [x], {"guard": guard}
