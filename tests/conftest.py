@@ -65,11 +65,6 @@ def random(shape, seed=0, low=-1.0, high=1.0):
     return np.random.default_rng(seed).uniform(low, high, size=shape)
 
 
-def dtype_name(dtype) -> str:
-    """'float32' for any library's float32 (numpy, torch, jax, array_api_strict, anygrad)."""
-    if isinstance(dtype, str):
-        return dtype
-    name = getattr(dtype, "name", None)
-    if isinstance(name, str):
-        return name
-    return str(dtype).rsplit(".", 1)[-1]
+
+# 'float32' for any library's float32 (numpy, torch, jax, array_api_strict) or a name.
+from anygrad.backends.base import _dtype_name as dtype_name  # noqa: E402,F401

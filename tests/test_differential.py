@@ -425,13 +425,20 @@ def _pick_mask(draw, x, pool):
     return [x], {"mask": np.array(bits, dtype=bool).reshape(shape)}
 
 
-def _pick_take(draw, x, pool):
+def _nonempty_axis(draw, x):
+    """(axis, its length) for an axis to select along, negative as often as not; None
+    when the drawn axis has nothing to select."""
     if x.ndim == 0:
         return None
     axis = draw(st.integers(-x.ndim, x.ndim - 1))
-    n = x.shape[axis]
-    if n == 0:
+    return (axis, x.shape[axis]) if x.shape[axis] else None
+
+
+def _pick_take(draw, x, pool):
+    picked = _nonempty_axis(draw, x)
+    if picked is None:
         return None
+    axis, n = picked
     idx = np.array(draw(st.lists(st.integers(0, n - 1), min_size=0, max_size=4)), dtype=np.int64)
     return [x], {"indices": idx, "axis": axis}
 
@@ -487,17 +494,11 @@ def _pick_softmax(draw, x, pool):
     return [x], {"axis": draw(st.integers(-x.ndim, x.ndim - 1))}
 
 
-def _np_pow(a, b):
-    return np.power(a, b)
-
-
 def _pick_take_along(draw, x, pool):
-    if x.ndim == 0:
+    picked = _nonempty_axis(draw, x)
+    if picked is None:
         return None
-    axis = draw(st.integers(-x.ndim, x.ndim - 1))
-    n = x.shape[axis]
-    if n == 0:
-        return None
+    axis, n = picked
     shape = []
     for i, m in enumerate(x.shape):
         if i == axis % x.ndim:
@@ -572,7 +573,7 @@ OPS = [
     _binary("subtract", ag.subtract, torch.subtract if torch else None, np.subtract),
     _binary("multiply", ag.multiply, torch.multiply if torch else None, np.multiply),
     _binary("divide", ag.divide, torch.divide if torch else None, np.divide, guard_second=True),
-    _binary("pow", lambda a, b: ag.pow(b, a), lambda a, b: torch.pow(b, a), lambda a, b: _np_pow(b, a),
+    _binary("pow", lambda a, b: ag.pow(b, a), lambda a, b: torch.pow(b, a), lambda a, b: np.power(b, a),
             guard_second=True),
     _binary("maximum", ag.maximum, torch.maximum if torch else None, np.maximum, ok=_apart),
     _binary("minimum", ag.minimum, torch.minimum if torch else None, np.minimum, ok=_apart),
