@@ -63,3 +63,8 @@ def host(t):
 
 def random(shape, seed=0, low=-1.0, high=1.0):
     return np.random.default_rng(seed).uniform(low, high, size=shape)
+
+
+
+# 'float32' for any library's float32 (numpy, torch, jax, array_api_strict) or a name.
+from anygrad.backends.base import _dtype_name as dtype_name  # noqa: E402,F401
