@@ -89,6 +89,12 @@ class CupyBackend(Backend):
     def from_numpy(self, array, device=None):
         return self.asarray(array, device=device)
 
+    def host_view(self, array):
+        return None
+
+    def gpu_buffer(self, array):
+        return array
+
     def scatter_add_1d(self, size, index, values):
         import cupyx
 

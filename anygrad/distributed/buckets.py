@@ -1,0 +1,80 @@
+"""Few large messages: arrays packed into flat buckets, and unpacked again.
+
+One message per parameter would pay the network's latency once per tensor; one flat
+buffer per dtype pays it once, and moves at the network's bandwidth. Buckets are capped
+(25 MiB by default, as PyTorch's DDP does) so that a huge model does not need a second
+copy of all its gradients at once. Packing is one concatenation in the Array API; the
+unpacked arrays are reshaped slices (views, where the library has them) of the bucket.
+"""
+from __future__ import annotations
+
+__all__ = ["Bucket", "plan_buckets", "DEFAULT_BUCKET_BYTES"]
+
+DEFAULT_BUCKET_BYTES = 25 * 2**20
+
+
+class Bucket:
+    """Positions (into the caller's list) of arrays that share backend, device and dtype,
+    with their shapes and sizes, packed into one flat array."""
+
+    __slots__ = ("backend", "positions", "shapes", "sizes")
+
+    def __init__(self, backend, positions, shapes):
+        self.backend = backend
+        self.positions = positions
+        self.shapes = shapes
+        self.sizes = [_numel(s) for s in shapes]
+
+    def pack(self, arrays):
+        """One flat array holding `arrays` (this bucket's, in order) end to end."""
+        xp = self.backend.xp
+        return xp.concat([xp.reshape(a, (-1,)) for a in arrays])
+
+    def unpack(self, flat):
+        """The arrays back from a flat one, in this bucket's order and shapes."""
+        xp = self.backend.xp
+        out, start = [], 0
+        for shape, size in zip(self.shapes, self.sizes):
+            out.append(xp.reshape(flat[start:start + size], shape))
+            start += size
+        return out
+
+
+def plan_buckets(arrays, backends, max_bytes=DEFAULT_BUCKET_BYTES):
+    """Buckets for `arrays` (each owned by the matching entry of `backends`), grouped by
+    backend, device and dtype in their first-seen order, each bucket at most `max_bytes`
+    (an array bigger than that gets a bucket of its own). Every rank must call this with
+    the same shapes and dtypes in the same order, so that the buckets line up."""
+    groups = {}
+    for i, (a, backend) in enumerate(zip(arrays, backends)):
+        key = (backend.name, str(backend.device(a)), str(a.dtype))
+        groups.setdefault(key, (backend, []))[1].append(i)
+    buckets = []
+    for backend, positions in groups.values():
+        current, size = [], 0
+        for i in positions:
+            nbytes = _numel(arrays[i].shape) * _itemsize(backend.xp, arrays[i].dtype)
+            if current and size + nbytes > max_bytes:
+                buckets.append(Bucket(backend, current, [tuple(arrays[j].shape) for j in current]))
+                current, size = [], 0
+            current.append(i)
+            size += nbytes
+        if current:
+            buckets.append(Bucket(backend, current, [tuple(arrays[j].shape) for j in current]))
+    return buckets
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _itemsize(xp, dtype):
+    if xp.isdtype(dtype, "bool"):
+        return 1
+    if xp.isdtype(dtype, "complex floating"):
+        return 2 * xp.finfo(dtype).bits // 8
+    info = xp.finfo if xp.isdtype(dtype, "real floating") else xp.iinfo
+    return info(dtype).bits // 8
