@@ -3,6 +3,7 @@
     python examples/train_mlp.py                       # bundled 8x8 digits, numpy, CPU
     python examples/train_mlp.py --backend cupy        # the same model on a CUDA GPU
     python examples/train_mlp.py --mnist-dir ~/mnist   # real MNIST from its IDX files
+    mpiexec -n 2 python -m mpi4py examples/train_mlp.py --distributed   # on 2 processes
 
 SGD with Nesterov momentum 0.9, mini-batches of 32, the learning rate annealed by a
 cosine schedule. On the bundled digits it reaches about 97-98 % test accuracy in a few
@@ -21,6 +22,7 @@ import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
 from _common import parser, plot_losses, progress, setup  # noqa: E402
+from _distributed import Job  # noqa: E402
 
 
 def build_mlp(n_in, backend, hidden=128, n_classes=10):
@@ -49,10 +51,12 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--save", default=None, help="write a checkpoint here when done")
     p.add_argument("--resume", default=None, help="start from this checkpoint")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of an mpiexec job; --batch-size is global")
     args, backend = setup(p, argv, quick_epochs=3)
+    job = Job(args.distributed, backend)
     split = data.load_mnist(args.mnist_dir) if args.mnist_dir else data.load_digits(seed=args.seed)
-    loader = data.DataLoader(split.x_train, split.y_train, batch_size=args.batch_size,
-                             shuffle=True, backend=backend)
+    loader = job.loader(split.x_train, split.y_train, args.batch_size, args.seed, backend)
     x_test = ag.tensor(split.x_test, backend=backend)
     y_test = ag.tensor(split.y_test, backend=backend)
     model = build_mlp(split.x_train.shape[1], backend)
@@ -63,10 +67,11 @@ def main(argv=None):
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
+    optimizer = job.prepare(model, optimizer)
 
     losses = []
     start = time.perf_counter()
-    for _ in progress(range(args.epochs), args.epochs, "epochs", args.quiet):
+    for _ in progress(range(args.epochs), args.epochs, "epochs", args.quiet or not job.is_main):
         total = 0.0
         for xb, yb in loader:
             loss = F.cross_entropy(model(xb), yb)
@@ -75,17 +80,19 @@ def main(argv=None):
             optimizer.step()
             total += loss.detach()  # summed on the device: one host read per epoch
         schedule.step()
-        losses.append(total.item() / len(loader))
+        losses.append(job.mean(total.item() / len(loader)))
     backend.synchronize()
     seconds = time.perf_counter() - start
 
-    accuracy, test_loss = evaluate(model, x_test, y_test)
+    accuracy, test_loss = job.evaluate(evaluate, model, x_test, y_test)
     dataset = "MNIST" if args.mnist_dir else "digits"
-    print(f"{dataset} on {backend.name}: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
-          f"final train loss {losses[-1]:.4f}, {args.epochs} epochs in {seconds:.1f}s")
     if args.save:
-        ag.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "schedule": schedule.state_dict()}, args.save)
+        job.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                  "schedule": schedule.state_dict()}, args.save)
+    if not job.is_main:
+        return None
+    print(f"{dataset} on {backend.name}{job}: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
+          f"final train loss {losses[-1]:.4f}, {args.epochs} epochs in {seconds:.1f}s")
     plot = plot_losses({"train": losses}, Path(args.out) / "train_mlp_loss.png",
                        f"MLP on {dataset} ({backend.name})")
     return {"test_accuracy": accuracy, "test_loss": test_loss, "losses": losses,
