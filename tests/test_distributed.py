@@ -237,3 +237,15 @@ def test_sharded_shuffling_without_a_seed_is_refused():
         data.DataLoader(np.arange(8), shuffle=True, num_shards=2, shard_index=0)
     with pytest.raises(ValueError, match="shard_index must be in"):
         data.DataLoader(np.arange(8), num_shards=2, shard_index=2)
+
+
+@needs_mpi
+def test_scaling_benchmark_prints_a_row_per_rank_count():
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "anygrad.bench.distributed", "--models",
+                           "mlp-small", "--steps", "3", "--warmup", "1"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| mlp-small |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["1", "2"]
+    assert rows[0].split("|")[-2].strip() == "100%"  # one rank is its own baseline

@@ -25,13 +25,16 @@ class Bucket:
         self.shapes = shapes
         self.sizes = [_numel(s) for s in shapes]
 
-    def pack(self, arrays):
-        """One flat array holding `arrays` (this bucket's, in order) end to end."""
+    def pack(self, arrays, tail=None):
+        """One flat array holding `arrays` (this bucket's, in order) end to end, then the
+        1-D array `tail` if given (it rides along in the same message)."""
         xp = self.backend.xp
-        return xp.concat([xp.reshape(a, (-1,)) for a in arrays])
+        tail = [] if tail is None else [tail]
+        return xp.concat([xp.reshape(a, (-1,)) for a in arrays] + tail)
 
     def unpack(self, flat):
-        """The arrays back from a flat one, in this bucket's order and shapes."""
+        """The arrays back from a flat one, in this bucket's order and shapes (a tail
+        packed after them is ignored)."""
         xp = self.backend.xp
         out, start = [], 0
         for shape, size in zip(self.shapes, self.sizes):

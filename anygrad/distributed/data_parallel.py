@@ -8,7 +8,6 @@ means over equal shards of B / N.
 """
 from __future__ import annotations
 
-from ..backends import get_backend
 from ..engine import _wrap
 from ..modes import enable_grad
 from ..nn.module import Module
@@ -52,25 +51,32 @@ def allreduce_gradients(model, average=True, bucket_bytes=DEFAULT_BUCKET_BYTES):
     """
     comm = communicator()
     params = [p for p in _parameters(model) if p.requires_grad]
-    if comm.size == 1 and comm.name == "mpi":
-        return
-    # Which parameters have a gradient on some rank: one small message, so that the
-    # buckets of every rank hold the same parameters in the same places.
-    host = get_backend("numpy")
-    present = host.asarray([p.grad is not None for p in params], dtype="int32")
-    present = host.to_numpy(comm.allreduce(present, host, op="max")).tolist()
-    params = [p for p, flag in zip(params, present) if flag]
-    if not params:
+    if not params or comm.size == 1 and comm.name == "mpi":
         return
     grads = [p.grad.data if p.grad is not None else
              p.backend.xp.zeros(p.shape, dtype=p.dtype, device=p.device) for p in params]
-    for bucket in plan_buckets(grads, [p.backend for p in params], bucket_bytes):
-        flat = bucket.pack([grads[i] for i in bucket.positions])
+    buckets = plan_buckets(grads, [p.backend for p in params], bucket_bytes)
+    # Which parameters have a gradient on some rank travels at the end of the first
+    # bucket (one flag each, summed): no extra message, which on a busy network or an
+    # oversubscribed machine costs as much as the gradients of a small model.
+    first = buckets[0]
+    like = grads[first.positions[0]]
+    flags = first.backend.xp.asarray([float(p.grad is not None) for p in params],
+                                     dtype=like.dtype, device=first.backend.device(like))
+    averaged = [None] * len(params)
+    present = None
+    for bucket in buckets:
+        flat = bucket.pack([grads[i] for i in bucket.positions], flags if bucket is first else None)
         flat = comm.allreduce(flat, bucket.backend)
+        if bucket is first:
+            present = first.backend.to_numpy(flat[flat.shape[0] - len(params):]).tolist()
         if average:
             flat = flat / comm.size
         for i, g in zip(bucket.positions, bucket.unpack(flat)):
-            params[i].grad = _wrap(g, params[i].backend)
+            averaged[i] = g
+    for p, g, flag in zip(params, averaged, present):
+        if flag:
+            p.grad = _wrap(g, p.backend)
 
 
 class DistributedOptimizer:
