@@ -12,7 +12,7 @@ from ..engine import _wrap
 from ..modes import enable_grad
 from ..nn.module import Module
 from ..tensor import Tensor
-from .buckets import DEFAULT_BUCKET_BYTES, plan_buckets
+from .buckets import DEFAULT_BUCKET_BYTES, ExchangeBuffers, plan_buckets
 from .runtime import communicator
 
 __all__ = ["broadcast_parameters", "allreduce_gradients", "DistributedOptimizer",
@@ -42,6 +42,9 @@ def broadcast_parameters(model, root=0):
             tensors[i].data = array
 
 
+_exchange = ExchangeBuffers()
+
+
 def allreduce_gradients(model, average=True, bucket_bytes=DEFAULT_BUCKET_BYTES):
     """Sum (average=True: average) every parameter's gradient across ranks, in place of
     `.grad`. `model` is a Module or an iterable of parameters, the same on every rank.
@@ -65,13 +68,19 @@ def allreduce_gradients(model, average=True, bucket_bytes=DEFAULT_BUCKET_BYTES):
                                      dtype=like.dtype, device=first.backend.device(like))
     averaged = [None] * len(params)
     present = None
-    for bucket in buckets:
-        flat = bucket.pack([grads[i] for i in bucket.positions], flags if bucket is first else None)
+    for k, bucket in enumerate(buckets):
+        tail = flags if bucket is first else None
+        like = grads[bucket.positions[0]]
+        length = sum(bucket.sizes) + (len(params) if tail is not None else 0)
+        kept = _exchange.get((id(comm), k, bucket.backend.name, str(bucket.backend.device(like)),
+                              str(like.dtype)), bucket.backend, like, length)
+        flat = bucket.pack([grads[i] for i in bucket.positions], tail, into=kept)
         flat = comm.allreduce(flat, bucket.backend)
         if bucket is first:
             present = first.backend.to_numpy(flat[flat.shape[0] - len(params):]).tolist()
-        if average:
-            flat = flat / comm.size
+        # A new array either way (the kept buffer is overwritten next step): the
+        # gradients never alias it.
+        flat = flat / comm.size if average else bucket.backend.xp.asarray(flat, copy=True)
         for i, g in zip(bucket.positions, bucket.unpack(flat)):
             averaged[i] = g
     for p, g, flag in zip(params, averaged, present):
