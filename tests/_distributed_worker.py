@@ -5,6 +5,7 @@
     mismatch              ranks whose models differ must fail at broadcast_parameters
     raise                 rank 1 raises while rank 0 waits in a collective
     hang                  rank 1 stops calling collectives; the watchdog must end the job
+    nccl                  backend "nccl" on cupy arrays (any number of ranks, one GPU each)
 
 Rank 0 prints one line `RESULT <json>` for the test to read.
 """
@@ -157,6 +158,26 @@ def hang_on_one_rank():
     print("rank 0 finished a collective without rank 1", flush=True)
 
 
+def nccl():
+    """All-reduce, broadcast and a data-parallel step through NCCL on cupy arrays."""
+    comm = dist.init("nccl", timeout=120)
+    rank, size = dist.rank(), dist.world_size()
+    backend = ag.get_backend("cupy")
+    summed = comm.allreduce(backend.asarray([1.0 + rank, 2.0]), backend)
+    sent = comm.broadcast(backend.asarray([10.0 * (rank + 1)]), backend)
+    model = build(backend, "float32", seed=100 + rank)
+    dist.broadcast_parameters(model)
+    x, y = dataset()
+    loader = data.DataLoader(x, y, batch_size=GLOBAL_BATCH // size, shuffle=True, seed=7,
+                             num_shards=size, shard_index=rank, backend=backend, dtype="float32")
+    params = fit(model, loader, dist.DistributedOptimizer(sgd(model)))
+    everyone = comm.allgather_object(params)
+    report({"sum": backend.to_numpy(summed).tolist(), "broadcast": backend.to_numpy(sent).tolist(),
+            "expected_sum": [sum(1.0 + r for r in range(size)), 2.0 * size],
+            "between_ranks": max(float(np.max(np.abs(a - b))) for other in everyone
+                                 for a, b in zip(everyone[0], other))})
+
+
 def report(value):
     if dist.rank() == 0:
         print("RESULT " + json.dumps(value), flush=True)
@@ -172,5 +193,7 @@ if __name__ == "__main__":
         raise_on_one_rank()
     elif scenario == "hang":
         hang_on_one_rank()
+    elif scenario == "nccl":
+        nccl()
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
