@@ -50,7 +50,7 @@ def import_mpi():
     return MPI
 
 
-def cuda_aware_mpi(MPI=None):
+def cuda_aware_mpi():
     """Whether the MPI library reads and writes GPU memory itself.
 
     Decided, in order, by: the environment variable ANYGRAD_CUDA_AWARE_MPI (1 or 0), for
@@ -62,8 +62,7 @@ def cuda_aware_mpi(MPI=None):
     forced = os.environ.get("ANYGRAD_CUDA_AWARE_MPI")
     if forced is not None:
         return forced.strip().lower() in ("1", "true", "yes")
-    if MPI is None:
-        MPI = import_mpi()
+    import_mpi()  # loads the MPI library whose symbol is asked for
     query = _mpi_symbol("MPIX_Query_cuda_support")
     return bool(query()) if query is not None else False
 
@@ -130,7 +129,7 @@ class MPICommunicator(Communicator):
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
-        self.cuda_aware = cuda_aware_mpi(self.MPI)
+        self.cuda_aware = cuda_aware_mpi()
         self._ops = {"sum": self.MPI.SUM, "max": self.MPI.MAX, "min": self.MPI.MIN,
                      "bor": self.MPI.BOR}
         self.watchdog = Watchdog(timeout, self._expired)
