@@ -130,8 +130,7 @@ class MPICommunicator(Communicator):
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
         self.cuda_aware = cuda_aware_mpi()
-        self._ops = {"sum": self.MPI.SUM, "max": self.MPI.MAX, "min": self.MPI.MIN,
-                     "bor": self.MPI.BOR}
+        self._ops = {"sum": self.MPI.SUM, "max": self.MPI.MAX, "min": self.MPI.MIN}
         self.watchdog = Watchdog(timeout, self._expired)
 
     def __repr__(self):

@@ -3,7 +3,9 @@
 MPI collectives wait without limit. If one rank dies or stops calling them, the others
 would wait forever; a watchdog thread ends the job instead once a collective has run
 past its deadline. A rank that raises aborts the job at once (as `python -m mpi4py`
-does), so the others never start waiting for it.
+does), so the others never start waiting for it. Aborting from the watchdog's thread
+while the main thread waits in MPI needs MPI_THREAD_MULTIPLE, which mpi4py asks for by
+default (`mpi4py.rc.thread_level`).
 """
 from __future__ import annotations
 
