@@ -64,13 +64,15 @@ class ExchangeBuffers:
         self._kept = {}
 
     def get(self, key, backend, like, length):
-        buffer = self._kept.get(key)
-        if buffer is None or buffer.shape[0] != length:
+        """The kept flat array of `length` elements like `like` for bucket `key`, made on
+        first use (and again if the length changed), or None where it cannot be written."""
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != length:
             buffer = backend.xp.zeros((length,), dtype=like.dtype, device=backend.device(like))
-            writable = backend.host_view(buffer) is not None or backend.gpu_buffer(buffer) is not None
-            buffer = buffer if writable else False
-            self._kept[key] = buffer
-        return buffer if buffer is not False else None
+            writable = (backend.host_view(buffer) is not None
+                        or backend.gpu_buffer(buffer) is not None)
+            kept = self._kept[key] = (length, buffer if writable else None)
+        return kept[1]
 
 
 def plan_buckets(arrays, backends, max_bytes=DEFAULT_BUCKET_BYTES):
