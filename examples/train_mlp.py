@@ -91,7 +91,8 @@ def main(argv=None):
                   "schedule": schedule.state_dict()}, args.save)
     if not job.is_main:
         return None
-    print(f"{dataset} on {backend.name}{job}: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
+    print(f"{dataset} on {backend.name}{job}: test accuracy {accuracy:.2%}, "
+          f"test loss {test_loss:.4f}, "
           f"final train loss {losses[-1]:.4f}, {args.epochs} epochs in {seconds:.1f}s")
     plot = plot_losses({"train": losses}, Path(args.out) / "train_mlp_loss.png",
                        f"MLP on {dataset} ({backend.name})")

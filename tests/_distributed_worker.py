@@ -74,8 +74,8 @@ def data_parallel_against_one_process(backend, dtype):
     reference = fit(alone, loader, sgd(alone))
     scale = max(float(np.max(np.abs(r))) for r in reference)
     diff = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, reference))
-    moved = max(float(np.max(np.abs(a - b))) for a, b in
-                zip(reference, [p.backend.to_numpy(p.data) for p in build(backend, dtype, 100).parameters()]))
+    start = [p.backend.to_numpy(p.data) for p in build(backend, dtype, seed=100).parameters()]
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(reference, start))
     return {"diff": diff, "between_ranks": between_ranks, "scale": scale, "moved": moved,
             "steps": EPOCHS * len(loader)}
 

@@ -126,7 +126,8 @@ def table(rows):
         bw = f"{r['grad_bytes'] / r['allreduce'] / 1e6:.0f}" if r["ranks"] > 1 else "-"
         lines.append(
             f"| {r['model']} | {r['ranks']} | {r['batch']} | {r['grad_bytes'] / 2**20:.2f} | "
-            f"{1e3 * r['compute']:.2f} | {1e3 * r['allreduce']:.3f} | {1e3 * r['mpi']:.3f} | {bw} | "
+            f"{1e3 * r['compute']:.2f} | {1e3 * r['allreduce']:.3f} | {1e3 * r['mpi']:.3f} | "
+            f"{bw} | "
             f"{1e3 * r['update']:.2f} | {1e3 * r['step']:.2f} | {rate:.0f} | {eff:.0%} |")
     return "\n".join(lines)
 

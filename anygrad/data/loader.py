@@ -98,6 +98,6 @@ class DataLoader:
                 yield tuple(take(t, index, axis=0) for t in self.tensors)
 
     def __repr__(self):
+        shard = f", shard {self.shard_index} of {self.num_shards}" if self.num_shards > 1 else ""
         return (f"DataLoader(n={self.n}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"backend={self.backend.name!r}"
-                + (f", shard {self.shard_index} of {self.num_shards})" if self.num_shards > 1 else ")"))
+                f"backend={self.backend.name!r}{shard})")
