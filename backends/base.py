@@ -216,6 +216,24 @@ class Backend:
             return self.to_device(array, device)
         return self.from_numpy(source.to_numpy(array), device)
 
+    # ----------------------------------------------------------- communication buffers
+    def host_view(self, array):
+        """A writable host numpy array sharing `array`'s memory (through DLPack), or None
+        where there is none to share: device memory, or a library whose arrays must not
+        change. Collective communication (`anygrad.distributed`) sends and receives in
+        place through it, with no copy; on None it copies through `to_numpy`."""
+        try:
+            view = np.from_dlpack(array)
+        except (TypeError, RuntimeError, BufferError, AttributeError, ValueError):
+            return None
+        flags = view.flags
+        return view if flags.writeable and flags.c_contiguous else None
+
+    def gpu_buffer(self, array):
+        """`array` itself where it lives in GPU memory that NCCL or a CUDA-aware MPI can
+        read and write in place; None for host arrays."""
+        return None
+
     # ----------------------------------------------------------- scatter (gather gradients)
     def scatter(self, spec: GatherSpec, shape, values):
         """Zeros of `shape` with `values` added where `spec` selected (repeats summed)."""

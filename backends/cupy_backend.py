@@ -206,6 +206,12 @@ class CupyBackend(Backend):
                 self.cupy.add.at(out, index, values)
             return out
 
+    def host_view(self, array):
+        return None
+
+    def gpu_buffer(self, array):
+        return array
+
     def scatter_add_1d(self, size, index, values):
         with values.device:
             out = self.cupy.zeros(size, dtype=values.dtype)

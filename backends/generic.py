@@ -99,6 +99,9 @@ class TorchBackend(ArrayAPIBackend):
     def item(self, array):
         return array.item()
 
+    def gpu_buffer(self, array):
+        return array if array.device.type == "cuda" else None
+
     def scatter_add_1d(self, size, index, values):
         out = self.library.zeros(size, dtype=values.dtype, device=values.device)
         return out.index_add_(0, index, values)
@@ -210,6 +213,9 @@ class JaxBackend(ArrayAPIBackend):
 
         self._jax = jax
         self._array_type = jax.Array
+
+    def host_view(self, array):
+        return None  # jax arrays are immutable: writing through a view would break that
 
     def _assign(self, out, index, values):
         return out.at[index].set(values)

@@ -50,6 +50,9 @@ class NumpyBackend(Backend):
             return array
         return source.to_numpy(array)
 
+    def host_view(self, array):
+        return array if array.flags.writeable and array.flags.c_contiguous else None
+
     _BLOCK = 16384  # elements: a 64 KiB float32 temporary instead of a parameter-sized one
 
     def sub_scaled(self, target, value, scale):

@@ -3,6 +3,7 @@
     python examples/train_mlp.py                       # bundled 8x8 digits, numpy, CPU
     python examples/train_mlp.py --backend cupy        # the same model on a CUDA GPU
     python examples/train_mlp.py --mnist-dir ~/mnist   # real MNIST from its IDX files
+    mpiexec -n 2 python -m mpi4py examples/train_mlp.py --distributed   # on 2 processes
 
 SGD with Nesterov momentum 0.9, mini-batches of 32, the learning rate annealed by a
 cosine schedule. On the bundled digits it reaches about 97-98 % test accuracy in a few
@@ -21,6 +22,7 @@ import anygrad.nn as nn  # noqa: E402
 import anygrad.nn.functional as F  # noqa: E402
 from anygrad import data, optim  # noqa: E402
 from _common import parser, plot_losses, progress, setup  # noqa: E402
+from _distributed import Job  # noqa: E402
 
 
 def build_mlp(n_in, backend, hidden=128, n_classes=10):
@@ -51,10 +53,12 @@ def main(argv=None):
     p.add_argument("--save", default=None, help="write a checkpoint here after every epoch")
     p.add_argument("--resume", default=None,
                    help="continue the run saved in this checkpoint up to --epochs in total")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of an mpiexec job; --batch-size is global")
     args, backend = setup(p, argv, quick_epochs=3)
+    job = Job(args.distributed, backend)
     split = data.load_mnist(args.mnist_dir) if args.mnist_dir else data.load_digits(seed=args.seed)
-    loader = data.DataLoader(split.x_train, split.y_train, batch_size=args.batch_size,
-                             shuffle=True, backend=backend)
+    loader = job.loader(split.x_train, split.y_train, args.batch_size, args.seed, backend)
     x_test = ag.tensor(split.x_test, backend=backend)
     y_test = ag.tensor(split.y_test, backend=backend)
     model = build_mlp(split.x_train.shape[1], backend)
@@ -71,9 +75,11 @@ def main(argv=None):
         if schedule.T_max != args.epochs:
             print(f"note: the checkpoint's schedule was planned for {schedule.T_max} epochs; "
                   f"it continues as planned while the run stops after {args.epochs}")
+    optimizer = job.prepare(model, optimizer)
 
     start = time.perf_counter()
-    for epoch in progress(range(done, args.epochs), args.epochs - done, "epochs", args.quiet):
+    for epoch in progress(range(done, args.epochs), args.epochs - done, "epochs",
+                          args.quiet or not job.is_main):
         # Each epoch's shuffle comes from (seed, epoch) alone, so a resumed run sees the
         # same batches as an uninterrupted one.
         ag.manual_seed(args.seed * 100_003 + epoch + 1)
@@ -85,20 +91,23 @@ def main(argv=None):
             optimizer.step()
             total += loss.detach()  # summed on the device: one host read per epoch
         schedule.step()
-        curves["train"].append(total.item() / len(loader))
-        curves["test"].append(evaluate(model, x_test, y_test)[1])
+        curves["train"].append(job.mean(total.item() / len(loader)))
+        curves["test"].append(job.evaluate(evaluate, model, x_test, y_test)[1])
         if args.save:
-            ag.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "schedule": schedule.state_dict(), "epoch": epoch + 1, "curves": curves},
-                    args.save)
+            job.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "schedule": schedule.state_dict(), "epoch": epoch + 1, "curves": curves},
+                     args.save)
     backend.synchronize()
     seconds = time.perf_counter() - start
 
-    accuracy, test_loss = evaluate(model, x_test, y_test)
+    accuracy, test_loss = job.evaluate(evaluate, model, x_test, y_test)
+    if not job.is_main:
+        return None
     losses = curves["train"]
     dataset = "MNIST" if args.mnist_dir else "digits"
-    print(f"{dataset} on {backend.name}: test accuracy {accuracy:.2%}, test loss {test_loss:.4f}, "
-          f"final train loss {losses[-1]:.4f}, {args.epochs - done} epochs in {seconds:.1f}s"
+    print(f"{dataset} on {backend.name}{job}: test accuracy {accuracy:.2%}, "
+          f"test loss {test_loss:.4f}, final train loss {losses[-1]:.4f}, "
+          f"{args.epochs - done} epochs in {seconds:.1f}s"
           + (f" (resumed after epoch {done})" if args.resume else ""))
     if args.save:
         print(f"wrote the checkpoint to {args.save}")
