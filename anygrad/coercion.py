@@ -64,7 +64,9 @@ def promote(op, args):
         elif type(a) in _SCALARS:
             scalars.append(a)
     if not names:
-        return args
+        if not scalars:
+            return args
+        return _numbers_as_tensor(args, start, scalars)
     target = dtypes.result_name(names)
     if scalars:
         target = dtypes.with_scalars(target, scalars)
@@ -137,3 +139,16 @@ def _matmul_problem(name, shapes):
     if len(a) > 2 and len(b) > 2 and broadcast_shapes(a[:-2], b[:-2]) is None:
         return f"batch dimensions of shapes {a} and {b} cannot be broadcast together"
     return None
+
+
+def _numbers_as_tensor(args, start, scalars):
+    """Only Python numbers take part (where(c, 1, 0.5)): the first becomes a 0-d tensor
+    of their common dtype, on the backend and device of the other arguments."""
+    from .creation import tensor
+
+    lead = next(a for a in args if isinstance(a, Tensor))
+    target = dtypes.infer(scalars)
+    out = list(args)
+    i = next(i for i in range(start, len(out)) if type(out[i]) in _SCALARS)
+    out[i] = tensor(out[i], dtype=target, backend=lead.backend, device=lead.device)
+    return out

@@ -47,6 +47,9 @@ class Node:
 
 # Ticks once per in-place update; each tensor keeps the tick of its last one (`_version`).
 _inplace_clock = [0]
+# A node's clock once its own output was changed in place: below every tick, so that
+# backward through it always refuses.
+OUTPUT_CHANGED = -1
 
 
 def tick_inplace():
@@ -66,7 +69,8 @@ class Op:
 
     `promotes` is the index of the first argument that takes part in dtype promotion
     (elementwise arithmetic, comparisons; 1 for `where`, whose condition does not), or
-    None. `floating` ops (true division) promote integers to the default float.
+    None. `floating` ops (true division, exp, mean, ...) take integer and boolean
+    tensors as the default float dtype.
     """
 
     __slots__ = ("name", "forward", "vjps", "variadic", "promotes", "floating", "passes")
@@ -145,11 +149,13 @@ def apply(op, args, params=_EMPTY):
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     elif several and backend.multi_device:
         _check_devices(op, backend, args)
-    if numbers and not mixed:
+    if (numbers or op.floating) and not mixed:
         known = _dtype_cache.get(id(dtype))  # is_floating(dtype), inlined: the hot path
         if not (known[1].is_floating if known is not None else is_floating(dtype)):
-            mixed = True  # a number can widen a non-floating tensor (int + 0.5 is a float)
-    if loose or (op.promotes is not None and (mixed or op.floating)):
+            # A number can widen a non-floating tensor (int + 0.5 is a float), and
+            # floating ops (exp, true division) take integers as floats.
+            mixed = True
+    if loose or (mixed and op.promotes is not None):
         given = args
         if loose:
             args = coercion.admit(op, backend, args)
@@ -413,6 +419,12 @@ def _dependency_counts(starts):
 
 
 def _modified_in_place(node, t):
+    if node.clock == OUTPUT_CHANGED:
+        raise RuntimeError(
+            f"backward: the output of {node.op.name} was changed in place after the op was "
+            "recorded, and its gradient rule needs it; change a copy instead "
+            "(y = y * 2 rather than y *= 2)"
+        )
     raise RuntimeError(
         f"backward: an input of {node.op.name} (shape {t.shape}, dtype {t.dtype}) was "
         "changed in place after the op was recorded, so its gradient would be computed "

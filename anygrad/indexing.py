@@ -33,15 +33,23 @@ def normalize(x, key):
         raise IndexError(
             f"getitem: too many indices for a tensor of shape {x.shape}: {named} axes indexed"
         )
+    arrays = [k for k in parts if hasattr(k, "shape")]
+    # numpy counts an int among index arrays as one more array (broadcast with them);
+    # torch counts it as a plain int, which moves the result's axes. A length-1 array
+    # means the same to both.
+    as_array = arrays and not any(_is_mask(k) for k in arrays) and \
+        any(len(k.shape) > 0 for k in arrays)
     flips = []
     axis = 0
     for i, k in enumerate(parts):
         if i == e:
             axis += x.ndim - named
             continue
-        if isinstance(k, slice) and k.step is not None and k.step < 0:
-            parts[i] = _ascending(k, x.shape[axis])
-            flips.append(axis)
+        if isinstance(k, slice):
+            parts[i] = _within(k, x.shape[axis])
+            if k.step is not None and k.step < 0:
+                parts[i] = _ascending(k, x.shape[axis])
+                flips.append(axis)
         elif type(k) is int:
             n = x.shape[axis]
             if not -n <= k < n:
@@ -49,8 +57,40 @@ def normalize(x, key):
                     f"getitem: index {k} is out of range for axis {axis} of size {n} "
                     f"(tensor of shape {x.shape})"
                 )
+            if as_array:
+                parts[i] = x.backend.index(x.backend.asarray([k], dtype="int64"))
+        elif hasattr(k, "shape") and not _is_mask(k):
+            check_range(x, k, axis, "getitem")
         axis += _width(k)
     return tuple(flips), tuple(parts)
+
+
+def check_range(x, indices, axis, where):
+    """Integer indices along `axis` of x must lie in [-n, n): some libraries wrap or clamp
+    the others silently. Checked on the device (`Backend.check`): a GPU backend raises
+    at its next host read instead of stalling now."""
+    n = x.shape[axis]
+    xp = x.backend.xp
+    bad = xp.any(xp.logical_or(indices < -n, indices >= n))
+
+    def error():
+        values = x.backend.to_numpy(indices).reshape(-1)
+        wrong = next(int(v) for v in values if not -n <= v < n)
+        return IndexError(f"{where}: index {wrong} is out of range for axis {axis} of size "
+                          f"{n} (tensor of shape {x.shape})")
+
+    x.backend.check(bad, error)
+
+
+def _within(k, n):
+    """A slice with its ends clamped into [0, n], as numpy reads x[:10] on 3 elements
+    (the standard leaves ends past the axis undefined)."""
+    if (k.start is None or -n <= k.start <= n) and (k.stop is None or -n <= k.stop <= n):
+        return k
+    start, stop, step = k.indices(n)
+    if (step > 0 and stop < start) or (step < 0 and stop > start):
+        stop = start  # empty
+    return slice(start, stop if stop >= 0 else None, step)
 
 
 def _width(k):

@@ -6,16 +6,16 @@ written in place, and on immutable ones (jax) the tensor's data is rebound. The 
 keeps the tensor's dtype and shape.
 
 What would make a gradient silently wrong is refused: a leaf that requires grad cannot
-be updated while gradients are recorded (do it inside `ag.no_grad()`), a tensor whose
-own graph is still alive cannot be overwritten outside it, and a tensor that a recorded
-op read is stamped with the in-place clock so that backward through that op raises.
+be updated while gradients are recorded (do it inside `ag.no_grad()`), and a tensor
+that a recorded op read, or produced, is stamped with the in-place clock so that
+backward through that op raises (as PyTorch's version counters do).
 """
 from __future__ import annotations
 
 import operator
 
 from . import coercion, dtypes
-from .engine import _wrap, tick_inplace
+from .engine import OUTPUT_CHANGED, _wrap, tick_inplace
 from .modes import _grad_enabled
 from .tensor import Tensor
 
@@ -40,15 +40,12 @@ def update(t, op, other):
     other = _operand(op, t, other)
     if recording and (t._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
         return _recorded(t, op, other)
-    if t.node is not None and t.node.inputs is not None:
-        raise RuntimeError(
-            f"{op.name} in place: the tensor (shape {t.shape}) is the output of "
-            f"{t.node.op.name}, whose recorded graph still needs its values; call backward() "
-            "first, or update a copy (t.detach() + ...)"
-        )
     value = other.data if isinstance(other, Tensor) else other
     t.data = _AUGMENTED[op.name](t.data, value)
     t._version = tick_inplace()
+    if t.node is not None and t.node.inputs is not None:
+        # The op that made t may read its output in backward: that now raises there.
+        t.node.clock = OUTPUT_CHANGED
     return t
 
 

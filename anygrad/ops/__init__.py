@@ -6,6 +6,7 @@ a rule written as `ns.sum(g, axis=0)` runs on raw arrays or on Tensors alike.
 """
 from __future__ import annotations
 
+from .. import dtypes
 from ..creation import as_tensor, zeros_like, ones_like  # noqa: F401  (used by rules)
 from .activations import log_softmax, softmax
 from .comparison import (
@@ -36,6 +37,10 @@ def clip(x, min=None, max=None):
         if max is not None:
             out = minimum(out, max)
         return out
+    bounds = [b for b in (min, max) if b is not None]
+    wanted = dtypes.with_scalars(x.dtype.name, bounds)
+    if wanted != x.dtype.name:  # float bounds on integers: clip as floats, as arithmetic
+        x = astype(x, wanted)
     return _clip(x, min=min, max=max)
 
 

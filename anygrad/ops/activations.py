@@ -20,6 +20,8 @@ def _log_softmax_forward(xp, x, axis=-1):
 
 
 softmax = Op("softmax", _softmax_forward,
-             lambda ns, g, ans, x, axis=-1: ans * (g - ns.sum(g * ans, axis=axis, keepdims=True)))
+             lambda ns, g, ans, x, axis=-1: ans * (g - ns.sum(g * ans, axis=axis, keepdims=True)),
+             promotes=0, floating=True)
 log_softmax = Op("log_softmax", _log_softmax_forward,
-                 lambda ns, g, ans, x, axis=-1: g - ns.exp(ans) * ns.sum(g, axis=axis, keepdims=True))
+                 lambda ns, g, ans, x, axis=-1: g - ns.exp(ans) * ns.sum(g, axis=axis, keepdims=True),
+                 promotes=0, floating=True)

@@ -65,23 +65,31 @@ square = Op("square", lambda xp, a: a * a,
 
 # ---------------------------------------------------------------- exponentials and logs
 exp = Op("exp", lambda xp, x: xp.exp(x),
-         lambda ns, g, ans, x: g * ans)
+         lambda ns, g, ans, x: g * ans,
+         promotes=0, floating=True)
 expm1 = Op("expm1", lambda xp, x: xp.expm1(x),
-           lambda ns, g, ans, x: g * (ans + 1))
+           lambda ns, g, ans, x: g * (ans + 1),
+           promotes=0, floating=True)
 log = Op("log", lambda xp, x: xp.log(x),
-         lambda ns, g, ans, x: g / x)
+         lambda ns, g, ans, x: g / x,
+         promotes=0, floating=True)
 log1p = Op("log1p", lambda xp, x: xp.log1p(x),
-           lambda ns, g, ans, x: g / (x + 1))
+           lambda ns, g, ans, x: g / (x + 1),
+           promotes=0, floating=True)
 sqrt = Op("sqrt", lambda xp, x: xp.sqrt(x),
-          lambda ns, g, ans, x: g / (ans * 2))
+          lambda ns, g, ans, x: g / (ans * 2),
+          promotes=0, floating=True)
 
 # ---------------------------------------------------------------- trigonometric and hyperbolic
 sin = Op("sin", lambda xp, x: xp.sin(x),
-         lambda ns, g, ans, x: g * ns.cos(x))
+         lambda ns, g, ans, x: g * ns.cos(x),
+         promotes=0, floating=True)
 cos = Op("cos", lambda xp, x: xp.cos(x),
-         lambda ns, g, ans, x: -g * ns.sin(x))
+         lambda ns, g, ans, x: -g * ns.sin(x),
+         promotes=0, floating=True)
 tanh = Op("tanh", lambda xp, x: xp.tanh(x),
-          lambda ns, g, ans, x: g * (1 - ans * ans))
+          lambda ns, g, ans, x: g * (1 - ans * ans),
+          promotes=0, floating=True)
 
 # ---------------------------------------------------------------- piecewise
 abs = Op("abs", lambda xp, x: xp.abs(x),
@@ -124,4 +132,5 @@ def _sigmoid_forward(xp, x):
 
 
 sigmoid = Op("sigmoid", _sigmoid_forward,
-             lambda ns, g, ans, x: g * ans * (1 - ans))
+             lambda ns, g, ans, x: g * ans * (1 - ans),
+             promotes=0, floating=True)

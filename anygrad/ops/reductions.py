@@ -5,6 +5,7 @@ then broadcasts it over the input.
 """
 from __future__ import annotations
 
+from ..dtypes import get_default_dtype
 from ..engine import Op
 from . import elementwise as ew
 
@@ -46,7 +47,8 @@ sum = Op("sum", _sum_forward,
 
 mean = Op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
-              ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)))
+              ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
+          promotes=0, floating=True)
 
 
 def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
@@ -57,14 +59,26 @@ def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
     return share * _restore(ns, g, x, axis, keepdims)
 
 
-max = Op("max", lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
-         _extremum_vjp)
-min = Op("min", lambda xp, x, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
-         _extremum_vjp)
+def _max_forward(xp, x, axis=None, keepdims=False):
+    if x.dtype == xp.bool:  # the standard has no max of booleans: it is any
+        return xp.any(x, axis=axis, keepdims=keepdims)
+    return xp.max(x, axis=axis, keepdims=keepdims)
+
+
+def _min_forward(xp, x, axis=None, keepdims=False):
+    if x.dtype == xp.bool:
+        return xp.all(x, axis=axis, keepdims=keepdims)
+    return xp.min(x, axis=axis, keepdims=keepdims)
+
+
+max = Op("max", _max_forward, _extremum_vjp)
+min = Op("min", _min_forward, _extremum_vjp)
 
 
 def var(x, axis=None, correction=0, keepdims=False):
     """Variance with `correction` degrees of freedom removed (0: population, 1: sample)."""
+    if not x.dtype.is_floating:  # as mean: integers are taken as the default float
+        x = x.astype(get_default_dtype().name)
     centred = x - mean(x, axis=axis, keepdims=True)
     n = _count(x, axis)
     return sum(centred * centred, axis=axis, keepdims=keepdims) / (n - correction)
@@ -101,4 +115,5 @@ def _logsumexp_forward(xp, x, axis=None, keepdims=False):
 
 logsumexp = Op("logsumexp", _logsumexp_forward,
                lambda ns, g, ans, x, axis=None, keepdims=False:
-                   _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)))
+                   _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)),
+               promotes=0, floating=True)

@@ -171,12 +171,16 @@ def take(x, indices, axis=None):
         if x.ndim != 1:
             raise ValueError(f"take: axis is required for a {x.ndim}-d input of shape {x.shape}")
         axis = 0
-    return gather(x, spec=GatherSpec("take", indexing.index_array(x, indices), axis))
+    indices = indexing.index_array(x, indices)
+    indexing.check_range(x, indices, axis, "take")
+    return gather(x, spec=GatherSpec("take", indices, axis))
 
 
 def take_along_axis(x, indices, axis=-1):
     """Elements of x picked along `axis` by an index array of x's rank."""
-    return gather(x, spec=GatherSpec("take_along_axis", indexing.index_array(x, indices), axis))
+    indices = indexing.index_array(x, indices)
+    indexing.check_range(x, indices, axis, "take_along_axis")
+    return gather(x, spec=GatherSpec("take_along_axis", indices, axis))
 
 
 def _transfer_forward(xp, x, source, target, device):
