@@ -13,7 +13,7 @@ differentiated again.
 """
 from __future__ import annotations
 
-from .modes import _anomaly_mode, _grad_enabled
+from .modes import _anomaly_mode, _grad_enabled, _recording
 
 _EMPTY: dict = {}
 
@@ -116,6 +116,9 @@ def apply(op, args, params=_EMPTY):
     anomaly = _anomaly_mode.get()
     if anomaly is not None:
         anomaly.on_forward(op, result)
+    recorder = _recording.get()
+    if recorder is not None:
+        recorder.on_apply(op, args, params, result)
     return result
 
 
@@ -176,6 +179,10 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     """
     token = _grad_enabled.set(bool(create_graph))
     try:
+        recorder = _recording.get()
+        if recorder is not None:  # ag.compile records the rules as ops: see its recorder
+            return recorder.on_backward(_backward, list(roots), root_grads, retain_graph,
+                                        create_graph, inputs)
         return _backward(list(roots), root_grads, retain_graph, create_graph, inputs)
     finally:
         _grad_enabled.reset(token)

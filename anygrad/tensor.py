@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import weakref
 
+from .modes import _recording
+
 
 class Tensor:
     """An array of any Array API backend that records how it was computed.
@@ -79,6 +81,8 @@ class Tensor:
 
     # ------------------------------------------------------------- conversion
     def item(self):
+        if _recording.get() is not None:
+            _recording.get().on_host_read(self, "item()")
         if self.size != 1:
             raise ValueError(f"item(): the tensor has {self.size} elements, not 1 (shape {self.shape})")
         return self.backend.item(self.data)
@@ -97,6 +101,8 @@ class Tensor:
 
     def numpy(self):
         """A host numpy copy of the data (never part of the graph)."""
+        if _recording.get() is not None:
+            _recording.get().on_host_read(self, "numpy()")
         return self.backend.to_numpy(self.data)
 
     def tolist(self):

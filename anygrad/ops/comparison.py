@@ -2,11 +2,14 @@
 without a graph, whatever their inputs require."""
 from __future__ import annotations
 
-from ..engine import _wrap
+from ..engine import Op, _wrap
+from ..modes import _recording
 from ..tensor import Tensor
 
 
 def _constant_op(name, fn):
+    recorded = Op(name, fn)  # how ag.compile records and replays it
+
     def op(*args, **params):
         backend = next((a.backend for a in args if isinstance(a, Tensor)), None)
         if backend is None:
@@ -21,7 +24,10 @@ def _constant_op(name, fn):
                     f"{name}: inputs live on different backends ({backend.name!r} and "
                     f"{a.backend.name!r}); move one with .to() first"
                 )
-        return _wrap(fn(backend.xp, *arrays, **params), backend)
+        out = _wrap(fn(backend.xp, *arrays, **params), backend)
+        if _recording.get() is not None:
+            _recording.get().on_apply(recorded, args, params, out)
+        return out
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"{name} (no gradient)."

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from ..compile.effects import replayed
+
 __all__ = ["CosineAnnealingLR", "LRScheduler", "StepLR"]
 
 
@@ -31,6 +33,7 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
+    @replayed
     def step(self):
         """Advance one epoch (call after `optimizer.step()`)."""
         self._step_count += 1

@@ -1,0 +1,170 @@
+"""What must still hold for a recording to be replayed, checked before every replay.
+
+A recording is faithful to the call it saw. Before a replay, the outside tensors are
+found again by the paths that led to them (`self.model._modules['0']._parameters
+['weight']`), so a batch or parameter replaced by a new tensor is read afresh; and each
+must still have the shape, dtype, backend and requires_grad it had, and no gradient
+hook. The `training` flag of every module called, and the plain numbers the function
+reads from its globals and closure, must be unchanged. When any of this fails the
+function is recorded again.
+"""
+from __future__ import annotations
+
+import types
+from collections import deque
+
+from ..tensor import Tensor
+
+__all__ = ["Guards", "PathIndex"]
+
+_MAX_VISITS = 20_000
+_MAX_DEPTH = 8
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _roots(fn):
+    """Where a function finds what it uses: `self`, its closure, the globals it names."""
+    roots = []
+    target = fn
+    if isinstance(fn, types.MethodType):
+        roots.append((("self", "self", fn.__self__), fn.__self__))
+        target = fn.__func__
+    code = getattr(target, "__code__", None)
+    if code is None:  # a callable object: its attributes
+        roots.append((("self", "self", fn), fn))
+        target = type(fn).__call__
+        code = getattr(target, "__code__", None)
+    if code is None:
+        return roots
+    cells = target.__closure__ or ()
+    for name, cell in zip(code.co_freevars, cells):
+        try:
+            roots.append((("cell", name, cell), cell.cell_contents))
+        except ValueError:  # an empty cell
+            continue
+    names = set(code.co_names)
+    for const in code.co_consts:  # names used by nested functions and comprehensions
+        if isinstance(const, types.CodeType):
+            names.update(const.co_names)
+    g = target.__globals__
+    for name in sorted(names):
+        if name in g:
+            roots.append((("global", name, g), g[name]))
+    return roots
+
+
+def _children(obj):
+    from ..nn.module import Module
+
+    if isinstance(obj, Module):
+        d = obj.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            for key, value in d[registry].items():
+                yield ("attr", registry), ("item", key), value
+        for key, value in d.items():
+            if not key.startswith("_") and key != "training":
+                yield ("attr", key), None, value
+        return
+    if isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj[:256]):
+            yield ("item", i), None, value
+        return
+    if isinstance(obj, dict):
+        for i, (key, value) in enumerate(obj.items()):
+            if i >= 256:
+                break
+            if isinstance(key, (str, int)):
+                yield ("item", key), None, value
+        return
+    d = getattr(obj, "__dict__", None)
+    if isinstance(d, dict) and not isinstance(obj, (type, types.ModuleType, types.FunctionType)):
+        for key, value in d.items():
+            yield ("attr", key), None, value
+
+
+class PathIndex:
+    """Paths from a function's roots to every tensor reachable from them, found by a
+    breadth-first walk (so each path is a shortest one) when first asked, and walked
+    again when a tensor is missing (the call may have replaced it since)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.paths = None
+        self.walks = 0
+
+    def find(self, tensor):
+        if self.paths is None or (id(tensor) not in self.paths and self.walks < 3):
+            self.paths = self._walk()
+        return self.paths.get(id(tensor), (None, None))
+
+    def _walk(self):
+        self.walks += 1
+        paths = {}
+        queue = deque((value, root, ()) for root, value in _roots(self.fn))
+        seen = set()
+        while queue and len(seen) < _MAX_VISITS:
+            obj, root, path = queue.popleft()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, Tensor):
+                paths[id(obj)] = (root, path)
+                continue
+            if len(path) >= _MAX_DEPTH or isinstance(obj, _SCALARS) or _is_library(obj):
+                continue
+            for first, second, value in _children(obj):
+                if isinstance(value, _SCALARS) or callable(value) and not _is_container(value):
+                    continue
+                step = path + (first,) + ((second,) if second is not None else ())
+                queue.append((value, root, step))
+        return paths
+
+
+def _is_container(value):
+    from ..nn.module import Module
+
+    return isinstance(value, Module)
+
+
+def _is_library(obj):
+    """Objects whose insides are not the user's state: modules, classes, backends, arrays."""
+    if isinstance(obj, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)):
+        return True
+    module = type(obj).__module__ or ""
+    return module.split(".")[0] in ("numpy", "torch", "jax", "jaxlib", "cupy", "array_api_strict") \
+        or module.startswith("anygrad.backends")
+
+
+class Guards:
+    """The checks one recording needs; `prepare()` returns the outside tensors for a
+    replay, or None when the recording no longer applies."""
+
+    def __init__(self, fn, captures, modules):
+        self.captures = captures
+        self.modules = [(m, flag) for m, flag in modules.values()]
+        self.scalars = [(root, value) for root, value in _roots(fn)
+                        if isinstance(value, (int, float, bool, str)) and root[0] != "self"]
+
+    def prepare(self):
+        for module, flag in self.modules:
+            if module.training is not flag:
+                return None
+        for (kind, name, where), value in self.scalars:
+            now = where.cell_contents if kind == "cell" else where.get(name)
+            if type(now) is not type(value) or now != value:
+                return None
+        caps = []
+        for c in self.captures:
+            try:
+                t = c.find()
+            except (AttributeError, KeyError, IndexError, ValueError, TypeError):
+                return None
+            if not isinstance(t, Tensor):
+                return None
+            data = t.data
+            if (t.backend is not c.backend or data.dtype != c.dtype
+                    or tuple(data.shape) != c.shape or t.requires_grad is not c.requires_grad
+                    or getattr(t, "_hooks", None)):
+                return None
+            caps.append(t)
+        return caps
