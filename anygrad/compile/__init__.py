@@ -120,11 +120,15 @@ class Compiled:
                     confirming.confirmed = True
                     self.program = confirming
                     return result
+                self.cache.entries[key].remove(confirming)
+                if confirming.attempts < 2:  # a first call may differ (state made lazily)
+                    program.attempts = confirming.attempts + 1
+                    self.cache.add(key, program)
+                    return result
                 recorder.problem(
                     "computes different operations or constants in two calls with the same "
                     "signature: Python state or raw arrays (.data) decide them, which the "
                     "recorder does not see")
-                self.cache.entries[key].remove(confirming)
         if recorder.problems:
             if self.strict:
                 raise CompileError(f"ag.compile({self.name}): " + "; ".join(recorder.problems))
@@ -133,7 +137,7 @@ class Compiled:
             self.cache.add(key, eager)
             warnings.warn(
                 f"ag.compile({self.name}): running eagerly, because the function "
-                + "; and ".join(recorder.problems), RuntimeWarning, stacklevel=3)
+                + "; and it ".join(recorder.problems), RuntimeWarning, stacklevel=3)
             return result
         self.cache.add(key, program)
         self.program = program

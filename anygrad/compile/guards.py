@@ -95,7 +95,13 @@ class PathIndex:
     def find(self, tensor):
         if self.paths is None or (id(tensor) not in self.paths and self.walks < 3):
             self.paths = self._walk()
-        return self.paths.get(id(tensor), (None, None))
+        return self.paths.get(id(tensor), (None, None, None))[:2]
+
+    def tensors(self):
+        """Every tensor reachable from the roots now."""
+        if self.paths is None:
+            self.paths = self._walk()
+        return [entry[2] for entry in self.paths.values()]
 
     def _walk(self):
         self.walks += 1
@@ -108,7 +114,7 @@ class PathIndex:
                 continue
             seen.add(id(obj))
             if isinstance(obj, Tensor):
-                paths[id(obj)] = (root, path)
+                paths[id(obj)] = (root, path, obj)
                 continue
             if len(path) >= _MAX_DEPTH or isinstance(obj, _SCALARS) or _is_library(obj):
                 continue

@@ -176,6 +176,19 @@ class Accumulate(Instruction):
         return f"s{self.out.index} = accumulate({_target_code(self.target)}, {g}, {name}_b)", env
 
 
+class ClearGrad(Instruction):
+    """leaf.grad = None, written by the function itself."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def show(self):
+        return f"grad of {_target_text(self.target)} = None"
+
+    def emit(self, name):
+        return f"{_target_code(self.target)}.grad = None"
+
+
 class Store(Instruction):
     """module.<name> = tensor: a buffer written during the call (running statistics)."""
 
@@ -209,6 +222,7 @@ class Program:
         self.guards = guards
         self.replays = 0
         self.confirmed = False  # by a second recording that agrees (see fingerprint)
+        self.attempts = 0
         self.fingerprint = fingerprint(self.code, captures, outputs)
         self._run = self._build()
 
@@ -446,7 +460,7 @@ def _fingerprint(ins):
     if isinstance(ins, Accumulate):
         return ("accumulate", ins.target, _value_print(ins.grad, ins.backend), ins.out.index)
     return (type(ins).__name__, getattr(ins, "position", None), getattr(ins, "capture", None),
-            getattr(ins, "target", None), ins.out.index)
+            getattr(ins, "target", None), None if ins.out is None else ins.out.index)
 
 
 def _value_print(value, backend):

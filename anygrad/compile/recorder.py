@@ -23,7 +23,7 @@ from ..modes import _recording
 from ..tensor import Tensor
 from .guards import PathIndex
 from .program import (
-    Accumulate, Apply, Call, Capture, Dynamic, Effect, LoadArg, LoadCapture, LoadGrad, Ref,
+    Accumulate, Apply, Call, Capture, ClearGrad, Dynamic, Effect, LoadArg, LoadCapture, LoadGrad, Ref,
     Store,
 )
 
@@ -41,6 +41,8 @@ class Recorder:
         self.strict = strict
         self.args = args  # the call's tensors, flattened
         self.arg_positions = {id(t): i for i, t in enumerate(args)}
+        # A tensor sharing an argument's array (a transform's fresh leaf) reads the argument.
+        self.arg_arrays = {id(t.data): i for i, t in reversed(list(enumerate(args)))}
         self.refs = {}  # id(array) -> Ref of the slot holding it
         self.keep = []  # every recorded array stays alive, so no id is reused meanwhile
         self.meta = {}
@@ -52,6 +54,9 @@ class Recorder:
         self.modules = {}  # id -> (module, training flag) of every module called
         self.problems = []
         self.effect_depth = 0
+        # The .grad of every tensor the function can reach, as last seen: a change the
+        # recording did not make itself is the function assigning .grad.
+        self.grads = {id(t): (t, t.grad) for t in (*args, *self.paths.tensors())}
 
     # ------------------------------------------------------------ bookkeeping
     def problem(self, text):
@@ -77,7 +82,7 @@ class Recorder:
     def capture(self, t):
         """The first read of a tensor the call did not compute: an argument, an outside
         tensor (a parameter, a buffer, a captured batch), or the gradient of one."""
-        position = self.arg_positions.get(id(t))
+        position = self.arg_positions.get(id(t), self.arg_arrays.get(id(t.data)))
         if position is not None:
             out = self.produce(t.data)
             self.code.append(LoadArg(position, out))
@@ -160,6 +165,7 @@ class Recorder:
         gradients it leaves on leaves as accumulations decided at replay."""
         if self.effect_depth:
             return run(roots, root_grads, retain_graph, create_graph, inputs)
+        self._check_grads()
         leaves = self._check_graph(roots)
         stashed = {}
         if inputs is None:
@@ -183,18 +189,19 @@ class Recorder:
     def _accumulate(self, leaf, g, create_graph):
         target = self.target_of(leaf)
         if target is None:
-            self.problem("backward gives a gradient to a tensor created inside the function; "
-                         "its .grad would not survive a replay")
+            self.problem("gives a gradient (in backward) to a tensor created inside it, whose .grad "
+                         "would not survive a replay")
         old = leaf.grad
         if create_graph and old is not None:
-            self.problem("backward(create_graph=True) adds to an existing .grad; clear "
-                         "gradients first inside the function")
+            self.problem("adds a create_graph gradient to an existing .grad; clear gradients "
+                         "first inside the function")
         grad = self.operand(g)
         if old is None:
             leaf.grad = g if create_graph else _wrap(g.data, leaf.backend)
         else:
             leaf.grad = _wrap(old.data + g.data, leaf.backend)
         out = self.produce(leaf.grad.data)
+        self.grads[id(leaf)] = (leaf, leaf.grad)
         if target is not None:
             self.code.append(Accumulate(target, grad, leaf.backend, out))
 
@@ -212,11 +219,11 @@ class Recorder:
                 continue
             seen.add(id(node))
             if id(node) not in self.nodes:
-                self.problem(f"backward reaches a graph built outside the function "
+                self.problem(f"backpropagates into a graph built outside it "
                              f"(at {node.op.name}); pass its inputs as arguments instead")
                 continue
             if node.hooks or node.retained is not None:
-                self.problem("a gradient hook or retain_grad() runs during backward")
+                self.problem("runs a gradient hook or retain_grad() during backward")
             for t in node.inputs or ():
                 if isinstance(t, Tensor):
                     if t.node is not None:
@@ -225,7 +232,7 @@ class Recorder:
                         leaves[id(t)] = t
         for leaf in leaves.values():
             if getattr(leaf, "_hooks", None):
-                self.problem(f"a gradient hook is registered on a leaf of shape {leaf.shape}")
+                self.problem(f"differentiates a leaf of shape {leaf.shape} that has a gradient hook")
         return list(leaves.values())
 
     # ------------------------------------------------------------ the rest of the library's
@@ -234,9 +241,10 @@ class Recorder:
             return method(obj, *args, **kwargs)
         label = f"{type(obj).__name__}.{method.__name__}()"
         if any(isinstance(v, Tensor) or callable(v) for v in (*args, *kwargs.values())):
-            self.problem(f"{label} is called with a tensor or a closure, which a replay "
+            self.problem(f"calls {label} with a tensor or a closure, which a replay "
                          "cannot call again faithfully")
         self._check_writes()
+        self._check_grads()
         self.code.append(Effect(functools.partial(method, obj, *args, **kwargs), label))
         self.effect_depth += 1
         try:
@@ -245,11 +253,13 @@ class Recorder:
             self.effect_depth -= 1
             for k, c in enumerate(self.captures):
                 self.capture_arrays[k] = c.tensor.data
+            for key, (t, _) in self.grads.items():
+                self.grads[key] = (t, t.grad)
 
     def on_host_read(self, tensor, what):
         if self.effect_depth:
             return
-        self.problem(f"{what} reads a tensor's value on the host (shape {tensor.shape}); "
+        self.problem(f"reads a tensor's value on the host with {what} (shape {tensor.shape}); "
                      "Python control flow on tensor values cannot be replayed")
 
     def on_module(self, module):
@@ -278,6 +288,23 @@ class Recorder:
         fn = functools.partial(original, *args, **kwargs) if kwargs else original
         operands = [] if kwargs else list(args)
         self.code.append(Call(fn, operands, self.produce(out), f"draw {name}"))
+
+    def _check_grads(self):
+        """`t.grad = None` written by the function becomes an instruction; any other
+        assignment to .grad is a problem."""
+        for key, (t, seen) in list(self.grads.items()):
+            if t.grad is seen:
+                continue
+            self.grads[key] = (t, t.grad)
+            if t.grad is not None:
+                self.problem(f"assigns the .grad of a tensor of shape {t.shape}; only "
+                             "backward, zero_grad and `.grad = None` can be replayed")
+                continue
+            target = self.target_of(t)
+            if target is None:
+                self.capture(t)
+                target = self.target_of(t)
+            self.code.append(ClearGrad(target))
 
     def _check_writes(self):
         for k, c in enumerate(self.captures):
@@ -310,6 +337,7 @@ class Recorder:
 
     def finish(self):
         self._check_writes()
+        self._check_grads()
 
 
 # ------------------------------------------------------------------ backend hooks
