@@ -1,0 +1,152 @@
+"""Compiled against eager: the same workloads run through `ag.compile` and without it.
+
+Three workloads, each timed side by side in one run (compiled, eager, and the references
+where they exist): a 1,000-op elementwise chain with its backward (per-op dispatch cost),
+a small MLP training step (64-32-10 at batch 16) and the large one (784-1024-1024-10 at
+batch 64, against the hand-written numpy floor and PyTorch eager). Before timing, the
+compiled step is run next to the eager one from the same weights and their losses and
+parameters compared; the report says whether they agree bitwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import anygrad as ag
+
+from . import references, workloads
+from .report import Section, _f, _spread
+from .timing import measure_by_library
+
+__all__ = ["run", "section"]
+
+FULL = {"chain_ops": 1000, "small": ((64, 32, 10), 16), "large": ((784, 1024, 1024, 10), 64)}
+QUICK = {"chain_ops": 100, "small": ((64, 32, 10), 16), "large": ((32, 64, 64, 10), 16)}
+
+
+class _Compiled:
+    """Any workload contender with its `step` compiled."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.backend = inner.backend
+        self.name = f"{inner.name} compiled"
+        self.step = ag.compile(inner.step)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _library(contender):
+    backend = getattr(contender, "backend", None)
+    if backend is not None:
+        return backend.name
+    return "torch" if contender.name.startswith("torch") else "numpy"
+
+
+def _time(contenders, settings):
+    pairs = {c.name: (c.step, c.sync) for c in contenders}
+    return measure_by_library(pairs, {c.name: _library(c) for c in contenders},
+                              settings.repeats, settings.warmup)
+
+
+def _agreement(eager, compiled, steps=4):
+    """Max |difference| of losses and parameters over a few steps from equal weights."""
+    worst = 0.0
+    for _ in range(steps):
+        a = eager.loss_value(eager.step())
+        b = compiled.loss_value(compiled.step())
+        worst = max(worst, abs(a - b))
+    for p, q in zip(eager.parameters_host(), compiled.parameters_host()):
+        worst = max(worst, float(np.max(np.abs(p - q))))
+    return worst
+
+
+def _mlp_rows(sizes, batch, backends, settings, rng):
+    from .runner import _host_batch, _host_weights
+
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    contenders = [references.NumpyMlp(sizes, settings.dtype, settings.lr)]
+    if references.torch_available():
+        contenders.append(references.TorchMlp(sizes, settings.dtype, settings.lr))
+    checks = {}
+    for b in backends:
+        eager = workloads.MlpStep(sizes, b, settings.dtype, settings.lr)
+        compiled = _Compiled(workloads.MlpStep(sizes, b, settings.dtype, settings.lr))
+        for c in (eager, compiled):
+            c.load_weights(params)
+            c.set_batch(x, y)
+        checks[compiled.name] = _agreement(eager, compiled)
+        contenders += [eager, compiled]
+    for c in contenders:
+        c.load_weights(params)
+        c.set_batch(x, y)
+    timings = _time(contenders, settings)
+    rows = []
+    for c in contenders:
+        row = {"impl": c.name, "workload": f"mlp {'-'.join(map(str, sizes))} batch {batch}",
+               **timings[c.name].summary()}
+        row["max_difference"] = checks.get(c.name)
+        rows.append(row)
+    return rows
+
+
+def _chain_rows(n_ops, backends, settings):
+    contenders = []
+    if references.torch_available():
+        contenders.append(references.TorchChain(n_ops, settings.dtype))
+    checks = {}
+    for b in backends:
+        eager = workloads.TinyChain(b, n_ops, settings.dtype)
+        compiled = _Compiled(workloads.TinyChain(b, n_ops, settings.dtype))
+        compiled.step()
+        eager.step()
+        checks[compiled.name] = float(np.max(np.abs(eager.x.grad.numpy() -
+                                                    compiled.inner.x.grad.numpy())))
+        contenders += [eager, compiled]
+    timings = _time(contenders, settings)
+    rows = []
+    for c in contenders:
+        row = {"impl": c.name, "workload": f"chain {n_ops} ops", **timings[c.name].summary()}
+        row["us_per_op"] = row["median_ms"] * 1e3 / n_ops
+        row["max_difference"] = checks.get(c.name)
+        rows.append(row)
+    return rows
+
+
+def run(settings, backends):
+    """Every workload on every timed backend; rows carry the ratio to eager anygrad on
+    the same backend, to the numpy floor and to PyTorch eager."""
+    quick = settings.repeats <= 3
+    shapes = QUICK if quick else FULL
+    rng = np.random.default_rng(settings.seed + 5)
+    rows = _chain_rows(shapes["chain_ops"], backends, settings)
+    for sizes, batch in (shapes["small"], shapes["large"]):
+        rows += _mlp_rows(sizes, batch, backends, settings, rng)
+    by_workload = {}
+    for r in rows:
+        by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
+    for r in rows:
+        times = by_workload[r["workload"]]
+        eager = times.get(r["impl"].removesuffix(" compiled"))
+        r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
+        floor = times.get(references.NumpyMlp.name)
+        r["ratio_to_floor"] = r["median_ms"] / floor if floor else None
+        torch = times.get(references.TorchMlp.name) or times.get(references.TorchChain.name)
+        r["ratio_to_torch"] = r["median_ms"] / torch if torch else None
+    return {"rows": rows}
+
+
+def section(result):
+    s = Section("Compiled (ag.compile) against eager, side by side",
+                ["workload", "impl", "median ms", "IQR ms", "us/op", "x eager", "x floor",
+                 "x torch", "max |compiled - eager|"])
+    for r in result["rows"]:
+        diff = r["max_difference"]
+        s.rows.append([r["workload"], r["impl"], _f(r["median_ms"], 3), _spread(r, digits=3),
+                       _f(r.get("us_per_op")), _f(r["ratio_to_eager"]), _f(r["ratio_to_floor"]),
+                       _f(r["ratio_to_torch"]), "-" if diff is None else f"{diff:.1e}"])
+    s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
+                   "backend; max |compiled - eager|: losses and parameters after 4 steps "
+                   "from equal weights (0 = bitwise equal)")
+    return s
