@@ -142,35 +142,70 @@ def _is_library(obj):
 
 
 class Guards:
-    """The checks one recording needs; `prepare()` returns the outside tensors for a
-    replay, or None when the recording no longer applies."""
+    """The checks one recording needs, written as one Python function: `prepare()`
+    returns the outside tensors for a replay, or None when the recording no longer
+    applies."""
 
     def __init__(self, fn, captures, modules):
         self.captures = captures
         self.modules = [(m, flag) for m, flag in modules.values()]
         self.scalars = [(root, value) for root, value in _roots(fn)
                         if isinstance(value, (int, float, bool, str)) and root[0] != "self"]
+        self.prepare = self._build()
 
-    def prepare(self):
-        for module, flag in self.modules:
-            if module.training is not flag:
-                return None
-        for (kind, name, where), value in self.scalars:
-            now = where.cell_contents if kind == "cell" else where.get(name)
-            if type(now) is not type(value) or now != value:
-                return None
-        caps = []
-        for c in self.captures:
-            try:
-                t = c.find()
-            except (AttributeError, KeyError, IndexError, ValueError, TypeError):
-                return None
-            if not isinstance(t, Tensor):
-                return None
-            data = t.data
-            if (t.backend is not c.backend or data.dtype != c.dtype
-                    or tuple(data.shape) != c.shape or t.requires_grad is not c.requires_grad
-                    or getattr(t, "_hooks", None)):
-                return None
-            caps.append(t)
-        return caps
+    def _build(self):
+        env = {"Tensor": Tensor}
+        checks = []
+        for i, (module, flag) in enumerate(self.modules):
+            env[f"m{i}"] = module
+            checks.append(f"m{i}.training is not {flag!r}")
+        for i, (root, value) in enumerate(self.scalars):
+            env[f"v{i}"] = value
+            now = _root_code(root, f"r{i}", env)
+            checks.append(f"type({now}) is not type(v{i}) or {now} != v{i}")
+        lines = ["def prepare():"]
+        if checks:
+            lines.append("    if " + " or ".join(f"({c})" for c in checks) + ":")
+            lines.append("        return None")
+        if self.captures:
+            lines.append("    try:")
+            for k, c in enumerate(self.captures):
+                if c.path is None:
+                    env[f"k{k}"] = c.tensor
+                    lines.append(f"        c{k} = k{k}")
+                    continue
+                code = _root_code(c.root, f"c{k}_root", env)
+                for step, key in c.path:
+                    if step == "item":
+                        env[f"c{k}_key{len(env)}"] = key
+                        code += f"[c{k}_key{len(env) - 1}]" if not isinstance(key, (int, str)) \
+                            else f"[{key!r}]"
+                    elif key.isidentifier():
+                        code += f".{key}"
+                    else:
+                        code += f".__dict__[{key!r}]"
+                lines.append(f"        c{k} = {code}")
+            lines.append("    except (AttributeError, KeyError, IndexError, TypeError, ValueError):")
+            lines.append("        return None")
+        for k, c in enumerate(self.captures):
+            env[f"b{k}"], env[f"d{k}"], env[f"s{k}"] = c.backend, c.dtype, c.shape
+            lines.append(
+                f"    if (not isinstance(c{k}, Tensor) or c{k}.backend is not b{k} or "
+                f"c{k}.data.dtype != d{k} or c{k}.data.shape != s{k} or "
+                f"c{k}.requires_grad is not {c.requires_grad!r} or getattr(c{k}, '_hooks', None)):")
+            lines.append("        return None")
+        lines.append("    return [" + "".join(f"c{k}, " for k in range(len(self.captures))) + "]")
+        source = "\n".join(lines) + "\n"
+        self.source = source
+        exec(compile(source, "<ag.compile guards>", "exec"), env)
+        return env["prepare"]
+
+
+def _root_code(root, name, env):
+    kind, key, where = root
+    env[name] = where
+    if kind == "cell":
+        return f"{name}.cell_contents"
+    if kind == "global":
+        return f"{name}.get({key!r})"
+    return name
