@@ -18,8 +18,10 @@ from ..tensor import Tensor
 __all__ = ["Guards", "PathIndex"]
 
 _MAX_VISITS = 20_000
-_MAX_DEPTH = 8
+_MAX_DEPTH = 16  # steps (a closure cell is three: __closure__, index, cell_contents)
 _SCALARS = (int, float, bool, str, type(None))
+_LIBRARIES = ("anygrad", "numpy", "torch", "jax", "jaxlib", "cupy", "array_api_strict",
+              "array_api_compat", "builtins", "functools")
 
 
 def _roots(fn):
@@ -54,32 +56,45 @@ def _roots(fn):
 
 
 def _children(obj):
+    """(the steps from obj to a value, the value) for what a function could read."""
     from ..nn.module import Module
 
     if isinstance(obj, Module):
         d = obj.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
             for key, value in d[registry].items():
-                yield ("attr", registry), ("item", key), value
+                yield (("attr", registry), ("item", key)), value
         for key, value in d.items():
             if not key.startswith("_") and key != "training":
-                yield ("attr", key), None, value
+                yield (("attr", key),), value
         return
     if isinstance(obj, (list, tuple)):
         for i, value in enumerate(obj[:256]):
-            yield ("item", i), None, value
+            yield (("item", i),), value
         return
     if isinstance(obj, dict):
         for i, (key, value) in enumerate(obj.items()):
             if i >= 256:
                 break
             if isinstance(key, (str, int)):
-                yield ("item", key), None, value
+                yield (("item", key),), value
+        return
+    if isinstance(obj, types.FunctionType):  # a helper the function calls: what it reads
+        code = obj.__code__
+        for i, name in enumerate(code.co_freevars):
+            try:
+                value = obj.__closure__[i].cell_contents
+            except ValueError:
+                continue
+            yield (("attr", "__closure__"), ("item", i), ("attr", "cell_contents")), value
+        for name in code.co_names:
+            if name in obj.__globals__:
+                yield (("attr", "__globals__"), ("item", name)), obj.__globals__[name]
         return
     d = getattr(obj, "__dict__", None)
-    if isinstance(d, dict) and not isinstance(obj, (type, types.ModuleType, types.FunctionType)):
+    if isinstance(d, dict) and not isinstance(obj, (type, types.ModuleType)):
         for key, value in d.items():
-            yield ("attr", key), None, value
+            yield (("attr", key),), value
 
 
 class PathIndex:
@@ -118,27 +133,22 @@ class PathIndex:
                 continue
             if len(path) >= _MAX_DEPTH or isinstance(obj, _SCALARS) or _is_library(obj):
                 continue
-            for first, second, value in _children(obj):
-                if isinstance(value, _SCALARS) or callable(value) and not _is_container(value):
-                    continue
-                step = path + (first,) + ((second,) if second is not None else ())
-                queue.append((value, root, step))
+            for steps, value in _children(obj):
+                if not isinstance(value, _SCALARS):
+                    queue.append((value, root, path + steps))
         return paths
 
 
-def _is_container(value):
-    from ..nn.module import Module
-
-    return isinstance(value, Module)
-
-
 def _is_library(obj):
-    """Objects whose insides are not the user's state: modules, classes, backends, arrays."""
-    if isinstance(obj, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)):
+    """Objects whose insides are not the user's state: modules, classes, backends, arrays,
+    and the functions of libraries (anygrad's own included)."""
+    if isinstance(obj, (types.ModuleType, type, types.BuiltinFunctionType, types.MethodType)):
         return True
+    if isinstance(obj, types.FunctionType):
+        module = obj.__module__ or ""
+        return module.split(".")[0] in _LIBRARIES
     module = type(obj).__module__ or ""
-    return module.split(".")[0] in ("numpy", "torch", "jax", "jaxlib", "cupy", "array_api_strict") \
-        or module.startswith("anygrad.backends")
+    return module.split(".")[0] in _LIBRARIES[1:] or module.startswith("anygrad.backends")
 
 
 class Guards:
