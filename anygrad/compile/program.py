@@ -113,6 +113,10 @@ class Apply(Instruction):
 
     def emit(self, name):
         env = {f"{name}_f": self.op.forward, f"{name}_xp": self.backend.xp}
+        inline = _inline(self.op.forward)
+        if inline is not None and not self.params and len(self.operands) == inline.count("{}"):
+            operands = [_operand(a, f"{name}_a{j}", env) for j, a in enumerate(self.operands)]
+            return f"s{self.out.index} = " + inline.format(*operands, xp=f"{name}_xp"), env
         args = [f"{name}_xp"]
         for j, a in enumerate(self.operands):
             args.append(_operand(a, f"{name}_a{j}", env))
@@ -306,6 +310,46 @@ class Capture:
 def _step_text(step):
     kind, key = step
     return f"[{key!r}]" if kind == "item" else f".{key}"
+
+
+# ------------------------------------------------------------------ inlining
+# Forwards that are one expression are written into the replay as that expression,
+# which saves a Python call per op. An op qualifies only while its forward compiles to
+# the same bytecode as the reference here, so a changed forward is called, never
+# mistranslated.
+_REFERENCES = [
+    (lambda xp, a, b: a + b, "{} + {}"),
+    (lambda xp, a, b: a - b, "{} - {}"),
+    (lambda xp, a, b: a * b, "{} * {}"),
+    (lambda xp, a, b: a / b, "{} / {}"),
+    (lambda xp, a: -a, "-{}"),
+    (lambda xp, a, b: a > b, "{} > {}"),
+    (lambda xp, a, b: a < b, "{} < {}"),
+    (lambda xp, a, b: a == b, "{} == {}"),
+    (lambda xp, x: xp.exp(x), "{xp}.exp({})"),
+    (lambda xp, x: xp.log(x), "{xp}.log({})"),
+    (lambda xp, x: xp.tanh(x), "{xp}.tanh({})"),
+    (lambda xp, x: xp.sqrt(x), "{xp}.sqrt({})"),
+    (lambda xp, x: xp.maximum(x, 0), "{xp}.maximum({}, 0)"),
+    (lambda xp, a, b: xp.matmul(a, b), "{xp}.matmul({}, {})"),
+    (lambda xp, x: xp.matrix_transpose(x), "{xp}.matrix_transpose({})"),
+]
+_INLINE = {}
+
+
+def _code_key(fn):
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    return (code.co_code, code.co_consts, code.co_names, code.co_varnames, code.co_argcount)
+
+
+def _inline(forward):
+    """The expression template for `forward`, or None."""
+    if not _INLINE:
+        _INLINE.update((_code_key(fn), template) for fn, template in _REFERENCES)
+    key = _code_key(forward)
+    return None if key is None else _INLINE.get(key)
 
 
 # ------------------------------------------------------------------ replay helpers
