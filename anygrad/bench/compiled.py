@@ -13,7 +13,7 @@ import numpy as np
 
 import anygrad as ag
 
-from . import references, workloads
+from . import blas, references, workloads
 from .report import Section, _f, _spread
 from .timing import measure_by_library
 
@@ -134,7 +134,7 @@ def run(settings, backends):
         r["ratio_to_floor"] = r["median_ms"] / floor if floor else None
         torch = times.get(references.TorchMlp.name) or times.get(references.TorchChain.name)
         r["ratio_to_torch"] = r["median_ms"] / torch if torch else None
-    return {"rows": rows}
+    return {"rows": rows, "blas": blas.check(measure=not quick)}
 
 
 def section(result):
@@ -146,6 +146,7 @@ def section(result):
         s.rows.append([r["workload"], r["impl"], _f(r["median_ms"], 3), _spread(r, digits=3),
                        _f(r.get("us_per_op")), _f(r["ratio_to_eager"]), _f(r["ratio_to_floor"]),
                        _f(r["ratio_to_torch"]), "-" if diff is None else f"{diff:.1e}"])
+    s.notes += blas.describe(result["blas"])
     s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
                    "backend; max |compiled - eager|: losses and parameters after 4 steps "
                    "from equal weights (0 = bitwise equal)")
