@@ -15,7 +15,7 @@ import anygrad as ag
 
 from . import blas, references, workloads
 from .report import Section, _f, _spread
-from .timing import measure_by_library
+from .runner import _host_batch, _host_weights, _measure
 
 __all__ = ["run", "section"]
 
@@ -36,19 +36,6 @@ class _Compiled:
         return getattr(self.inner, name)
 
 
-def _library(contender):
-    backend = getattr(contender, "backend", None)
-    if backend is not None:
-        return backend.name
-    return "torch" if contender.name.startswith("torch") else "numpy"
-
-
-def _time(contenders, settings):
-    pairs = {c.name: (c.step, c.sync) for c in contenders}
-    return measure_by_library(pairs, {c.name: _library(c) for c in contenders},
-                              settings.repeats, settings.warmup)
-
-
 def _agreement(eager, compiled, steps=4):
     """Max |difference| of losses and parameters over a few steps from equal weights."""
     worst = 0.0
@@ -62,7 +49,6 @@ def _agreement(eager, compiled, steps=4):
 
 
 def _mlp_rows(sizes, batch, backends, settings, rng):
-    from .runner import _host_batch, _host_weights
 
     params = _host_weights(sizes, settings.dtype, rng)
     x, y = _host_batch(sizes, batch, settings.dtype, rng)
@@ -81,7 +67,7 @@ def _mlp_rows(sizes, batch, backends, settings, rng):
     for c in contenders:
         c.load_weights(params)
         c.set_batch(x, y)
-    timings = _time(contenders, settings)
+    timings = _measure(contenders, settings)
     rows = []
     for c in contenders:
         row = {"impl": c.name, "workload": f"mlp {'-'.join(map(str, sizes))} batch {batch}",
@@ -104,7 +90,7 @@ def _chain_rows(n_ops, backends, settings):
         checks[compiled.name] = float(np.max(np.abs(eager.x.grad.numpy() -
                                                     compiled.inner.x.grad.numpy())))
         contenders += [eager, compiled]
-    timings = _time(contenders, settings)
+    timings = _measure(contenders, settings)
     rows = []
     for c in contenders:
         row = {"impl": c.name, "workload": f"chain {n_ops} ops", **timings[c.name].summary()}
@@ -117,7 +103,7 @@ def _chain_rows(n_ops, backends, settings):
 def run(settings, backends):
     """Every workload on every timed backend; rows carry the ratio to eager anygrad on
     the same backend, to the numpy floor and to PyTorch eager."""
-    quick = settings.repeats <= 3
+    quick = settings.repeats <= 3  # --quick: check that everything runs, on small shapes
     shapes = QUICK if quick else FULL
     rng = np.random.default_rng(settings.seed + 5)
     rows = _chain_rows(shapes["chain_ops"], backends, settings)
