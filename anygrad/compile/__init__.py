@@ -43,10 +43,12 @@ def compile(fn=None, *, cache_size=8, strict=False):
 
 
 class _Eager:
-    """A signature whose call could not be recorded faithfully: always run eagerly."""
+    """A signature whose call could not be recorded faithfully: always run eagerly (its
+    guards always pass: what failed would likely fail again, and warn every call)."""
 
     def __init__(self, reasons):
         self.reasons = reasons
+        self.guards = self
 
     def prepare(self):
         return ()
@@ -132,9 +134,7 @@ class Compiled:
         if recorder.problems:
             if self.strict:
                 raise CompileError(f"ag.compile({self.name}): " + "; ".join(recorder.problems))
-            eager = _Eager(recorder.problems)
-            eager.guards = guards
-            self.cache.add(key, eager)
+            self.cache.add(key, _Eager(recorder.problems))
             warnings.warn(
                 f"ag.compile({self.name}): running eagerly, because the function "
                 + "; and it ".join(recorder.problems), RuntimeWarning, stacklevel=3)

@@ -9,6 +9,8 @@ graph recording and backward bookkeeping. `str(program)` shows it to the user.
 """
 from __future__ import annotations
 
+import re
+
 from ..engine import _wrap
 
 __all__ = ["Program", "Ref"]
@@ -289,8 +291,12 @@ class Capture:
         self.requires_grad = tensor.requires_grad
 
     def describe(self):
-        where = self.root_text() + "".join(_step_text(s) for s in self.path) if self.path is not None \
-            else "a constant of the recording"
+        if self.path is None:
+            where = "a constant of the recording"
+        else:  # a helper function's closure cell or global, said briefly
+            where = self.root_text() + "".join(_step_text(s) for s in self.path)
+            where = re.sub(r"\.__closure__\[(\d+)\]\.cell_contents", r".<closure \1>", where)
+            where = re.sub(r"\.__globals__\[('\w+')\]", r".<global \1>", where)
         return f"{where} {_dtype_text(self.dtype)}{list(self.shape)}"
 
     def root_text(self):
