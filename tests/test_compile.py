@@ -357,3 +357,22 @@ def test_program_reads_like_a_listing():
     text = str(step.program)
     assert "linear(%0" in text and "SGD.step()" in text and "accumulate into grad" in text
     assert "model._parameters['weight']" in text
+
+
+def test_python_number_settings_of_modules_and_self_are_guarded():
+    class Scaled:
+        def __init__(self):
+            self.scale = 2.0
+            self.drop = nn.Dropout(0.0)
+
+        def __call__(self, x):
+            return self.drop(x) * self.scale
+
+    s = Scaled()
+    f = ag.compile(s)
+    x = ag.tensor([1.0, 2.0])
+    assert [f(x).tolist() for _ in range(3)] == [[2.0, 4.0]] * 3
+    s.scale = 3.0
+    assert f(x).tolist() == [3.0, 6.0]
+    s.drop.p = 1.0  # read by Dropout.forward: the recording with p = 0 no longer applies
+    assert f(x).tolist() == [0.0, 0.0]

@@ -4,8 +4,9 @@ A recording is faithful to the call it saw. Before a replay, the outside tensors
 found again by the paths that led to them (`self.model._modules['0']._parameters
 ['weight']`), so a batch or parameter replaced by a new tensor is read afresh; and each
 must still have the shape, dtype, backend and requires_grad it had, and no gradient
-hook. The `training` flag of every module called, and the plain numbers the function
-reads from its globals and closure, must be unchanged. When any of this fails the
+hook. The `training` flag and the plain-number settings of every module called, the
+plain-number attributes of `self`, and the plain numbers the function reads from its
+globals and closure, must be unchanged. When any of this fails the
 function is recorded again.
 """
 from __future__ import annotations
@@ -159,8 +160,17 @@ class Guards:
     def __init__(self, fn, captures, modules):
         self.captures = captures
         self.modules = [(m, flag) for m, flag in modules.values()]
-        self.scalars = [(root, value) for root, value in _roots(fn)
+        roots = _roots(fn)
+        self.scalars = [(root, value) for root, value in roots
                         if isinstance(value, (int, float, bool, str)) and root[0] != "self"]
+        # Plain numbers the recording may have baked in: the settings of every module
+        # called (Dropout's p, BatchNorm's momentum) and the attributes of `self`.
+        owners = [m for m, _ in self.modules] + [v for r, v in roots if r[0] == "self"]
+        self.attributes = []
+        for owner in {id(o): o for o in owners}.values():
+            for name, value in getattr(owner, "__dict__", {}).items():
+                if isinstance(value, _SCALARS) and name != "training":
+                    self.attributes.append((owner, name, value))
         self.prepare = self._build()
 
     def _build(self):
@@ -173,6 +183,10 @@ class Guards:
             env[f"v{i}"] = value
             now = _root_code(root, f"r{i}", env)
             checks.append(f"type({now}) is not type(v{i}) or {now} != v{i}")
+        for i, (owner, name, value) in enumerate(self.attributes):
+            env[f"o{i}"], env[f"a{i}"] = owner.__dict__, value
+            now = f"o{i}.get({name!r})"
+            checks.append(f"type({now}) is not type(a{i}) or {now} != a{i}")
         lines = ["def prepare():"]
         if checks:
             lines.append("    if " + " or ".join(f"({c})" for c in checks) + ":")
