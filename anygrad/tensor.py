@@ -81,8 +81,9 @@ class Tensor:
 
     # ------------------------------------------------------------- conversion
     def item(self):
-        if _recording.get() is not None:
-            _recording.get().on_host_read(self, "item()")
+        recorder = _recording.get()
+        if recorder is not None:  # ag.compile cannot replay a value read on the host
+            recorder.on_host_read(self, "item()")
         if self.size != 1:
             raise ValueError(f"item(): the tensor has {self.size} elements, not 1 (shape {self.shape})")
         return self.backend.item(self.data)
@@ -101,8 +102,9 @@ class Tensor:
 
     def numpy(self):
         """A host numpy copy of the data (never part of the graph)."""
-        if _recording.get() is not None:
-            _recording.get().on_host_read(self, "numpy()")
+        recorder = _recording.get()
+        if recorder is not None:
+            recorder.on_host_read(self, "numpy()")
         return self.backend.to_numpy(self.data)
 
     def tolist(self):

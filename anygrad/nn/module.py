@@ -65,8 +65,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        if _recording.get() is not None:  # ag.compile replays depend on `training`
-            _recording.get().on_module(self)
+        recorder = _recording.get()
+        if recorder is not None:  # ag.compile's replays depend on `training`
+            recorder.on_module(self)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ registration

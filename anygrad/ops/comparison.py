@@ -25,8 +25,9 @@ def _constant_op(name, fn):
                     f"{a.backend.name!r}); move one with .to() first"
                 )
         out = _wrap(fn(backend.xp, *arrays, **params), backend)
-        if _recording.get() is not None:
-            _recording.get().on_apply(recorded, args, params, out)
+        recorder = _recording.get()
+        if recorder is not None:
+            recorder.on_apply(recorded, args, params, out)
         return out
 
     op.__name__ = op.__qualname__ = name
