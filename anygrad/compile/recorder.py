@@ -16,6 +16,7 @@ mode.
 from __future__ import annotations
 
 import functools
+import hashlib
 
 from ..backends import GatherSpec
 from ..engine import _wrap
@@ -49,7 +50,7 @@ class Recorder:
         self.code = []
         self.captures = []
         self.capture_index = {}  # id(tensor) -> capture number
-        self.capture_arrays = {}  # capture number -> the array last loaded from it
+        self.capture_arrays = {}  # capture number -> (the array last loaded, its digest)
         self.nodes = set()  # ids of the nodes built during the recording
         self.modules = {}  # id -> (module, training flag) of every module called
         self.problems = []
@@ -98,7 +99,7 @@ class Recorder:
             capture = Capture(t)
             capture.root, capture.path = self.paths.find(t)
             self.captures.append(capture)
-        self.capture_arrays[k] = t.data
+        self.capture_arrays[k] = (t.data, _digest(t))
         out = self.produce(t.data)
         self.code.append(LoadCapture(k, out))
         return out
@@ -252,7 +253,7 @@ class Recorder:
         finally:
             self.effect_depth -= 1
             for k, c in enumerate(self.captures):
-                self.capture_arrays[k] = c.tensor.data
+                self.capture_arrays[k] = (c.tensor.data, _digest(c.tensor))
             for key, (t, _) in self.grads.items():
                 self.grads[key] = (t, t.grad)
 
@@ -307,11 +308,15 @@ class Recorder:
             self.code.append(ClearGrad(target))
 
     def _check_writes(self):
+        """Outside tensors must change only through effects (optimizer steps): a new
+        `.data`, or the same array written in place, would not happen in a replay."""
         for k, c in enumerate(self.captures):
-            if c.tensor.data is not self.capture_arrays.get(k, c.tensor.data):
-                self.problem(f"assigns .data of a tensor of shape {c.shape} read by the "
-                             "function; only optimizer steps may update tensors in place")
-                self.capture_arrays[k] = c.tensor.data
+            loaded, digest = self.capture_arrays[k]
+            data = c.tensor.data
+            if data is not loaded or _digest(c.tensor) != digest:
+                self.problem(f"changes .data of a tensor of shape {c.shape} that it reads "
+                             "(only optimizer steps may update tensors)")
+                self.capture_arrays[k] = (data, _digest(c.tensor))
 
     # ------------------------------------------------------------ the end of the call
     def outputs(self, result):
@@ -338,6 +343,11 @@ class Recorder:
     def finish(self):
         self._check_writes()
         self._check_grads()
+
+
+def _digest(t):
+    """A fingerprint of a tensor's values, to notice arrays written in place."""
+    return hashlib.sha1(t.backend.to_numpy(t.data).tobytes()).digest()
 
 
 # ------------------------------------------------------------------ backend hooks
