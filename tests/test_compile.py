@@ -16,7 +16,7 @@ import anygrad.nn as nn
 import anygrad.nn.functional as F
 import anygrad.optim as optim
 
-STEPS = 12
+STEPS = 20
 
 
 def _batches(backend, n=STEPS, batch=6, features=5, classes=3, dtype="float64"):
