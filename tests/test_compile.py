@@ -389,3 +389,18 @@ def test_writing_an_outside_array_in_place_falls_back():
     g = ag.compile(f)
     with pytest.warns(RuntimeWarning, match="changes .data"):
         g(ag.tensor([1.0, 1.0]))
+
+
+def test_pure_programs_can_be_handed_to_the_backend_compiler(backend):
+    w = ag.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), backend=backend)
+    loss = ag.grad(lambda x: ag.sum(ag.tanh(x @ w) ** 2))
+    f = ag.compile(loss, jit=True)
+    for k in range(4):
+        x = ag.tensor(np.arange(4.0).reshape(2, 2) * (k + 1) / 9, backend=backend)
+        _same(f(x).numpy(), loss(x).numpy(), backend)
+    assert f.program.pure
+    assert (f.program.jitted is not None) == (backend == "jax")  # only jax has a compiler here
+    step = ag.compile(lambda x: F.dropout(x, 0.5), jit=True)  # draws: not pure
+    for _ in range(3):
+        step(ag.ones((3,), dtype="float64", backend=backend))
+    assert not step.program.pure and step.program.jitted is None

@@ -29,17 +29,20 @@ from .recorder import CompileError, Recorder, hook_backends
 __all__ = ["CompileError", "Compiled", "compile"]
 
 
-def compile(fn=None, *, cache_size=8, strict=False):
+def compile(fn=None, *, cache_size=8, strict=False, jit=False):
     """Compile `fn` (a function of tensors); usable as `@ag.compile` or
     `@ag.compile(cache_size=..., strict=...)`.
 
     `cache_size` bounds how many signatures are kept (least recently used dropped).
     With `strict`, what cannot be replayed raises CompileError when it is recorded
-    instead of falling back to eager execution with a warning.
+    instead of falling back to eager execution with a warning. With `jit`, a recording
+    that is a pure function of arrays (no optimizer step, random draw or `.grad` write:
+    inference, a loss value, `ag.grad(f)`) is handed to its backend's own compiler where
+    it has one (`jax.jit` on jax); others replay as usual.
     """
     if fn is None:
-        return lambda f: Compiled(f, cache_size=cache_size, strict=strict)
-    return Compiled(fn, cache_size=cache_size, strict=strict)
+        return lambda f: Compiled(f, cache_size=cache_size, strict=strict, jit=jit)
+    return Compiled(fn, cache_size=cache_size, strict=strict, jit=jit)
 
 
 class _Eager:
@@ -58,9 +61,10 @@ class Compiled:
     """A compiled function. `.program` is the latest recording (print it to read it);
     `.stats` counts recordings, replays and eager calls."""
 
-    def __init__(self, fn, cache_size=8, strict=False):
+    def __init__(self, fn, cache_size=8, strict=False, jit=False):
         self.fn = fn
         self.strict = strict
+        self.jit = jit
         self.cache = SignatureCache(cache_size)
         self.program = None
         self.stats = {"recordings": 0, "replays": 0, "eager": 0}
@@ -76,7 +80,7 @@ class Compiled:
             return self
         bound = obj.__dict__.get(f"_compiled_{self.name}")
         if bound is None:
-            bound = Compiled(self.fn.__get__(obj, owner), self.cache.size, self.strict)
+            bound = Compiled(self.fn.__get__(obj, owner), self.cache.size, self.strict, self.jit)
             obj.__dict__[f"_compiled_{self.name}"] = bound
         return bound
 
@@ -120,6 +124,8 @@ class Compiled:
             if confirming is not None:
                 if confirming.fingerprint == program.fingerprint:
                     confirming.confirmed = True
+                    if self.jit:
+                        confirming.jitted = confirming.backend_compiled()
                     self.program = confirming
                     return result
                 self.cache.entries[key].remove(confirming)

@@ -231,6 +231,25 @@ class Program:
         self.attempts = 0
         self.fingerprint = fingerprint(self.code, captures, outputs)
         self._run = self._build()
+        self.jitted = None  # the backend's compiled form, where ag.compile(jit=True) made one
+
+    @property
+    def pure(self):
+        """Whether the program is a function of its input arrays alone: no effects, random
+        draws, gradient or buffer writes. Only such a program can be handed to a
+        backend's own compiler."""
+        return all(isinstance(ins, (LoadArg, LoadCapture, Apply))
+                   or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
+
+    def backend_compiled(self):
+        """The program as a function of arrays, compiled by the backend (jax.jit), or
+        None where the program is not pure or its backend has no compiler."""
+        backends = {c.backend for c in self.captures}
+        backends.update(ins.backend for ins in self.code if isinstance(ins, Apply))
+        if not self.pure or len(backends) != 1:
+            return None
+        compiler = getattr(next(iter(backends)), "jit", None)
+        return None if compiler is None else compiler(self._build(arrays=True))
 
     def __str__(self):
         lines = [f"{self.title}: {len(self.code)} instructions, "
@@ -247,12 +266,16 @@ class Program:
         lines.append(f"  return {_show_outputs(self.outputs)}")
         return "\n".join(lines)
 
-    def _build(self):
+    def _build(self, arrays=False):
+        """The replay as Python source: of tensors (args, caps), or with `arrays` of
+        their arrays (the pure function a backend compiler takes)."""
         env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of}
         body = []
         last, read = _last_reads(self.code, self.outputs)
         for i, ins in enumerate(self.code):
             emitted = ins.emit(f"i{i}")
+            if arrays and isinstance(ins, (LoadArg, LoadCapture)):
+                emitted = emitted.replace(".data", "")
             line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
             env.update(extra)
             body.append(line)
@@ -264,13 +287,17 @@ class Program:
         refs = _output_refs(self.outputs)
         body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")")
         source = "def replay(args, caps):\n" + "\n".join("    " + line for line in body) + "\n"
-        self.source = source
+        if not arrays:
+            self.source = source
         exec(compile(source, f"<ag.compile {self.title}>", "exec"), env)
         return env["replay"]
 
     def run(self, args, caps):
         self.replays += 1
-        arrays = self._run(args, caps)
+        if self.jitted is not None:
+            arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+        else:
+            arrays = self._run(args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
 
 
