@@ -30,3 +30,18 @@ def test_blas_mismatch_is_reported_with_the_setting(monkeypatch):
     assert "OPENBLAS_CORETYPE=SkylakeX" in " ".join(blas.describe(finding))
     monkeypatch.setattr(blas, "openblas_cores", lambda: [("SkylakeX", "0.3.27")])
     assert blas.check(measure=False)["status"] == "ok"
+
+
+def test_jax_step_compiled_and_jitted_agrees_with_jax_jit():
+    import numpy as np
+    import pytest
+
+    if not references.jax_available():
+        pytest.skip("jax is not installed")
+    settings = Settings(backends=["jax"], repeats=2, warmup=1)
+    rows = compiled._jax_rows((8, 16, 4), 5, settings, np.random.default_rng(0))
+    by_impl = {r["impl"]: r for r in rows}
+    assert set(by_impl) == {"jax:jit", "anygrad:jax functional", "anygrad:jax functional compiled",
+                            "anygrad:jax functional compiled + jit"}
+    assert by_impl["anygrad:jax functional compiled"]["max_difference"] == 0.0
+    assert by_impl["anygrad:jax functional compiled + jit"]["max_difference"] < 1e-5

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 import anygrad as ag
+import anygrad.nn.functional as F
 
 from . import blas, references, workloads
 from .report import Section, _f, _spread
@@ -34,6 +35,83 @@ class _Compiled:
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
+
+
+class FunctionalMlpStep:
+    """The MLP step as a pure function of parameter tensors, with anygrad's own
+    `value_and_grad` and an SGD update written as ops: what `ag.compile(jit=True)` can
+    hand to jax.jit whole. Eager, compiled, or compiled and jitted."""
+
+    def __init__(self, sizes, backend, dtype="float32", lr=0.01, mode="eager"):
+        self.backend = ag.get_backend(backend)
+        self.name = f"anygrad:{self.backend.name} functional" + (
+            "" if mode == "eager" else " compiled" + (" + jit" if mode == "jit" else ""))
+        self.dtype = dtype
+        self.params = self.x = self.y = None
+
+        def step(params, x, y):
+            def loss(*ps):
+                h = x
+                for i in range(0, len(ps), 2):
+                    h = F.linear(h, ps[i], ps[i + 1])
+                    if i + 2 < len(ps):
+                        h = ag.relu(h)
+                return F.cross_entropy(h, y)
+
+            value, grads = ag.value_and_grad(loss, argnums=tuple(range(len(params))))(*params)
+            return value, [p - lr * g for p, g in zip(params, grads)]
+
+        self._step = step if mode == "eager" else ag.compile(step, jit=mode == "jit")
+
+    def load_weights(self, host_params):
+        self.params = [ag.tensor(np.asarray(p, dtype=self.dtype), backend=self.backend)
+                       for p in host_params]
+
+    def parameters_host(self):
+        return [p.numpy() for p in self.params]
+
+    def set_batch(self, host_x, host_y):
+        self.x = ag.as_tensor(host_x, backend=self.backend)
+        self.y = ag.as_tensor(host_y, backend=self.backend)
+
+    def step(self):
+        loss, self.params = self._step(self.params, self.x, self.y)
+        return loss
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def sync(self):
+        for p in self.params:
+            self.backend.to_numpy(p.data[:1])  # waits for the step (jax runs asynchronously)
+
+
+def _jax_rows(sizes, batch, settings, rng):
+    """The functional step on jax: eager, compiled, compiled + jax.jit, and jax.jit direct."""
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    eager = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
+    contenders = [references.JaxJitMlp(sizes, settings.dtype, settings.lr), eager]
+    checks = {}
+    for mode in ("compiled", "jit"):
+        c = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr, mode)
+        reference = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
+        for each in (c, reference):
+            each.load_weights(params)
+            each.set_batch(x, y)
+        checks[c.name] = _agreement(reference, c)
+        contenders.append(c)
+    for c in contenders:
+        c.load_weights(params)
+        c.set_batch(x, y)
+    timings = _measure(contenders, settings)
+    rows = []
+    for c in contenders:
+        row = {"impl": c.name, "workload": f"jax step {'-'.join(map(str, sizes))} batch {batch}",
+               **timings[c.name].summary()}
+        row["max_difference"] = checks.get(c.name)
+        rows.append(row)
+    return rows
 
 
 def _agreement(eager, compiled, steps=4):
@@ -109,13 +187,17 @@ def run(settings, backends):
     rows = _chain_rows(shapes["chain_ops"], backends, settings)
     for sizes, batch in (shapes["small"], shapes["large"]):
         rows += _mlp_rows(sizes, batch, backends, settings, rng)
+    if "jax" in backends and references.jax_available():
+        rows += _jax_rows(*shapes["large"], settings, rng)
     by_workload = {}
     for r in rows:
         by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
     for r in rows:
         times = by_workload[r["workload"]]
-        eager = times.get(r["impl"].removesuffix(" compiled"))
+        eager = times.get(r["impl"].removesuffix(" + jit").removesuffix(" compiled"))
         r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
+        jit = times.get(references.JaxJitMlp.name)
+        r["ratio_to_jax_jit"] = r["median_ms"] / jit if jit else None
         floor = times.get(references.NumpyMlp.name)
         r["ratio_to_floor"] = r["median_ms"] / floor if floor else None
         torch = times.get(references.TorchMlp.name) or times.get(references.TorchChain.name)
@@ -126,12 +208,13 @@ def run(settings, backends):
 def section(result):
     s = Section("Compiled (ag.compile) against eager, side by side",
                 ["workload", "impl", "median ms", "IQR ms", "us/op", "x eager", "x floor",
-                 "x torch", "max |compiled - eager|"])
+                 "x torch", "x jax.jit", "max |compiled - eager|"])
     for r in result["rows"]:
         diff = r["max_difference"]
         s.rows.append([r["workload"], r["impl"], _f(r["median_ms"], 3), _spread(r, digits=3),
                        _f(r.get("us_per_op")), _f(r["ratio_to_eager"]), _f(r["ratio_to_floor"]),
-                       _f(r["ratio_to_torch"]), "-" if diff is None else f"{diff:.1e}"])
+                       _f(r["ratio_to_torch"]), _f(r.get("ratio_to_jax_jit")),
+                       "-" if diff is None else f"{diff:.1e}"])
     s.notes += blas.describe(result["blas"])
     s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
                    "backend; max |compiled - eager|: losses and parameters after 4 steps "
