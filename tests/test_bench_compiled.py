@@ -3,7 +3,7 @@
 No timing is asserted (shared, noisy machines); what is checked is that every row is
 there with its ratios and that the compiled steps agree with eager ones.
 """
-from anygrad.bench import blas, compiled
+from anygrad.bench import blas, compiled, references
 from anygrad.bench.report import render_text
 from anygrad.bench.runner import Settings
 
