@@ -83,7 +83,9 @@ class FunctionalMlpStep:
 
     def sync(self):
         for p in self.params:
-            self.backend.to_numpy(p.data[:1])  # waits for the step (jax runs asynchronously)
+            wait = getattr(p.data, "block_until_ready", None)  # jax runs asynchronously
+            if wait is not None:
+                wait()
 
 
 def _jax_rows(sizes, batch, settings, rng):
