@@ -103,17 +103,18 @@ def _jax_rows(sizes, batch, settings, rng):
             each.set_batch(x, y)
         checks[c.name] = _agreement(reference, c)
         contenders.append(c)
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"jax step {'-'.join(map(str, sizes))} batch {batch}")
+
+
+def _timed_rows(contenders, checks, params, x, y, settings, workload):
+    """Load equal weights and the batch into every contender, time them side by side."""
     for c in contenders:
         c.load_weights(params)
         c.set_batch(x, y)
     timings = _measure(contenders, settings)
-    rows = []
-    for c in contenders:
-        row = {"impl": c.name, "workload": f"jax step {'-'.join(map(str, sizes))} batch {batch}",
-               **timings[c.name].summary()}
-        row["max_difference"] = checks.get(c.name)
-        rows.append(row)
-    return rows
+    return [{"impl": c.name, "workload": workload, **timings[c.name].summary(),
+             "max_difference": checks.get(c.name)} for c in contenders]
 
 
 def _agreement(eager, compiled, steps=4):
@@ -129,7 +130,6 @@ def _agreement(eager, compiled, steps=4):
 
 
 def _mlp_rows(sizes, batch, backends, settings, rng):
-
     params = _host_weights(sizes, settings.dtype, rng)
     x, y = _host_batch(sizes, batch, settings.dtype, rng)
     contenders = [references.NumpyMlp(sizes, settings.dtype, settings.lr)]
@@ -144,17 +144,8 @@ def _mlp_rows(sizes, batch, backends, settings, rng):
             c.set_batch(x, y)
         checks[compiled.name] = _agreement(eager, compiled)
         contenders += [eager, compiled]
-    for c in contenders:
-        c.load_weights(params)
-        c.set_batch(x, y)
-    timings = _measure(contenders, settings)
-    rows = []
-    for c in contenders:
-        row = {"impl": c.name, "workload": f"mlp {'-'.join(map(str, sizes))} batch {batch}",
-               **timings[c.name].summary()}
-        row["max_difference"] = checks.get(c.name)
-        rows.append(row)
-    return rows
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"mlp {'-'.join(map(str, sizes))} batch {batch}")
 
 
 def _chain_rows(n_ops, backends, settings):
