@@ -404,3 +404,17 @@ def test_pure_programs_can_be_handed_to_the_backend_compiler(backend):
     for _ in range(3):
         step(ag.ones((3,), dtype="float64", backend=backend))
     assert not step.program.pure and step.program.jitted is None
+
+
+def test_model_moved_to_another_backend_records_again():
+    model = nn.Linear(3, 2, dtype="float64")
+    f = ag.compile(lambda x: model(x))
+    with ag.no_grad():
+        for _ in range(3):
+            f(ag.ones((1, 3), dtype="float64"))
+        model.to("array_api_strict")
+        x = ag.ones((1, 3), dtype="float64", backend="array_api_strict")
+        out = f(x)
+        assert out.backend.name == "array_api_strict"
+        _same(out.numpy(), model(x).numpy(), "numpy")
+    assert f.stats["recordings"] == 3
