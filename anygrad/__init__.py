@@ -25,6 +25,7 @@ from .serialization import CheckpointError, load, save
 from .transforms import gradients, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .anomaly import AnomalyError, detect_anomaly
 from . import viz
+from .compile import CompileError, compile
 
 bool = "bool"
 int32 = "int32"

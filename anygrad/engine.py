@@ -13,7 +13,7 @@ differentiated again.
 """
 from __future__ import annotations
 
-from .modes import _anomaly_mode, _grad_enabled
+from .modes import _anomaly_mode, _grad_enabled, _recording
 
 _EMPTY: dict = {}
 
@@ -186,6 +186,9 @@ def apply(op, args, params=_EMPTY):
     anomaly = _anomaly_mode.get()
     if anomaly is not None:
         anomaly.on_forward(op, result)
+    recorder = _recording.get()
+    if recorder is not None:
+        recorder.on_apply(op, args, params, result)
     return result
 
 
@@ -247,6 +250,10 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     token = _grad_enabled.set(bool(create_graph))
     guard = roots[0].backend.device_guard if roots else None
     try:
+        recorder = _recording.get()
+        if recorder is not None:  # ag.compile records the rules as ops: see its recorder
+            return recorder.on_backward(_backward, roots, root_grads, retain_graph,
+                                        create_graph, inputs)
         if guard is None:
             return _backward(roots, root_grads, retain_graph, create_graph, inputs)
         with guard([r.data for r in roots]):  # the rules run where the graph lives

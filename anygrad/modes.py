@@ -7,6 +7,8 @@ import contextvars
 _grad_enabled = contextvars.ContextVar("anygrad_grad_enabled", default=True)
 # The active anomaly detector (see anygrad.anomaly), or None: one lookup per op when off.
 _anomaly_mode = contextvars.ContextVar("anygrad_anomaly_mode", default=None)
+# The active ag.compile recorder (see anygrad.compile.recorder), or None: likewise.
+_recording = contextvars.ContextVar("anygrad_recording", default=None)
 
 is_grad_enabled = _grad_enabled.get
 

@@ -7,6 +7,7 @@ from ._aliases import UNSET as _UNSET
 from ._aliases import (
     ValuesIndices, _backend_or_dtype, _correction, _shape_args, _Size, axis_args,
 )
+from .modes import _recording
 
 
 class Tensor:
@@ -102,6 +103,9 @@ class Tensor:
 
     # ------------------------------------------------------------- conversion
     def item(self):
+        recorder = _recording.get()
+        if recorder is not None:  # ag.compile cannot replay a value read on the host
+            recorder.on_host_read(self, "item()")
         if self.size != 1:
             raise ValueError(f"item(): the tensor has {self.size} elements, not 1 (shape {self.shape})")
         self.backend.raise_deferred()  # values are read here anyway: checks queued on a GPU
@@ -121,6 +125,9 @@ class Tensor:
 
     def numpy(self):
         """A host numpy copy of the data (never part of the graph)."""
+        recorder = _recording.get()
+        if recorder is not None:
+            recorder.on_host_read(self, "numpy()")
         self.backend.raise_deferred()
         return self.backend.to_numpy(self.data)
 

@@ -229,3 +229,7 @@ class JaxBackend(ArrayAPIBackend):
 
     def default_device(self):
         return self._jax.devices()[0]
+
+    def jit(self, fn):
+        """jax's own compiler, for ag.compile(..., jit=True) (a pure function of arrays)."""
+        return self._jax.jit(fn)

@@ -177,3 +177,9 @@ def test_graph_picture(tmp_path):
 def test_train_cnn_beats_mlp_quick(name, tmp_path):
     out = run("train_cnn", "--quick", "--quiet", "--backend", name, "--out", str(tmp_path))
     assert 0.0 <= out["test_accuracy"] <= 1.0 and "mlp_test_accuracy" in out
+
+
+def test_static_graph_session_replays_and_learns(name):
+    out = run("static_graph", "--quick", "--quiet", "--backend", name)
+    assert out["stats"]["recordings"] == 2 and out["stats"]["replays"] > 0
+    assert out["losses"][-1] < out["losses"][0] / 5

@@ -12,9 +12,9 @@ import time
 
 import anygrad as ag
 
-from . import machine, report, runner, targets
+from . import compiled, machine, report, runner, targets
 
-WORKLOADS = ("mlp", "overhead", "chain", "memory", "conv")
+WORKLOADS = ("mlp", "overhead", "chain", "memory", "conv", "compiled")
 # The standard-only library is for checking portability; its arrays are deliberately
 # plain, so timing it says nothing about anygrad. It is still verified.
 NOT_TIMED = ("array_api_strict",)
@@ -111,7 +111,7 @@ def run(settings, workloads, command="python -m anygrad.bench"):
         failed = {n for n, r in results["verification"]["results"].items() if not r["ok"]}
         timed = [b for b in timed if f"anygrad:{b}" not in failed]
     jobs = {"mlp": runner.run_mlp, "overhead": runner.run_overhead, "chain": runner.run_chain,
-            "memory": runner.run_memory, "conv": runner.run_conv}
+            "memory": runner.run_memory, "conv": runner.run_conv, "compiled": compiled.run}
     for name in WORKLOADS:
         if name in workloads:
             results["workloads"][name] = jobs[name](settings, timed)

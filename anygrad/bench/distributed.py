@@ -101,7 +101,8 @@ def _run(ranks, args):
     mpiexec = Path(sys.executable).with_name("mpiexec")
     mpiexec = str(mpiexec) if mpiexec.exists() else shutil.which("mpiexec")
     if mpiexec is None:
-        raise SystemExit("no mpiexec found: pip install 'anygrad[mpi]'")
+        raise SystemExit("no mpiexec found: pip install mpi4py mpich "
+                         "(in a checkout of anygrad: pip install -e \".[mpi]\")")
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
                OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     cmd = [mpiexec, "-n", str(ranks), sys.executable, "-m", "anygrad.bench.distributed",

@@ -219,3 +219,62 @@ class TorchConv:
 
     def sync(self):
         pass
+
+
+def jax_available():
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class JaxJitMlp:
+    """The MLP step written directly in jax: jax.grad of the loss, the SGD update, the
+    whole step under one jax.jit (a pure function: parameters in, parameters out)."""
+
+    name = "jax:jit"
+
+    def __init__(self, sizes, dtype="float32", lr=0.01):
+        import jax
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+        self.dtype = dtype
+        self.params = self.x = self.y = None
+
+        def loss(params, x, y):
+            h = x
+            for i in range(0, len(params), 2):
+                h = h @ params[i].T + params[i + 1]
+                if i + 2 < len(params):
+                    h = jnp.maximum(h, 0)
+            logp = jax.nn.log_softmax(h, axis=1)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        def step(params, x, y):
+            value, grads = jax.value_and_grad(loss)(params, x, y)
+            return value, [p - lr * g for p, g in zip(params, grads)]
+
+        self._step = jax.jit(step)
+
+    def load_weights(self, host_params):
+        self.params = [self.jnp.asarray(np.asarray(p, dtype=self.dtype)) for p in host_params]
+
+    def parameters_host(self):
+        return [np.asarray(p).copy() for p in self.params]
+
+    def set_batch(self, host_x, host_y):
+        self.x = self.jnp.asarray(np.asarray(host_x, dtype=self.dtype))
+        self.y = self.jnp.asarray(np.asarray(host_y, dtype=np.int64))
+
+    def step(self):
+        loss, self.params = self._step(self.params, self.x, self.y)
+        return loss
+
+    def loss_value(self, loss):
+        return float(loss)
+
+    def sync(self):
+        for p in self.params:
+            p.block_until_ready()

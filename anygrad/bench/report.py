@@ -48,6 +48,10 @@ def sections(results):
         out.append(_memory(workloads["memory"]))
     if "conv" in workloads:
         out.append(_conv(workloads["conv"]))
+    if "compiled" in workloads:
+        from . import compiled  # it builds on this module's Section
+
+        out.append(compiled.section(workloads["compiled"]))
     out.append(_targets(results["targets"]))
     return [s for s in out if s is not None]
 

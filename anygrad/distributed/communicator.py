@@ -25,7 +25,8 @@ from .watchdog import Watchdog
 __all__ = ["Communicator", "MPICommunicator", "DistributedUnavailable", "cuda_aware_mpi",
            "import_mpi"]
 
-_INSTALL = ("pip install 'anygrad[mpi]' (mpi4py and the MPICH library, both as wheels); on a "
+_INSTALL = ("pip install mpi4py mpich (both wheels; in a checkout of anygrad, "
+            "pip install -e \".[mpi]\"); on a "
             "cluster, load the site's MPI first (e.g. `module load openmpi`) and "
             "pip install mpi4py, which then builds against it")
 

@@ -12,6 +12,7 @@ import math
 import anygrad as ag
 
 from .._aliases import UNSET, axis_args
+from ..engine import _wrap
 from ..tensor import Tensor
 from .convolution import (  # noqa: F401  (re-exported)
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
@@ -129,5 +130,7 @@ def dropout(x, p=0.5, training=True):
     backend = x.backend
     if p == 1.0:
         return x * 0.0
-    keep = backend.bernoulli(1.0 - p, x.shape, x.dtype, x.device)
+    # The mask is scaled as a tensor, not a raw array, so ag.compile records the scaling
+    # of each fresh draw rather than one baked-in mask.
+    keep = _wrap(backend.bernoulli(1.0 - p, x.shape, x.dtype, x.device), backend)
     return x * (keep * (1.0 / (1.0 - p)))

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from ..backends import backend_of, get_backend
+from ..compile.effects import replayed
 from ..engine import _wrap
+from ..modes import _recording
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential"]
@@ -63,6 +65,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        recorder = _recording.get()
+        if recorder is not None:  # ag.compile's replays depend on `training`
+            recorder.on_module(self)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ registration
@@ -72,6 +77,12 @@ class Module:
                 f"cannot assign {type(value).__name__} {name!r} before Module.__init__(); "
                 f"call super().__init__() first in {type(self).__name__}.__init__"
             )
+        recorder = _recording.get()
+        if recorder is not None and "_buffers" in self.__dict__:  # ag.compile replays stores
+            if name in self._buffers:
+                recorder.on_store(self, name, value, "buffer")
+            elif isinstance(value, Parameter) or name in self._parameters:
+                recorder.on_store(self, name, value, "parameter")
         if isinstance(value, Parameter):
             self._forget(name, keep="_parameters")  # a replaced parameter keeps its place
             self._parameters[name] = value
@@ -215,6 +226,7 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    @replayed
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient: None by default (frees memory), else zeros."""
         for param in self.parameters():

@@ -15,6 +15,8 @@ import math
 from bisect import bisect_right
 from collections import Counter
 
+from ..compile.effects import replayed
+
 __all__ = [
     "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
     "OneCycleLR", "ReduceLROnPlateau", "SequentialLR", "StepLR",
@@ -50,6 +52,7 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
+    @replayed
     def step(self):
         """Advance one epoch (call after `optimizer.step()`)."""
         self._step_count += 1

@@ -10,6 +10,7 @@ backpropagate through the new values.
 from __future__ import annotations
 
 from ..backends import backend_of
+from ..compile.effects import replayed
 from ..engine import _wrap, tick_inplace
 from ..tensor import Tensor
 
@@ -81,6 +82,7 @@ class Optimizer:
         if group["lr"] < 0:
             raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
 
+    @replayed
     def zero_grad(self, set_to_none=True):
         """Clear gradients before the next backward: None by default, else zeros."""
         for group in self.param_groups:
@@ -92,6 +94,7 @@ class Optimizer:
                 else:
                     p.grad = _wrap(p.backend.xp.zeros_like(p.grad.data), p.backend)
 
+    @replayed
     def step(self, closure=None):
         """Update every parameter that has a gradient. `closure`, if given, recomputes
         and returns the loss (called with gradients enabled) before the update."""

@@ -1,0 +1,215 @@
+"""Compiled against eager: the same workloads run through `ag.compile` and without it.
+
+Three workloads, each timed side by side in one run (compiled, eager, and the references
+where they exist): a 1,000-op elementwise chain with its backward (per-op dispatch cost),
+a small MLP training step (64-32-10 at batch 16) and the large one (784-1024-1024-10 at
+batch 64, against the hand-written numpy floor and PyTorch eager). Before timing, the
+compiled step is run next to the eager one from the same weights and their losses and
+parameters compared; the report says whether they agree bitwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import anygrad as ag
+import anygrad.nn.functional as F
+
+from . import blas, references, workloads
+from .report import Section, _f, _spread
+from .runner import _host_batch, _host_weights, _measure
+
+__all__ = ["run", "section"]
+
+FULL = {"chain_ops": 1000, "small": ((64, 32, 10), 16), "large": ((784, 1024, 1024, 10), 64)}
+QUICK = {"chain_ops": 100, "small": ((64, 32, 10), 16), "large": ((32, 64, 64, 10), 16)}
+
+
+class _Compiled:
+    """Any workload contender with its `step` compiled."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.backend = inner.backend
+        self.name = f"{inner.name} compiled"
+        self.step = ag.compile(inner.step)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class FunctionalMlpStep:
+    """The MLP step as a pure function of parameter tensors, with anygrad's own
+    `value_and_grad` and an SGD update written as ops: what `ag.compile(jit=True)` can
+    hand to jax.jit whole. Eager, compiled, or compiled and jitted."""
+
+    def __init__(self, sizes, backend, dtype="float32", lr=0.01, mode="eager"):
+        self.backend = ag.get_backend(backend)
+        self.name = f"anygrad:{self.backend.name} functional" + (
+            "" if mode == "eager" else " compiled" + (" + jit" if mode == "jit" else ""))
+        self.dtype = dtype
+        self.params = self.x = self.y = None
+
+        def step(params, x, y):
+            def loss(*ps):
+                h = x
+                for i in range(0, len(ps), 2):
+                    h = F.linear(h, ps[i], ps[i + 1])
+                    if i + 2 < len(ps):
+                        h = ag.relu(h)
+                return F.cross_entropy(h, y)
+
+            value, grads = ag.value_and_grad(loss, argnums=tuple(range(len(params))))(*params)
+            return value, [p - lr * g for p, g in zip(params, grads)]
+
+        self._step = step if mode == "eager" else ag.compile(step, jit=mode == "jit")
+
+    def load_weights(self, host_params):
+        self.params = [ag.tensor(np.asarray(p, dtype=self.dtype), backend=self.backend)
+                       for p in host_params]
+
+    def parameters_host(self):
+        return [p.numpy() for p in self.params]
+
+    def set_batch(self, host_x, host_y):
+        self.x = ag.as_tensor(host_x, backend=self.backend)
+        self.y = ag.as_tensor(host_y, backend=self.backend)
+
+    def step(self):
+        loss, self.params = self._step(self.params, self.x, self.y)
+        return loss
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def sync(self):
+        for p in self.params:
+            wait = getattr(p.data, "block_until_ready", None)  # jax runs asynchronously
+            if wait is not None:
+                wait()
+
+
+def _jax_rows(sizes, batch, settings, rng):
+    """The functional step on jax: eager, compiled, compiled + jax.jit, and jax.jit direct."""
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    eager = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
+    contenders = [references.JaxJitMlp(sizes, settings.dtype, settings.lr), eager]
+    checks = {}
+    for mode in ("compiled", "jit"):
+        c = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr, mode)
+        reference = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
+        for each in (c, reference):
+            each.load_weights(params)
+            each.set_batch(x, y)
+        checks[c.name] = _agreement(reference, c)
+        contenders.append(c)
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"jax step {'-'.join(map(str, sizes))} batch {batch}")
+
+
+def _timed_rows(contenders, checks, params, x, y, settings, workload):
+    """Load equal weights and the batch into every contender, time them side by side."""
+    for c in contenders:
+        c.load_weights(params)
+        c.set_batch(x, y)
+    timings = _measure(contenders, settings)
+    return [{"impl": c.name, "workload": workload, **timings[c.name].summary(),
+             "max_difference": checks.get(c.name)} for c in contenders]
+
+
+def _agreement(eager, compiled, steps=4):
+    """Max |difference| of losses and parameters over a few steps from equal weights."""
+    worst = 0.0
+    for _ in range(steps):
+        a = eager.loss_value(eager.step())
+        b = compiled.loss_value(compiled.step())
+        worst = max(worst, abs(a - b))
+    for p, q in zip(eager.parameters_host(), compiled.parameters_host()):
+        worst = max(worst, float(np.max(np.abs(p - q))))
+    return worst
+
+
+def _mlp_rows(sizes, batch, backends, settings, rng):
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    contenders = [references.NumpyMlp(sizes, settings.dtype, settings.lr)]
+    if references.torch_available():
+        contenders.append(references.TorchMlp(sizes, settings.dtype, settings.lr))
+    checks = {}
+    for b in backends:
+        eager = workloads.MlpStep(sizes, b, settings.dtype, settings.lr)
+        compiled = _Compiled(workloads.MlpStep(sizes, b, settings.dtype, settings.lr))
+        for c in (eager, compiled):
+            c.load_weights(params)
+            c.set_batch(x, y)
+        checks[compiled.name] = _agreement(eager, compiled)
+        contenders += [eager, compiled]
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"mlp {'-'.join(map(str, sizes))} batch {batch}")
+
+
+def _chain_rows(n_ops, backends, settings):
+    contenders = []
+    if references.torch_available():
+        contenders.append(references.TorchChain(n_ops, settings.dtype))
+    checks = {}
+    for b in backends:
+        eager = workloads.TinyChain(b, n_ops, settings.dtype)
+        compiled = _Compiled(workloads.TinyChain(b, n_ops, settings.dtype))
+        compiled.step()
+        eager.step()
+        checks[compiled.name] = float(np.max(np.abs(eager.x.grad.numpy() -
+                                                    compiled.inner.x.grad.numpy())))
+        contenders += [eager, compiled]
+    timings = _measure(contenders, settings)
+    rows = []
+    for c in contenders:
+        row = {"impl": c.name, "workload": f"chain {n_ops} ops", **timings[c.name].summary()}
+        row["us_per_op"] = row["median_ms"] * 1e3 / n_ops
+        row["max_difference"] = checks.get(c.name)
+        rows.append(row)
+    return rows
+
+
+def run(settings, backends):
+    """Every workload on every timed backend; rows carry the ratio to eager anygrad on
+    the same backend, to the numpy floor and to PyTorch eager."""
+    quick = settings.repeats <= 3  # --quick: check that everything runs, on small shapes
+    shapes = QUICK if quick else FULL
+    rng = np.random.default_rng(settings.seed + 5)
+    rows = _chain_rows(shapes["chain_ops"], backends, settings)
+    for sizes, batch in (shapes["small"], shapes["large"]):
+        rows += _mlp_rows(sizes, batch, backends, settings, rng)
+    if "jax" in backends and references.jax_available():
+        rows += _jax_rows(*shapes["large"], settings, rng)
+    by_workload = {}
+    for r in rows:
+        by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
+    for r in rows:
+        times = by_workload[r["workload"]]
+        eager = times.get(r["impl"].removesuffix(" + jit").removesuffix(" compiled"))
+        r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
+        jit = times.get(references.JaxJitMlp.name)
+        r["ratio_to_jax_jit"] = r["median_ms"] / jit if jit else None
+        floor = times.get(references.NumpyMlp.name)
+        r["ratio_to_floor"] = r["median_ms"] / floor if floor else None
+        torch = times.get(references.TorchMlp.name) or times.get(references.TorchChain.name)
+        r["ratio_to_torch"] = r["median_ms"] / torch if torch else None
+    return {"rows": rows, "blas": blas.check(measure=not quick)}
+
+
+def section(result):
+    s = Section("Compiled (ag.compile) against eager, side by side",
+                ["workload", "impl", "median ms", "IQR ms", "us/op", "x eager", "x floor",
+                 "x torch", "x jax.jit", "max |compiled - eager|"])
+    for r in result["rows"]:
+        diff = r["max_difference"]
+        s.rows.append([r["workload"], r["impl"], _f(r["median_ms"], 3), _spread(r, digits=3),
+                       _f(r.get("us_per_op")), _f(r["ratio_to_eager"]), _f(r["ratio_to_floor"]),
+                       _f(r["ratio_to_torch"]), _f(r.get("ratio_to_jax_jit")),
+                       "-" if diff is None else f"{diff:.1e}"])
+    s.notes += blas.describe(result["blas"])
+    s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
+                   "backend; max |compiled - eager|: losses and parameters after 4 steps "
+                   "from equal weights (0 = bitwise equal)")
+    return s

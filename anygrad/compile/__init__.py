@@ -1,0 +1,155 @@
+"""`ag.compile`: record a function's first call, replay it on later calls.
+
+    @ag.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+The first call with a new signature runs eagerly while the recorder (recorder.py) writes
+down every array operation of the forward, the backward and the update as a flat
+program (program.py). Later calls with the same signature (cache.py) replay that program
+after checking it still applies (guards.py): no Tensor, node or backward bookkeeping is
+made per op. What a replay cannot repeat faithfully makes the function run eagerly, with
+a warning (or raise, with `strict=True`).
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+
+from ..modes import _anomaly_mode, _recording
+from .cache import SignatureCache, signature
+from .guards import Guards
+from .program import Program
+from .recorder import CompileError, Recorder, hook_backends
+
+__all__ = ["CompileError", "Compiled", "compile"]
+
+
+def compile(fn=None, *, cache_size=8, strict=False, jit=False):
+    """Compile `fn` (a function of tensors); usable as `@ag.compile` or
+    `@ag.compile(cache_size=..., strict=...)`.
+
+    `cache_size` bounds how many signatures are kept (least recently used dropped).
+    With `strict`, what cannot be replayed raises CompileError when it is recorded
+    instead of falling back to eager execution with a warning. With `jit`, a recording
+    that is a pure function of arrays (no optimizer step, random draw or `.grad` write:
+    inference, a loss value, `ag.grad(f)`) is handed to its backend's own compiler where
+    it has one (`jax.jit` on jax); others replay as usual.
+    """
+    if fn is None:
+        return lambda f: Compiled(f, cache_size=cache_size, strict=strict, jit=jit)
+    return Compiled(fn, cache_size=cache_size, strict=strict, jit=jit)
+
+
+class _Eager:
+    """A signature whose call could not be recorded faithfully: always run eagerly (its
+    guards always pass: what failed would likely fail again, and warn every call)."""
+
+    def __init__(self, reasons):
+        self.reasons = reasons
+        self.guards = self
+
+    def prepare(self):
+        return ()
+
+
+class Compiled:
+    """A compiled function. `.program` is the latest recording (print it to read it);
+    `.stats` counts recordings, replays and eager calls."""
+
+    def __init__(self, fn, cache_size=8, strict=False, jit=False):
+        self.fn = fn
+        self.strict = strict
+        self.jit = jit
+        self.cache = SignatureCache(cache_size)
+        self.program = None
+        self.stats = {"recordings": 0, "replays": 0, "eager": 0}
+        self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
+        functools.update_wrapper(self, fn, updated=())
+
+    def __repr__(self):
+        return f"<ag.compile of {self.name}: {len(self.cache)} signature(s) recorded>"
+
+    def __get__(self, obj, owner=None):
+        # As a decorator on a method: compile the bound method once per instance.
+        if obj is None:
+            return self
+        bound = obj.__dict__.get(f"_compiled_{self.name}")
+        if bound is None:
+            bound = Compiled(self.fn.__get__(obj, owner), self.cache.size, self.strict, self.jit)
+            obj.__dict__[f"_compiled_{self.name}"] = bound
+        return bound
+
+    def __call__(self, *args, **kwargs):
+        if _recording.get() is not None or _anomaly_mode.get() is not None:
+            return self.fn(*args, **kwargs)  # inside another recording, or checking every op
+        tensors, key = signature(args, kwargs)
+        entry = self.cache.get(key)
+        if entry is not None:
+            for program in entry:
+                caps = program.guards.prepare()
+                if caps is None:
+                    continue
+                if isinstance(program, _Eager):
+                    self.stats["eager"] += 1
+                    return self.fn(*args, **kwargs)
+                if not program.confirmed:
+                    return self._record(key, tensors, args, kwargs, confirming=program)
+                self.stats["replays"] += 1
+                self.program = program
+                return program.run(tensors, caps)
+        return self._record(key, tensors, args, kwargs)
+
+    def _record(self, key, tensors, args, kwargs, confirming=None):
+        """Run the call eagerly while recording it. The second call of a signature is
+        recorded too, and only replayed from then on if both recordings agree."""
+        hook_backends()
+        recorder = Recorder(self.fn, self.name, tensors, strict=self.strict)
+        token = _recording.set(recorder)
+        try:
+            result = self.fn(*args, **kwargs)
+            recorder.finish()
+            outputs = recorder.outputs(result)
+        finally:
+            _recording.reset(token)
+        self.stats["recordings"] += 1
+        guards = Guards(self.fn, recorder.captures, recorder.modules)
+        if not recorder.problems:
+            program = Program(self.name, recorder.code, recorder.captures, outputs,
+                              recorder.meta, guards)
+            if confirming is not None:
+                if confirming.fingerprint == program.fingerprint:
+                    confirming.confirmed = True
+                    if self.jit:
+                        confirming.jitted = confirming.backend_compiled()
+                    self.program = confirming
+                    return result
+                self.cache.entries[key].remove(confirming)
+                if confirming.attempts < 2:  # a first call may differ (state made lazily)
+                    program.attempts = confirming.attempts + 1
+                    self.cache.add(key, program)
+                    return result
+                recorder.problem(
+                    "computes different operations or constants in two calls with the same "
+                    "signature: Python state or raw arrays (.data) decide them, which the "
+                    "recorder does not see")
+        if recorder.problems:
+            if self.strict:
+                raise CompileError(f"ag.compile({self.name}): " + "; ".join(recorder.problems))
+            self.cache.add(key, _Eager(recorder.problems))
+            warnings.warn(
+                f"ag.compile({self.name}): running eagerly, because the function "
+                + "; and it ".join(recorder.problems), RuntimeWarning, stacklevel=3)
+            return result
+        self.cache.add(key, program)
+        self.program = program
+        if self.stats["recordings"] == 16:
+            warnings.warn(
+                f"ag.compile({self.name}) has recorded 16 times: its signature or guards keep "
+                "changing (a new shape, a changing Python number, a replaced tensor); pass "
+                "changing numbers as tensors", RuntimeWarning, stacklevel=3)
+        return result

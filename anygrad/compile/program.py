@@ -1,0 +1,570 @@
+"""A recorded call as a flat program over array slots, turned into Python source.
+
+Every value a call computed is a numbered slot (`%3`). The instructions load tensors
+(arguments, and tensors reached from outside), apply ops' forward functions to slots,
+draw random numbers, call effects (optimizer steps), accumulate leaf gradients and store
+module buffers. `build()` writes the program as one straight-line Python function, so a
+replay pays one bytecode line per array operation instead of the engine's dispatch,
+graph recording and backward bookkeeping. `str(program)` shows it to the user.
+"""
+from __future__ import annotations
+
+import re
+
+from ..engine import _wrap
+
+__all__ = ["Program", "Ref"]
+
+
+class Ref:
+    """A slot of the program (an operand that is not a constant)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __repr__(self):
+        return f"%{self.index}"
+
+
+class Dynamic:
+    """A parameter rebuilt from slots at replay (a selection whose index is data)."""
+
+    __slots__ = ("build", "refs", "label")
+
+    def __init__(self, build, refs, label):
+        self.build = build
+        self.refs = refs
+        self.label = label
+
+    def __repr__(self):
+        return f"{self.label}({', '.join(map(repr, self.refs))})"
+
+
+# ------------------------------------------------------------------ instructions
+class Instruction:
+    out = None  # the slot written, if any
+    pure = False  # may be dropped when its slot is never read
+
+    def reads(self):
+        return ()
+
+
+class LoadArg(Instruction):
+    pure = True
+
+    def __init__(self, position, out):
+        self.position, self.out = position, out
+
+    def show(self):
+        return f"{self.out!r} = argument {self.position}"
+
+    def emit(self, name):
+        return f"s{self.out.index} = args[{self.position}].data"
+
+
+class LoadCapture(Instruction):
+    pure = True
+
+    def __init__(self, capture, out):
+        self.capture, self.out = capture, out
+
+    def show(self):
+        return f"{self.out!r} = outside tensor {self.capture}"
+
+    def emit(self, name):
+        return f"s{self.out.index} = caps[{self.capture}].data"
+
+
+class LoadGrad(Instruction):
+    """The `.grad` of a leaf, read where the call read it."""
+
+    pure = True
+
+    def __init__(self, target, out):
+        self.target, self.out = target, out
+
+    def show(self):
+        return f"{self.out!r} = grad of {_target_text(self.target)}"
+
+    def emit(self, name):
+        return f"s{self.out.index} = grad_of({_target_code(self.target)})"
+
+
+class Apply(Instruction):
+    """out = op.forward(xp, *operands, **params)."""
+
+    pure = True
+
+    def __init__(self, op, backend, operands, params, out):
+        self.op, self.backend, self.operands, self.params, self.out = op, backend, operands, params, out
+
+    def reads(self):
+        refs = [a for a in self.operands if isinstance(a, Ref)]
+        for v in self.params.values():
+            if isinstance(v, Dynamic):
+                refs.extend(v.refs)
+        return refs
+
+    def show(self):
+        args = [repr(a) if isinstance(a, Ref) else _short(a) for a in self.operands]
+        args += [f"{k}={v!r}" if isinstance(v, Dynamic) else f"{k}={_short(v)}"
+                 for k, v in self.params.items()]
+        return f"{self.out!r} = {self.op.name}({', '.join(args)})"
+
+    def emit(self, name):
+        env = {f"{name}_f": self.op.forward, f"{name}_xp": self.backend.xp}
+        inline = _inline(self.op.forward)
+        if inline is not None and not self.params and len(self.operands) == inline.count("{}"):
+            operands = [_operand(a, f"{name}_a{j}", env) for j, a in enumerate(self.operands)]
+            return f"s{self.out.index} = " + inline.format(*operands, xp=f"{name}_xp"), env
+        args = [f"{name}_xp"]
+        for j, a in enumerate(self.operands):
+            args.append(_operand(a, f"{name}_a{j}", env))
+        for k, v in self.params.items():
+            if isinstance(v, Dynamic):
+                env[f"{name}_b{k}"] = v.build
+                args.append(f"{k}={name}_b{k}({', '.join(f's{r.index}' for r in v.refs)})")
+            else:
+                args.append(f"{k}={_operand(v, f'{name}_p{k}', env)}")
+        return f"s{self.out.index} = {name}_f({', '.join(args)})", env
+
+
+class Call(Instruction):
+    """out = fn(*operands): a random draw or an index conversion, run again at replay."""
+
+    def __init__(self, fn, operands, out, label):
+        self.fn, self.operands, self.out, self.label = fn, operands, out, label
+
+    def reads(self):
+        return [a for a in self.operands if isinstance(a, Ref)]
+
+    def show(self):
+        args = [repr(a) if isinstance(a, Ref) else _short(a) for a in self.operands]
+        return f"{self.out!r} = {self.label}({', '.join(args)})"
+
+    def emit(self, name):
+        env = {f"{name}_f": self.fn}
+        args = [_operand(a, f"{name}_a{j}", env) for j, a in enumerate(self.operands)]
+        return f"s{self.out.index} = {name}_f({', '.join(args)})", env
+
+
+class Effect(Instruction):
+    """A method call replayed as a call (optimizer step, zero_grad, scheduler step)."""
+
+    def __init__(self, fn, label):
+        self.fn, self.label = fn, label
+
+    def show(self):
+        return self.label
+
+    def emit(self, name):
+        return f"{name}_f()", {f"{name}_f": self.fn}
+
+
+class Accumulate(Instruction):
+    """leaf.grad = g, or leaf.grad + g when it has one: backward's last step, decided at
+    replay as eager backward decides it."""
+
+    def __init__(self, target, grad, backend, out):
+        self.target, self.grad, self.backend, self.out = target, grad, backend, out
+
+    def reads(self):
+        return [self.grad] if isinstance(self.grad, Ref) else []
+
+    def show(self):
+        return f"{self.out!r} = accumulate into grad of {_target_text(self.target)}: {self.grad!r}"
+
+    def emit(self, name):
+        env = {f"{name}_b": self.backend}
+        g = _operand(self.grad, f"{name}_g", env)
+        return f"s{self.out.index} = accumulate({_target_code(self.target)}, {g}, {name}_b)", env
+
+
+class ClearGrad(Instruction):
+    """leaf.grad = None, written by the function itself."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def show(self):
+        return f"grad of {_target_text(self.target)} = None"
+
+    def emit(self, name):
+        return f"{_target_code(self.target)}.grad = None"
+
+
+class Store(Instruction):
+    """module.<name> = tensor: a buffer written during the call (running statistics)."""
+
+    def __init__(self, module, name, value, backend):
+        self.module, self.name, self.value, self.backend = module, name, value, backend
+
+    def reads(self):
+        return [self.value] if isinstance(self.value, Ref) else []
+
+    def show(self):
+        return f"{type(self.module).__name__}.{self.name} = {self.value!r}"
+
+    def emit(self, name):
+        env = {f"{name}_m": self.module._buffers, f"{name}_b": self.backend}
+        value = _operand(self.value, f"{name}_v", env)
+        if self.value is None:
+            return f"{name}_m[{self.name!r}] = None", env
+        return f"{name}_m[{self.name!r}] = wrap({value}, {name}_b)", env
+
+
+# ------------------------------------------------------------------ the program
+class Program:
+    """A replayable recording: instructions, the outside tensors it loads, its outputs."""
+
+    def __init__(self, title, code, captures, outputs, meta, guards):
+        self.title = title
+        self.code = _live(code, outputs)
+        self.captures = captures  # Capture objects: how to find each outside tensor
+        self.outputs = outputs  # the returned structure, with Refs for tensors
+        self.meta = meta  # slot -> (shape, dtype) at recording, for display
+        self.guards = guards
+        self.replays = 0
+        self.confirmed = False  # by a second recording that agrees (see fingerprint)
+        self.attempts = 0
+        self.fingerprint = fingerprint(self.code, captures, outputs)
+        self._run = self._build()
+        self.jitted = None  # the backend's compiled form, where ag.compile(jit=True) made one
+
+    @property
+    def pure(self):
+        """Whether the program is a function of its input arrays alone: no effects, random
+        draws, gradient or buffer writes. Only such a program can be handed to a
+        backend's own compiler."""
+        return all(isinstance(ins, (LoadArg, LoadCapture, Apply))
+                   or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
+
+    def backend_compiled(self):
+        """The program as a function of arrays, compiled by the backend (jax.jit), or
+        None where the program is not pure or its backend has no compiler."""
+        backends = {c.backend for c in self.captures}
+        backends.update(ins.backend for ins in self.code if isinstance(ins, Apply))
+        if not self.pure or len(backends) != 1:
+            return None
+        compiler = getattr(next(iter(backends)), "jit", None)
+        return None if compiler is None else compiler(self._build(arrays=True))
+
+    def __str__(self):
+        lines = [f"{self.title}: {len(self.code)} instructions, "
+                 f"{len(self.captures)} outside tensors"]
+        for k, c in enumerate(self.captures):
+            lines.append(f"  outside tensor {k}: {c.describe()}")
+        for ins in self.code:
+            text = ins.show()
+            out = ins.out
+            if out is not None and out.index in self.meta:
+                shape, dtype = self.meta[out.index]
+                text = f"{text:<60} {_dtype_text(dtype)}{list(shape)}"
+            lines.append("  " + text)
+        lines.append(f"  return {_show_outputs(self.outputs)}")
+        return "\n".join(lines)
+
+    def _build(self, arrays=False):
+        """The replay as Python source: of tensors (args, caps), or with `arrays` of
+        their arrays (the pure function a backend compiler takes)."""
+        env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of}
+        body = []
+        last, read = _last_reads(self.code, self.outputs)
+        for i, ins in enumerate(self.code):
+            emitted = ins.emit(f"i{i}")
+            if arrays and isinstance(ins, (LoadArg, LoadCapture)):
+                emitted = emitted.replace(".data", "")
+            line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
+            env.update(extra)
+            body.append(line)
+            dead = list(last.get(i, ()))
+            if ins.out is not None and ins.out.index not in read:
+                dead.append(ins.out.index)
+            if dead:
+                body.append("del " + ", ".join(f"s{k}" for k in sorted(set(dead))))
+        refs = _output_refs(self.outputs)
+        body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")")
+        source = "def replay(args, caps):\n" + "\n".join("    " + line for line in body) + "\n"
+        if not arrays:
+            self.source = source
+        exec(compile(source, f"<ag.compile {self.title}>", "exec"), env)
+        return env["replay"]
+
+    def run(self, args, caps):
+        self.replays += 1
+        if self.jitted is not None:
+            arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+        else:
+            arrays = self._run(args, caps)
+        return _rebuild(self.outputs, iter(arrays), args, caps)
+
+
+class Capture:
+    """An outside tensor and how a replay finds it again: a path from the function's
+    closure, globals or `self` (read afresh each call), or, when no path reaches it, the
+    object itself (a constant made during the recording)."""
+
+    __slots__ = ("tensor", "path", "root", "shape", "dtype", "backend", "requires_grad")
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.path = None
+        self.root = None
+        self.shape = tuple(tensor.data.shape)
+        self.dtype = tensor.data.dtype
+        self.backend = tensor.backend
+        self.requires_grad = tensor.requires_grad
+
+    def describe(self):
+        if self.path is None:
+            where = "a constant of the recording"
+        else:  # a helper function's closure cell or global, said briefly
+            where = self.root_text() + "".join(_step_text(s) for s in self.path)
+            where = re.sub(r"\.__closure__\[(\d+)\]\.cell_contents", r".<closure \1>", where)
+            where = re.sub(r"\.__globals__\[('\w+')\]", r".<global \1>", where)
+        return f"{where} {_dtype_text(self.dtype)}{list(self.shape)}"
+
+    def root_text(self):
+        kind, name = self.root[0], self.root[1]
+        return {"self": "self", "cell": name, "global": name}[kind]
+
+    def find(self):
+        if self.path is None:
+            return self.tensor
+        kind, _name, obj = self.root
+        value = obj.cell_contents if kind == "cell" else obj[_name] if kind == "global" else obj
+        for step, key in self.path:
+            value = value[key] if step == "item" else getattr(value, key)
+        return value
+
+
+def _step_text(step):
+    kind, key = step
+    return f"[{key!r}]" if kind == "item" else f".{key}"
+
+
+# ------------------------------------------------------------------ inlining
+# Forwards that are one expression are written into the replay as that expression,
+# which saves a Python call per op. An op qualifies only while its forward compiles to
+# the same bytecode as the reference here, so a changed forward is called, never
+# mistranslated.
+_REFERENCES = [
+    (lambda xp, a, b: a + b, "{} + {}"),
+    (lambda xp, a, b: a - b, "{} - {}"),
+    (lambda xp, a, b: a * b, "{} * {}"),
+    (lambda xp, a, b: a / b, "{} / {}"),
+    (lambda xp, a: -a, "-{}"),
+    (lambda xp, a, b: a > b, "{} > {}"),
+    (lambda xp, a, b: a < b, "{} < {}"),
+    (lambda xp, a, b: a == b, "{} == {}"),
+    (lambda xp, x: xp.exp(x), "{xp}.exp({})"),
+    (lambda xp, x: xp.log(x), "{xp}.log({})"),
+    (lambda xp, x: xp.tanh(x), "{xp}.tanh({})"),
+    (lambda xp, x: xp.sqrt(x), "{xp}.sqrt({})"),
+    (lambda xp, x: xp.maximum(x, 0), "{xp}.maximum({}, 0)"),
+    (lambda xp, a, b: xp.matmul(a, b), "{xp}.matmul({}, {})"),
+    (lambda xp, x: xp.matrix_transpose(x), "{xp}.matrix_transpose({})"),
+]
+_INLINE = {}
+
+
+def _code_key(fn):
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    return (code.co_code, code.co_consts, code.co_names, code.co_varnames, code.co_argcount)
+
+
+def _inline(forward):
+    """The expression template for `forward`, or None."""
+    if not _INLINE:
+        _INLINE.update((_code_key(fn), template) for fn, template in _REFERENCES)
+    key = _code_key(forward)
+    return None if key is None else _INLINE.get(key)
+
+
+# ------------------------------------------------------------------ replay helpers
+def _accumulate(leaf, g, backend):
+    """Eager backward's `_accumulate_leaf`, on raw arrays."""
+    if leaf.grad is None:
+        leaf.grad = _wrap(g, backend)
+        return g
+    total = leaf.grad.data + g
+    leaf.grad = _wrap(total, backend)
+    return total
+
+
+def _grad_of(leaf):
+    if leaf.grad is None:
+        raise RuntimeError(
+            "ag.compile: the recorded call read the .grad of a tensor of shape "
+            f"{leaf.shape}, which has no gradient in this call; clear gradients the same "
+            "way in every call (or call the function eagerly)"
+        )
+    return leaf.grad.data
+
+
+def _rebuild(template, arrays, args, caps):
+    kind = template[0]
+    if kind == "slot":
+        return _wrap(next(arrays), template[2])
+    if kind == "arg":
+        return args[template[1]]
+    if kind == "capture":
+        return caps[template[1]]
+    if kind == "const":
+        return template[1]
+    items = [_rebuild(t, arrays, args, caps) for t in template[1]]
+    if kind == "list":
+        return items
+    if kind == "tuple":
+        return tuple(items)
+    return dict(zip(template[2], items))
+
+
+def _output_refs(template, found=None):
+    found = [] if found is None else found
+    if template[0] == "slot":
+        found.append(template[1])
+    elif template[0] in ("list", "tuple", "dict"):
+        for t in template[1]:
+            _output_refs(t, found)
+    return found
+
+
+def _show_outputs(template):
+    kind = template[0]
+    if kind == "slot":
+        return repr(template[1])
+    if kind == "arg":
+        return f"argument {template[1]}"
+    if kind == "capture":
+        return f"outside tensor {template[1]}"
+    if kind == "const":
+        return _short(template[1])
+    inner = ", ".join(_show_outputs(t) for t in template[1])
+    return {"list": f"[{inner}]", "tuple": f"({inner})", "dict": f"{{{inner}}}"}[kind]
+
+
+def _live(code, outputs):
+    """Drop pure instructions whose slots nothing reads (dead values of the recording)."""
+    needed = {r.index for r in _output_refs(outputs)}
+    kept = []
+    for ins in reversed(code):
+        if ins.pure and ins.out.index not in needed:
+            continue
+        kept.append(ins)
+        needed.update(r.index for r in ins.reads())
+    kept.reverse()
+    return kept
+
+
+def _last_reads(code, outputs):
+    """instruction index -> slots read there for the last time (freed right after, so a
+    replay holds no more memory than eager execution does), and every slot read."""
+    keep = {r.index for r in _output_refs(outputs)}
+    last = {}
+    for i, ins in enumerate(code):
+        for r in ins.reads():
+            last[r.index] = i
+    by_instruction = {}
+    for slot, i in last.items():
+        if slot not in keep:
+            by_instruction.setdefault(i, []).append(slot)
+    return by_instruction, set(last) | keep
+
+
+def _operand(value, name, env):
+    """Source text for a constant or slot operand."""
+    if isinstance(value, Ref):
+        return f"s{value.index}"
+    if value is None or isinstance(value, bool) or type(value) is int:
+        return repr(value)
+    if type(value) is float and value == value and value not in (float("inf"), float("-inf")):
+        return repr(value)  # repr round-trips a float exactly
+    if type(value) is tuple and all(type(v) is int for v in value):
+        return repr(value)
+    env[name] = value
+    return name
+
+
+def _target_code(target):
+    kind, index = target
+    return f"args[{index}]" if kind == "arg" else f"caps[{index}]"
+
+
+def _target_text(target):
+    kind, index = target
+    return f"argument {index}" if kind == "arg" else f"outside tensor {index}"
+
+
+def _short(value):
+    text = repr(value) if not (hasattr(value, "shape") and hasattr(value, "dtype")) else \
+        f"array {_dtype_text(value.dtype)}{list(value.shape)}"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _dtype_text(dtype):
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+# ------------------------------------------------------------------ fingerprints
+def fingerprint(code, captures, outputs):
+    """What two recordings of one signature must share for either to be replayed: the
+    same instructions on the same slots, and equal constants. A constant that differs
+    between two calls was computed from data the recorder never saw (raw arrays)."""
+    return (
+        tuple(_fingerprint(ins) for ins in code),
+        tuple(("path", c.root[:2], c.path) if c.path is not None
+              else ("constant", _value_print(c.tensor.data, c.backend)) for c in captures),
+        _value_print(outputs, None),
+    )
+
+
+def _fingerprint(ins):
+    if isinstance(ins, Apply):
+        return ("apply", ins.op.name, ins.out.index,
+                tuple(_value_print(a, ins.backend) for a in ins.operands),
+                tuple((k, _value_print(v, ins.backend)) for k, v in ins.params.items()))
+    if isinstance(ins, Call):
+        return ("call", ins.label, ins.out.index, tuple(_value_print(a, None) for a in ins.operands))
+    if isinstance(ins, Effect):
+        return ("effect", ins.label, id(ins.fn.args[0]) if getattr(ins.fn, "args", None) else 0)
+    if isinstance(ins, Store):
+        return ("store", id(ins.module), ins.name, _value_print(ins.value, ins.backend))
+    if isinstance(ins, Accumulate):
+        return ("accumulate", ins.target, _value_print(ins.grad, ins.backend), ins.out.index)
+    return (type(ins).__name__, getattr(ins, "position", None), getattr(ins, "capture", None),
+            getattr(ins, "target", None), None if ins.out is None else ins.out.index)
+
+
+def _value_print(value, backend):
+    import hashlib
+
+    from ..backends import GatherSpec, backend_of
+    from ..tensor import Tensor
+
+    if isinstance(value, Ref):
+        return ("slot", value.index)
+    if isinstance(value, Dynamic):
+        return ("dynamic", value.label, tuple(r.index for r in value.refs))
+    if isinstance(value, Tensor):
+        return _value_print(value.data, value.backend)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_value_print(v, backend) for v in value))
+    if isinstance(value, GatherSpec):
+        return ("spec", value.kind, value.axis, _value_print(value.index, backend))
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type):
+        try:
+            owner = backend if backend is not None and backend.owns(value) else backend_of(value)
+            host = owner.to_numpy(value)
+        except Exception:  # noqa: BLE001  (an array no backend knows: compare by identity)
+            return ("array", id(value))
+        return ("array", tuple(host.shape), str(host.dtype), hashlib.sha1(host.tobytes()).hexdigest())
+    if isinstance(value, (int, float, bool, str, type(None))):
+        return (type(value).__name__, value)
+    if type(value).__repr__ is object.__repr__:
+        return ("object", type(value).__name__)
+    return ("object", repr(value))

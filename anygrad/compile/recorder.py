@@ -1,0 +1,383 @@
+"""Recording one eager call of a function as a flat program over array slots.
+
+While a recording is active (the `_recording` context variable, looked up once per op
+like anomaly mode), the engine reports every op it applies and hands each backward to
+`on_backward`, which runs the VJP rules as ops too (as `create_graph` does, but with no
+graph kept), so they are recorded like the forward. Optimizer and scheduler methods are
+effects (see effects.py): recorded as calls. Random draws are recorded as draws from the
+same backend stream, and BatchNorm's running statistics as buffer stores.
+
+Everything the recorder cannot replay faithfully is a *problem*: reading a tensor's value
+on the host (`.item()`, `bool()`, `float()`), hooks, assigning `.data`, a graph built
+outside the call, an output whose graph is still needed. A call with problems is not
+replayed: the caller falls back to eager execution with a warning, or raises in strict
+mode.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from ..backends import GatherSpec
+from ..engine import _wrap
+from ..modes import _recording
+from ..tensor import Tensor
+from .guards import PathIndex
+from .program import (
+    Accumulate, Apply, Call, Capture, ClearGrad, Dynamic, Effect, LoadArg, LoadCapture, LoadGrad, Ref,
+    Store,
+)
+
+__all__ = ["CompileError", "Recorder"]
+
+
+class CompileError(RuntimeError):
+    """A compiled function did something a replay could not repeat faithfully."""
+
+
+class Recorder:
+    def __init__(self, fn, title, args, strict=False):
+        self.paths = PathIndex(fn)
+        self.title = title
+        self.strict = strict
+        self.args = args  # the call's tensors, flattened
+        self.arg_positions = {id(t): i for i, t in enumerate(args)}
+        # A tensor sharing an argument's array (a transform's fresh leaf) reads the argument.
+        self.arg_arrays = {id(t.data): i for i, t in reversed(list(enumerate(args)))}
+        self.refs = {}  # id(array) -> Ref of the slot holding it
+        self.keep = []  # every recorded array stays alive, so no id is reused meanwhile
+        self.meta = {}
+        self.code = []
+        self.captures = []
+        self.capture_index = {}  # id(tensor) -> capture number
+        self.capture_arrays = {}  # capture number -> (the array last loaded, its digest)
+        self.nodes = set()  # ids of the nodes built during the recording
+        self.modules = {}  # id -> (module, training flag) of every module called
+        self.problems = []
+        self.effect_depth = 0
+        # The .grad of every tensor the function can reach, as last seen: a change the
+        # recording did not make itself is the function assigning .grad.
+        self.grads = {id(t): (t, t.grad) for t in (*args, *self.paths.tensors())}
+
+    # ------------------------------------------------------------ bookkeeping
+    def problem(self, text):
+        if self.strict:
+            raise CompileError(f"ag.compile({self.title}): {text}")
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def produce(self, array):
+        ref = Ref(len(self.meta))
+        self.refs[id(array)] = ref
+        self.keep.append(array)
+        self.meta[ref.index] = (tuple(getattr(array, "shape", ())), getattr(array, "dtype", None))
+        return ref
+
+    def operand(self, value):
+        if isinstance(value, Tensor):
+            ref = self.refs.get(id(value.data))
+            return ref if ref is not None else self.capture(value)
+        ref = self.refs.get(id(value)) if not isinstance(value, (int, float, bool)) else None
+        return value if ref is None else ref
+
+    def capture(self, t):
+        """The first read of a tensor the call did not compute: an argument, an outside
+        tensor (a parameter, a buffer, a captured batch), or the gradient of one."""
+        position = self.arg_positions.get(id(t), self.arg_arrays.get(id(t.data)))
+        if position is not None:
+            out = self.produce(t.data)
+            self.code.append(LoadArg(position, out))
+            return out
+        owner = self._grad_owner(t)
+        if owner is not None:
+            out = self.produce(t.data)
+            self.code.append(LoadGrad(owner, out))
+            return out
+        k = self.capture_index.get(id(t))
+        if k is None:
+            k = self.capture_index[id(t)] = len(self.captures)
+            capture = Capture(t)
+            capture.root, capture.path = self.paths.find(t)
+            self.captures.append(capture)
+        self.capture_arrays[k] = (t.data, _digest(t))
+        out = self.produce(t.data)
+        self.code.append(LoadCapture(k, out))
+        return out
+
+    def _grad_owner(self, t):
+        for leaf, target in self._leaves():
+            if leaf.grad is t:
+                return target
+        return None
+
+    def _leaves(self):
+        for i, a in enumerate(self.args):
+            yield a, ("arg", i)
+        for k, c in enumerate(self.captures):
+            yield c.tensor, ("capture", k)
+
+    def target_of(self, leaf):
+        position = self.arg_positions.get(id(leaf))
+        if position is not None:
+            return ("arg", position)
+        k = self.capture_index.get(id(leaf))
+        return None if k is None else ("capture", k)
+
+    # ------------------------------------------------------------ the engine's reports
+    def on_apply(self, op, args, params, result):
+        if self.effect_depth:
+            return
+        operands = [self.operand(a) for a in args]
+        params = {k: self._param(v) for k, v in params.items()} if params else {}
+        out = self.produce(result.data)
+        self.code.append(Apply(op, result.backend, operands, params, out))
+        if result.node is not None:
+            self.nodes.add(id(result.node))
+            self.keep.append(result.node)
+
+    def _param(self, value):
+        """A parameter as recorded: constant, or rebuilt from slots when it holds data
+        the call computed or received (the index of a selection: labels, say)."""
+        if isinstance(value, GatherSpec):
+            parts = value.index if isinstance(value.index, tuple) else (value.index,)
+            found = [self.refs.get(id(p)) for p in parts]
+            if not any(found):
+                return value
+            positions = [i for i, r in enumerate(found) if r is not None]
+            fixed = [None if r is not None else p for p, r in zip(parts, found)]
+            as_tuple = isinstance(value.index, tuple)
+
+            def build(*arrays, kind=value.kind, axis=value.axis):
+                index = list(fixed)
+                for i, a in zip(positions, arrays):
+                    index[i] = a
+                return GatherSpec(kind, tuple(index) if as_tuple else index[0], axis)
+
+            return Dynamic(build, [found[i] for i in positions], value.kind)
+        if isinstance(value, (int, float, bool, str, type(None), tuple)):
+            return value
+        ref = self.refs.get(id(value))
+        if ref is None:
+            return value
+        return Dynamic(lambda a: a, [ref], "array")
+
+    def on_backward(self, run, roots, root_grads, retain_graph, create_graph, inputs):
+        """Run backward with the rules applied as ops (recorded), then record the
+        gradients it leaves on leaves as accumulations decided at replay."""
+        if self.effect_depth:
+            return run(roots, root_grads, retain_graph, create_graph, inputs)
+        self._check_grads()
+        leaves = self._check_graph(roots)
+        stashed = {}
+        if inputs is None:
+            for leaf in leaves:
+                stashed[id(leaf)] = leaf.grad
+                leaf.grad = None
+        try:
+            results = run(roots, root_grads, retain_graph, True, inputs)
+        finally:
+            fresh = {}
+            for leaf in leaves if inputs is None else ():
+                fresh[id(leaf)] = leaf.grad
+                leaf.grad = stashed[id(leaf)]
+        for leaf in leaves if inputs is None else ():
+            g = fresh[id(leaf)]
+            if g is None:
+                continue
+            self._accumulate(leaf, g, create_graph)
+        return results
+
+    def _accumulate(self, leaf, g, create_graph):
+        target = self.target_of(leaf)
+        if target is None:
+            self.problem("gives a gradient (in backward) to a tensor created inside it, whose .grad "
+                         "would not survive a replay")
+        old = leaf.grad
+        if create_graph and old is not None:
+            self.problem("adds a create_graph gradient to an existing .grad; clear gradients "
+                         "first inside the function")
+        grad = self.operand(g)
+        if old is None:
+            leaf.grad = g if create_graph else _wrap(g.data, leaf.backend)
+        else:
+            leaf.grad = _wrap(old.data + g.data, leaf.backend)
+        out = self.produce(leaf.grad.data)
+        self.grads[id(leaf)] = (leaf, leaf.grad)
+        if target is not None:
+            self.code.append(Accumulate(target, grad, leaf.backend, out))
+
+    def _check_graph(self, roots):
+        """The leaves a backward reaches; hooks and outside graphs are problems."""
+        leaves = {}
+        stack = [r.node for r in roots if r.node is not None]
+        seen = set()
+        for r in roots:
+            if r.node is None and r.requires_grad:
+                leaves[id(r)] = r
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if id(node) not in self.nodes:
+                self.problem(f"backpropagates into a graph built outside it "
+                             f"(at {node.op.name}); pass its inputs as arguments instead")
+                continue
+            if node.hooks or node.retained is not None:
+                self.problem("runs a gradient hook or retain_grad() during backward")
+            for t in node.inputs or ():
+                if isinstance(t, Tensor):
+                    if t.node is not None:
+                        stack.append(t.node)
+                    elif t.requires_grad:
+                        leaves[id(t)] = t
+        for leaf in leaves.values():
+            if getattr(leaf, "_hooks", None):
+                self.problem(f"differentiates a leaf of shape {leaf.shape} that has a gradient hook")
+        return list(leaves.values())
+
+    # ------------------------------------------------------------ the rest of the library's
+    def on_effect(self, method, obj, args, kwargs):
+        if self.effect_depth:
+            return method(obj, *args, **kwargs)
+        label = f"{type(obj).__name__}.{method.__name__}()"
+        if any(isinstance(v, Tensor) or callable(v) for v in (*args, *kwargs.values())):
+            self.problem(f"calls {label} with a tensor or a closure, which a replay "
+                         "cannot call again faithfully")
+        self._check_writes()
+        self._check_grads()
+        self.code.append(Effect(functools.partial(method, obj, *args, **kwargs), label))
+        self.effect_depth += 1
+        try:
+            return method(obj, *args, **kwargs)
+        finally:
+            self.effect_depth -= 1
+            for k, c in enumerate(self.captures):
+                self.capture_arrays[k] = (c.tensor.data, _digest(c.tensor))
+            for key, (t, _) in self.grads.items():
+                self.grads[key] = (t, t.grad)
+
+    def on_host_read(self, tensor, what):
+        if self.effect_depth:
+            return
+        self.problem(f"reads a tensor's value on the host with {what} (shape {tensor.shape}); "
+                     "Python control flow on tensor values cannot be replayed")
+
+    def on_module(self, module):
+        if not self.effect_depth:
+            self.modules.setdefault(id(module), (module, module.training))
+
+    def on_store(self, module, name, value, kind):
+        if self.effect_depth:
+            return
+        if kind != "buffer":
+            self.problem(f"assigns parameter {name!r} of {type(module).__name__} inside the "
+                         "function")
+            return
+        operand = None if value is None else self.operand(value)
+        backend = None if value is None else value.backend
+        self.code.append(Store(module, name, operand, backend))
+
+    def on_backend_call(self, name, original, args, kwargs, out):
+        if self.effect_depth:
+            return
+        if name == "index":
+            ref = self.refs.get(id(args[0]))
+            if ref is not None and out is not args[0]:
+                self.code.append(Call(original, [ref], self.produce(out), "index"))
+            return
+        fn = functools.partial(original, *args, **kwargs) if kwargs else original
+        operands = [] if kwargs else list(args)
+        self.code.append(Call(fn, operands, self.produce(out), f"draw {name}"))
+
+    def _check_grads(self):
+        """`t.grad = None` written by the function becomes an instruction; any other
+        assignment to .grad is a problem."""
+        for key, (t, seen) in list(self.grads.items()):
+            if t.grad is seen:
+                continue
+            self.grads[key] = (t, t.grad)
+            if t.grad is not None:
+                self.problem(f"assigns the .grad of a tensor of shape {t.shape}; only "
+                             "backward, zero_grad and `.grad = None` can be replayed")
+                continue
+            target = self.target_of(t)
+            if target is None:
+                self.capture(t)
+                target = self.target_of(t)
+            self.code.append(ClearGrad(target))
+
+    def _check_writes(self):
+        """Outside tensors must change only through effects (optimizer steps): a new
+        `.data`, or the same array written in place, would not happen in a replay."""
+        for k, c in enumerate(self.captures):
+            loaded, digest = self.capture_arrays[k]
+            data = c.tensor.data
+            if data is not loaded or _digest(c.tensor) != digest:
+                self.problem(f"changes .data of a tensor of shape {c.shape} that it reads "
+                             "(only optimizer steps may update tensors)")
+                self.capture_arrays[k] = (data, _digest(c.tensor))
+
+    # ------------------------------------------------------------ the end of the call
+    def outputs(self, result):
+        """The returned structure, with slots for the tensors the call computed."""
+        if isinstance(result, Tensor):
+            if result.node is not None and result.node.inputs is not None:
+                self.problem("returns a tensor whose graph is still needed (backward was not "
+                             "called on it inside the function); call backward inside, or "
+                             "run the function under ag.no_grad()")
+            position = self.arg_positions.get(id(result))
+            if position is not None:
+                return ("arg", position)
+            k = self.capture_index.get(id(result))
+            if k is not None:
+                return ("capture", k)
+            return ("slot", self.operand(result), result.backend)
+        if isinstance(result, (list, tuple)):
+            kind = "list" if isinstance(result, list) else "tuple"
+            return (kind, [self.outputs(r) for r in result])
+        if isinstance(result, dict):
+            return ("dict", [self.outputs(v) for v in result.values()], list(result))
+        return ("const", result)
+
+    def finish(self):
+        self._check_writes()
+        self._check_grads()
+
+
+def _digest(t):
+    """A fingerprint of a tensor's values, to notice arrays written in place."""
+    return hashlib.sha1(t.backend.to_numpy(t.data).tobytes()).digest()
+
+
+# ------------------------------------------------------------------ backend hooks
+_HOOKED = ("normal", "uniform", "integers", "permutation", "bernoulli", "index")
+
+
+def hook_backends():
+    """Report random draws and index conversions of every backend made so far.
+
+    Installed on the backend objects once a function is first recorded; when no
+    recording is active each hook costs one context-variable lookup.
+    """
+    from ..backends.registry import _cache
+
+    for backend in set(_cache.values()):
+        if backend.__dict__.get("_compile_hooks"):
+            continue
+        for name in _HOOKED:
+            original = getattr(backend, name)
+            setattr(backend, name, _reporting(name, original))
+        backend._compile_hooks = True
+
+
+def _reporting(name, original):
+    @functools.wraps(original)
+    def call(*args, **kwargs):
+        out = original(*args, **kwargs)
+        recorder = _recording.get()
+        if recorder is not None:
+            recorder.on_backend_call(name, original, args, kwargs, out)
+        return out
+
+    return call

@@ -1,0 +1,47 @@
+"""The compiled-against-eager benchmark runs, checks agreement, and reports the BLAS.
+
+No timing is asserted (shared, noisy machines); what is checked is that every row is
+there with its ratios and that the compiled steps agree with eager ones.
+"""
+from anygrad.bench import blas, compiled, references
+from anygrad.bench.report import render_text
+from anygrad.bench.runner import Settings
+
+
+def test_compiled_workloads_run_and_agree_with_eager():
+    settings = Settings(backends=["numpy"], repeats=2, warmup=1)
+    result = compiled.run(settings, ["numpy"])
+    names = {(r["workload"], r["impl"]) for r in result["rows"]}
+    assert ("chain 100 ops", "anygrad:numpy compiled") in names
+    for r in result["rows"]:
+        if r["impl"].endswith("compiled"):
+            assert r["max_difference"] == 0.0  # bitwise equal on numpy
+            assert r["ratio_to_eager"] > 0
+    assert "Compiled (ag.compile)" in render_text([compiled.section(result)])
+
+
+def test_blas_mismatch_is_reported_with_the_setting(monkeypatch):
+    monkeypatch.setattr(blas, "cpu_flags", lambda: {"avx2", "avx512f", "avx512bw", "avx512dq",
+                                                    "avx512vl"})
+    monkeypatch.setattr(blas, "openblas_cores", lambda: [("Haswell", "0.3.27")])
+    finding = blas.check(measure=False)
+    assert finding["status"] == "mismatch"
+    assert finding["setting"] == "OPENBLAS_CORETYPE=SkylakeX"
+    assert "OPENBLAS_CORETYPE=SkylakeX" in " ".join(blas.describe(finding))
+    monkeypatch.setattr(blas, "openblas_cores", lambda: [("SkylakeX", "0.3.27")])
+    assert blas.check(measure=False)["status"] == "ok"
+
+
+def test_jax_step_compiled_and_jitted_agrees_with_jax_jit():
+    import numpy as np
+    import pytest
+
+    if not references.jax_available():
+        pytest.skip("jax is not installed")
+    settings = Settings(backends=["jax"], repeats=2, warmup=1)
+    rows = compiled._jax_rows((8, 16, 4), 5, settings, np.random.default_rng(0))
+    by_impl = {r["impl"]: r for r in rows}
+    assert set(by_impl) == {"jax:jit", "anygrad:jax functional", "anygrad:jax functional compiled",
+                            "anygrad:jax functional compiled + jit"}
+    assert by_impl["anygrad:jax functional compiled"]["max_difference"] == 0.0
+    assert by_impl["anygrad:jax functional compiled + jit"]["max_difference"] < 1e-5
