@@ -126,9 +126,12 @@ def _check_labels(fn, target, classes, ignore_index):
     target.backend.check(xp.any(bad), error)
 
 
-def _safe_labels(target, ignore_index):
-    """Labels fit to gather with: ignored samples read class 0 (their loss is zeroed)."""
-    return ag.where(target == ignore_index, 0, target)
+def _safe_labels(target, ignore_index, classes):
+    """Labels fit to gather with: ignored samples read class 0 (their loss is zeroed),
+    and so do labels out of range, which `_check_labels` has raised on or queued: no
+    library ever gathers with them (some would wrap, clamp or read garbage)."""
+    usable = ag.logical_and(ag.logical_and(target >= 0, target < classes), target != ignore_index)
+    return ag.where(usable, target, 0)
 
 
 def _checked_weight(fn, weight, input):
@@ -145,7 +148,7 @@ def _sample_weights(fn, weight, input, target, ignore_index):
     kept = ag.astype(target != ignore_index, input.dtype)
     if weight is None:
         return kept
-    safe = _safe_labels(target, ignore_index)
+    safe = _safe_labels(target, ignore_index, input.shape[_class_axis(input)])
     picked = ag.take(_checked_weight(fn, weight, input), ag.reshape(safe, (-1,)), axis=0)
     return ag.reshape(picked, safe.shape) * kept
 
@@ -176,7 +179,7 @@ def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean")
     axis = _class_axis(input)
     _check_labels(fn, target, input.shape[axis], ignore_index)
     weights = _sample_weights(fn, weight, input, target, ignore_index)
-    losses = -_pick(input, _safe_labels(target, ignore_index), axis) * weights
+    losses = -_pick(input, _safe_labels(target, ignore_index, input.shape[axis]), axis) * weights
     return _reduce_weighted(losses, weights, reduction)
 
 
@@ -216,7 +219,7 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="m
     _check_class_indices(fn, input, target)
     _check_labels(fn, target, classes, ignore_index)
     weights = _sample_weights(fn, weight, input, target, ignore_index)
-    losses = -_pick(log_probs, _safe_labels(target, ignore_index), axis) * weights
+    losses = -_pick(log_probs, _safe_labels(target, ignore_index, classes), axis) * weights
     if label_smoothing:
         # PyTorch's smoothing term: the class-weighted mean of -log q over all classes.
         if weight is not None:
