@@ -15,7 +15,7 @@ import os
 import sys
 
 from . import backends
-from .modes import _anomaly_mode
+from .modes import _anomaly_mode, observing
 from .tensor import Tensor
 
 __all__ = ["AnomalyError", "detect_anomaly"]
@@ -133,8 +133,5 @@ def detect_anomaly():
             loss = model(x)
             loss.backward()
     """
-    token = _anomaly_mode.set(_Detector())
-    try:
+    with observing(_anomaly_mode, _Detector()):
         yield
-    finally:
-        _anomaly_mode.reset(token)

@@ -13,7 +13,7 @@ differentiated again.
 """
 from __future__ import annotations
 
-from .modes import _anomaly_mode, _grad_enabled, _recording
+from .modes import _anomaly_mode, _grad_enabled, _observed, _recording
 
 _EMPTY: dict = {}
 
@@ -103,6 +103,9 @@ class VariadicOp(Op):
         self.variadic = True
 
 
+# The last native dtype found to be floating: the common case costs one identity test.
+_last_floating = [None]
+
 # Argument types that pass to a forward as they are (scalars, None, shapes, axes, names).
 _PLAIN = (int, float, bool, type(None), tuple, list, str, slice)
 
@@ -149,9 +152,10 @@ def apply(op, args, params=_EMPTY):
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     elif several and backend.multi_device:
         _check_devices(op, backend, args)
-    if (numbers or op.floating) and not mixed:
-        known = _dtype_cache.get(id(dtype))  # is_floating(dtype), inlined: the hot path
-        if not (known[1].is_floating if known is not None else is_floating(dtype)):
+    if (numbers or op.floating) and not mixed and dtype is not _last_floating[0]:
+        if is_floating(dtype):
+            _last_floating[0] = dtype  # the next op on this dtype skips the lookup
+        else:
             # A number can widen a non-floating tensor (int + 0.5 is a float), and
             # floating ops (exp, true division) take integers as floats.
             mixed = True
@@ -183,12 +187,13 @@ def apply(op, args, params=_EMPTY):
     else:
         result._requires_grad = False
         result.node = None
-    anomaly = _anomaly_mode.get()
-    if anomaly is not None:
-        anomaly.on_forward(op, result)
-    recorder = _recording.get()
-    if recorder is not None:
-        recorder.on_apply(op, args, params, result)
+    if _observed.get():  # one lookup per op while neither mode is on
+        anomaly = _anomaly_mode.get()
+        if anomaly is not None:
+            anomaly.on_forward(op, result)
+        recorder = _recording.get()
+        if recorder is not None:
+            recorder.on_apply(op, args, params, result)
     return result
 
 
@@ -490,4 +495,4 @@ def _run_hooks(node, g, create_graph):
 
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call back into this module)
 from . import coercion  # noqa: E402
-from .dtypes import _by_native as _dtype_cache, is_floating  # noqa: E402
+from .dtypes import is_floating  # noqa: E402

@@ -9,6 +9,20 @@ _grad_enabled = contextvars.ContextVar("anygrad_grad_enabled", default=True)
 _anomaly_mode = contextvars.ContextVar("anygrad_anomaly_mode", default=None)
 # The active ag.compile recorder (see anygrad.compile.recorder), or None: likewise.
 _recording = contextvars.ContextVar("anygrad_recording", default=None)
+# True while either of the two above is set: ops look up only this one when both are off.
+_observed = contextvars.ContextVar("anygrad_observed", default=False)
+
+
+@contextlib.contextmanager
+def observing(var, value):
+    """Set `var` (`_anomaly_mode` or `_recording`) to `value` within the block."""
+    token = var.set(value)
+    seen = _observed.set(True)
+    try:
+        yield value
+    finally:
+        _observed.reset(seen)
+        var.reset(token)
 
 is_grad_enabled = _grad_enabled.get
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import warnings
 
-from ..modes import _anomaly_mode, _recording
+from ..modes import _anomaly_mode, _recording, observing
 from .cache import SignatureCache, signature
 from .guards import Guards
 from .program import Program
@@ -109,13 +109,10 @@ class Compiled:
         recorded too, and only replayed from then on if both recordings agree."""
         hook_backends()
         recorder = Recorder(self.fn, self.name, tensors, strict=self.strict)
-        token = _recording.set(recorder)
-        try:
+        with observing(_recording, recorder):
             result = self.fn(*args, **kwargs)
             recorder.finish()
             outputs = recorder.outputs(result)
-        finally:
-            _recording.reset(token)
         self.stats["recordings"] += 1
         guards = Guards(self.fn, recorder.captures, recorder.modules)
         if not recorder.problems:
