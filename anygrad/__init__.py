@@ -27,11 +27,14 @@ from .anomaly import AnomalyError, detect_anomaly
 from . import viz
 from .compile import CompileError, compile
 
-bool = "bool"
-int32 = "int32"
-int64 = "int64"
-float32 = "float32"
-float64 = "float64"
+# anygrad's dtypes: `x.dtype == ag.float32` on every backend (see anygrad.dtypes).
+from .dtypes import DType, get_default_dtype, set_default_dtype  # noqa: E402
+from .dtypes import DTYPES as _DTYPES  # noqa: E402
+
+bool, int8, int16, int32, int64 = (_DTYPES[n] for n in ("bool", "int8", "int16", "int32", "int64"))
+uint8, uint16, uint32, uint64 = (_DTYPES[n] for n in ("uint8", "uint16", "uint32", "uint64"))
+float16, float32, float64 = (_DTYPES[n] for n in ("float16", "float32", "float64"))
+complex64, complex128 = _DTYPES["complex64"], _DTYPES["complex128"]
 
 __version__ = "0.1.0"
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numbers
 
+from .backends.base import _dtype_name as _library_dtype_name
+
 _KINDS = {
     "bool": "bool",
     "int8": "signed integer", "int16": "signed integer", "int32": "signed integer",
@@ -66,21 +68,11 @@ class DType:
 
 def dtype_name(spec) -> str:
     """'float32' from any library's float32 (numpy, torch, cupy, jax, strict), a DType
-    or a name."""
-    if isinstance(spec, str):
-        return spec
-    if isinstance(spec, DType):
-        return spec.name
-    name = getattr(spec, "name", None)
-    if isinstance(name, str):
-        return name
-    name = getattr(spec, "__name__", None)
-    if isinstance(name, str):
-        return name
-    text = str(spec).rsplit(".", 1)[-1]
-    if text in _KINDS:
-        return text
-    raise TypeError(f"not a dtype: {spec!r}")
+    (by its `name`) or a name; TypeError for what names no dtype."""
+    name = _library_dtype_name(spec)
+    if name not in _KINDS:
+        raise TypeError(f"not a dtype: {spec!r}")
+    return name
 
 
 DTYPES = {name: DType(name) for name in _KINDS}
