@@ -164,3 +164,28 @@ def test_out_of_range_index_arrays_raise(backend):
                 lambda: ag.take_along_axis(x, ag.tensor([[2], [0], [1]], backend=backend), axis=1)):
         with pytest.raises(IndexError, match="out of range"):
             bad()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_and_nll_match_pytorch(backend, reduction, smoothing, weighted):
+    torch = pytest.importorskip("torch")
+    x, y, w = random((6, 4)), np.array([0, 3, -100, 2, 1, 3]), random((4,), low=0.5, high=2.0)
+    logits = make(x, backend)
+    weight = make(w, backend, requires_grad=False) if weighted else None
+    ours = F.cross_entropy(logits, ag.tensor(y, backend=backend), weight=weight,
+                           label_smoothing=smoothing, reduction=reduction)
+    ag.sum(ours).backward()
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w) if weighted else None
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor(y), weight=tw,
+                                            label_smoothing=smoothing, reduction=reduction)
+    ref.sum().backward()
+    np.testing.assert_allclose(host(ours), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(host(logits.grad), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    nll = F.nll_loss(ag.log_softmax(make(x, backend), axis=1), ag.tensor(y, backend=backend),
+                     weight=weight, reduction=reduction)
+    ref = torch.nn.functional.nll_loss(torch.log_softmax(torch.tensor(x), 1), torch.tensor(y),
+                                       weight=tw, reduction=reduction)
+    np.testing.assert_allclose(host(nll), ref.numpy(), rtol=1e-12, atol=1e-12)
