@@ -7,6 +7,7 @@ gradients of every order for free. Pairwise halving needs log2(n) multiplies.
 from __future__ import annotations
 
 from . import ops
+from .creation import ones_like
 
 __all__ = ["prod"]
 
@@ -24,12 +25,12 @@ def prod(x, axis=None, keepdims=False):
     while flat.shape[-1] > 1:
         n = flat.shape[-1]
         if n % 2:  # pad with a one so the halves match
-            one = ops.ones_like(flat[..., :1])
+            one = ones_like(flat[..., :1])
             flat = ops.concat([flat, one], axis=-1)
             n += 1
         flat = flat[..., : n // 2] * flat[..., n // 2:]
     if flat.shape[-1] == 0:  # the empty product
-        flat = ops.ones_like(ops.sum(flat, axis=-1, keepdims=True))
+        flat = ones_like(ops.sum(flat, axis=-1, keepdims=True))
     out = ops.reshape(flat, kept_shape)
     if keepdims:
         out = ops.reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))

@@ -3,16 +3,14 @@ without a graph, whatever their inputs require. Comparisons promote their inputs
 dtype first, as arithmetic does (an integer tensor < 0.5 compares as floats)."""
 from __future__ import annotations
 
-from ..engine import Op
+from .registry import op
 
-
-def _constant_op(name, fn):
-    """An op without rules: its result never records a graph."""
-    return Op(name, fn)
+# An op declared without rules is a constant op: its result never records a graph.
+_constant_op = op
 
 
 def _compare(name, fn):
-    return Op(name, fn, promotes=0)
+    return op(name, fn, promotes=0)
 
 
 equal = _compare("equal", lambda xp, a, b: a == b)

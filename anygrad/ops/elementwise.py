@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ..engine import Op
+from .registry import op, public
 
 
 def _mask(ns, cond, g):
@@ -22,23 +23,23 @@ def _mask(ns, cond, g):
 
 # ---------------------------------------------------------------- arithmetic
 # `promotes=0`: the inputs are brought to one dtype first (anygrad.dtypes decides which).
-add = Op("add", lambda xp, a, b: a + b,
+add = op("add", lambda xp, a, b: a + b,
          lambda ns, g, ans, a, b: g,
          lambda ns, g, ans, a, b: g,
          promotes=0, passes=(0, 1))
-subtract = Op("subtract", lambda xp, a, b: a - b,
+subtract = op("subtract", lambda xp, a, b: a - b,
               lambda ns, g, ans, a, b: g,
               lambda ns, g, ans, a, b: -g,
               promotes=0, passes=(0,))
-multiply = Op("multiply", lambda xp, a, b: a * b,
+multiply = op("multiply", lambda xp, a, b: a * b,
               lambda ns, g, ans, a, b: g * b,
               lambda ns, g, ans, a, b: g * a,
               promotes=0)
-divide = Op("divide", lambda xp, a, b: a / b,
+divide = op("divide", lambda xp, a, b: a / b,
             lambda ns, g, ans, a, b: g / b,
             lambda ns, g, ans, a, b: -g * ans / b,
             promotes=0, floating=True)
-negative = Op("negative", lambda xp, a: -a,
+negative = op("negative", lambda xp, a: -a,
               lambda ns, g, ans, a: -g)
 
 
@@ -59,53 +60,53 @@ def _pow_vjp_exponent(ns, g, ans, a, b):
     return g * ans * ns.log(ns.where(a == 0, 1.0, a))
 
 
-pow = Op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0)
-square = Op("square", lambda xp, a: a * a,
+pow = op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0)
+square = op("square", lambda xp, a: a * a,
             lambda ns, g, ans, a: g * 2 * a)
 
 # ---------------------------------------------------------------- exponentials and logs
-exp = Op("exp", lambda xp, x: xp.exp(x),
+exp = op("exp", lambda xp, x: xp.exp(x),
          lambda ns, g, ans, x: g * ans,
          promotes=0, floating=True)
-expm1 = Op("expm1", lambda xp, x: xp.expm1(x),
+expm1 = op("expm1", lambda xp, x: xp.expm1(x),
            lambda ns, g, ans, x: g * (ans + 1),
            promotes=0, floating=True)
-log = Op("log", lambda xp, x: xp.log(x),
+log = op("log", lambda xp, x: xp.log(x),
          lambda ns, g, ans, x: g / x,
          promotes=0, floating=True)
-log1p = Op("log1p", lambda xp, x: xp.log1p(x),
+log1p = op("log1p", lambda xp, x: xp.log1p(x),
            lambda ns, g, ans, x: g / (x + 1),
            promotes=0, floating=True)
-sqrt = Op("sqrt", lambda xp, x: xp.sqrt(x),
+sqrt = op("sqrt", lambda xp, x: xp.sqrt(x),
           lambda ns, g, ans, x: g / (ans * 2),
           promotes=0, floating=True)
 
 # ---------------------------------------------------------------- trigonometric and hyperbolic
-sin = Op("sin", lambda xp, x: xp.sin(x),
+sin = op("sin", lambda xp, x: xp.sin(x),
          lambda ns, g, ans, x: g * ns.cos(x),
          promotes=0, floating=True)
-cos = Op("cos", lambda xp, x: xp.cos(x),
+cos = op("cos", lambda xp, x: xp.cos(x),
          lambda ns, g, ans, x: -g * ns.sin(x),
          promotes=0, floating=True)
-tanh = Op("tanh", lambda xp, x: xp.tanh(x),
+tanh = op("tanh", lambda xp, x: xp.tanh(x),
           lambda ns, g, ans, x: g * (1 - ans * ans),
           promotes=0, floating=True)
 
 # ---------------------------------------------------------------- piecewise
-abs = Op("abs", lambda xp, x: xp.abs(x),
+abs = op("abs", lambda xp, x: xp.abs(x),
          lambda ns, g, ans, x: g * ns.sign(x))
 # At a tie maximum and minimum split the gradient evenly between the inputs, as PyTorch does.
-maximum = Op("maximum", lambda xp, a, b: xp.maximum(a, b),
+maximum = op("maximum", lambda xp, a, b: xp.maximum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a > b, g) + _mask(ns, a == b, g / 2),
              lambda ns, g, ans, a, b: _mask(ns, b > a, g) + _mask(ns, a == b, g / 2),
              promotes=0)
-minimum = Op("minimum", lambda xp, a, b: xp.minimum(a, b),
+minimum = op("minimum", lambda xp, a, b: xp.minimum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a < b, g) + _mask(ns, a == b, g / 2),
              lambda ns, g, ans, a, b: _mask(ns, b < a, g) + _mask(ns, a == b, g / 2),
              promotes=0)
-relu = Op("relu", lambda xp, x: xp.maximum(x, 0),
+relu = op("relu", lambda xp, x: xp.maximum(x, 0),
           lambda ns, g, ans, x: _mask(ns, x > 0, g))
-where = Op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
+where = op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
            None,
            lambda ns, g, ans, cond, a, b: ns.where(cond, g, 0.0),
            lambda ns, g, ans, cond, a, b: ns.where(cond, 0.0, g),
@@ -122,7 +123,29 @@ def _clip_vjp(ns, g, ans, x, min=None, max=None):
     return _mask(ns, inside, g)
 
 
-clip = Op("clip", _clip_forward, _clip_vjp)
+_clip = Op("clip", _clip_forward, _clip_vjp)
+
+
+@public
+def clip(x, min=None, max=None):
+    """Limit x to [min, max]; Python numbers or None. The gradient passes where x is
+    inside the bounds, ends included. Tensor bounds: use maximum/minimum."""
+    from .. import dtypes
+    from ..tensor import Tensor
+    from .shape import astype
+
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    bounds = [b for b in (min, max) if b is not None]
+    wanted = dtypes.with_scalars(x.dtype.name, bounds)
+    if wanted != x.dtype.name:  # float bounds on integers: clip as floats, as arithmetic
+        x = astype(x, wanted)
+    return _clip(x, min=min, max=max)
 
 
 def _sigmoid_forward(xp, x):
@@ -131,6 +154,6 @@ def _sigmoid_forward(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-sigmoid = Op("sigmoid", _sigmoid_forward,
+sigmoid = op("sigmoid", _sigmoid_forward,
              lambda ns, g, ans, x: g * ans * (1 - ans),
              promotes=0, floating=True)

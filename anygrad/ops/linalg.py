@@ -1,7 +1,7 @@
 """Matrix products."""
 from __future__ import annotations
 
-from ..engine import Op
+from .registry import op
 
 
 def _vectors(ns, a, n):
@@ -49,7 +49,7 @@ def _matmul_vjp_b(ns, g, ans, a, b):
     return ns.matmul(ns.matrix_transpose(a), g)
 
 
-matmul = Op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b)
+matmul = op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b)
 
 
 # x @ W.T + b in one op, as dense layers use it. Fusing gives the weight gradient as
@@ -59,7 +59,7 @@ def _linear_forward(xp, x, weight, bias=None):
     return out if bias is None else out + bias
 
 
-linear = Op("linear", _linear_forward,
+linear = op("linear", _linear_forward,
             lambda ns, g, ans, x, weight, bias=None: ns.matmul(g, weight),
             lambda ns, g, ans, x, weight, bias=None:
                 ns.matmul(ns.matrix_transpose(_flat_rows(ns, g)), _flat_rows(ns, x)),

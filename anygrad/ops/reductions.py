@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..dtypes import get_default_dtype
 from ..engine import Op
+from .registry import op, public
 from . import elementwise as ew
 
 
@@ -41,11 +42,11 @@ def _sum_forward(xp, x, axis=None, keepdims=False):
     return xp.sum(x, axis=axis, keepdims=keepdims)
 
 
-sum = Op("sum", _sum_forward,
+sum = op("sum", _sum_forward,
          lambda ns, g, ans, x, axis=None, keepdims=False:
              ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)))
 
-mean = Op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
+mean = op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
               ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
           promotes=0, floating=True)
@@ -71,10 +72,11 @@ def _min_forward(xp, x, axis=None, keepdims=False):
     return xp.min(x, axis=axis, keepdims=keepdims)
 
 
-max = Op("max", _max_forward, _extremum_vjp)
-min = Op("min", _min_forward, _extremum_vjp)
+max = op("max", _max_forward, _extremum_vjp)
+min = op("min", _min_forward, _extremum_vjp)
 
 
+@public
 def var(x, axis=None, correction=0, keepdims=False):
     """Variance with `correction` degrees of freedom removed (0: population, 1: sample)."""
     if not x.dtype.is_floating:  # as mean: integers are taken as the default float
@@ -90,6 +92,7 @@ _std_sqrt = Op("std", lambda xp, v: xp.sqrt(v),
                lambda ns, g, ans, v: ew._mask(ns, ans != 0, g) / (ns.where(ans == 0, 1.0, ans) * 2))
 
 
+@public
 def std(x, axis=None, correction=0, keepdims=False):
     return _std_sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
 
@@ -113,7 +116,7 @@ def _logsumexp_forward(xp, x, axis=None, keepdims=False):
     return out
 
 
-logsumexp = Op("logsumexp", _logsumexp_forward,
+logsumexp = op("logsumexp", _logsumexp_forward,
                lambda ns, g, ans, x, axis=None, keepdims=False:
                    _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)),
                promotes=0, floating=True)
