@@ -12,6 +12,7 @@ import anygrad as ag
 from conftest import make, random
 
 positive = {"low": 0.5, "high": 2.0}
+inside_unit = {"low": -0.8, "high": 0.8}  # away from the poles of asin, acos, atanh at +-1
 
 CASES = [
     # name, function, input shapes, input range
@@ -36,6 +37,22 @@ CASES = [
     ("sin", ag.sin, [(2, 3)], {}),
     ("cos", ag.cos, [(2, 3)], {}),
     ("tanh", ag.tanh, [(2, 3)], {}),
+    ("tan", ag.tan, [(2, 3)], {}),
+    ("sinh", ag.sinh, [(2, 3)], {}),
+    ("cosh", ag.cosh, [(2, 3)], {}),
+    ("asin", ag.asin, [(2, 3)], inside_unit),
+    ("acos", ag.acos, [(2, 3)], inside_unit),
+    ("atan", ag.atan, [(2, 3)], {"low": -3.0, "high": 3.0}),
+    ("asinh", ag.asinh, [(2, 3)], {"low": -3.0, "high": 3.0}),
+    ("acosh", ag.acosh, [(2, 3)], {"low": 1.2, "high": 3.0}),
+    ("atanh", ag.atanh, [(2, 3)], inside_unit),
+    ("atan2", ag.atan2, [(2, 3), (3,)], {}),
+    ("atan2_scalar", lambda y: ag.atan2(y, -0.5), [(4,)], {}),
+    ("hypot", ag.hypot, [(2, 3), (2, 1)], {}),
+    ("log2", ag.log2, [(2, 3)], positive),
+    ("log10", ag.log10, [(2, 3)], positive),
+    ("logaddexp", ag.logaddexp, [(2, 3), (3,)], {"low": -30.0, "high": 30.0}),
+    ("reciprocal", ag.reciprocal, [(2, 3)], positive),
     ("sigmoid", ag.sigmoid, [(2, 3)], {"low": -6.0, "high": 6.0}),
     ("relu", ag.relu, [(3, 4)], {}),
     ("abs", ag.abs, [(3, 4)], {}),
@@ -134,7 +151,9 @@ def test_boolean_mask_gradient(backend):
 
 ELEMENTWISE = [c for c in CASES if c[0] in {
     "add", "multiply", "divide", "pow_tensor", "exp", "expm1", "log", "log1p", "sqrt", "sin",
-    "cos", "tanh", "sigmoid", "abs", "relu", "maximum", "where", "clip", "square", "negative",
+    "cos", "tanh", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+    "atan2", "hypot", "log2", "log10", "logaddexp", "reciprocal",
+    "sigmoid", "abs", "relu", "maximum", "where", "clip", "square", "negative",
     "softmax", "log_softmax", "logsumexp", "matmul", "linear", "var", "std", "max", "mean", "sum_axis",
     "take_repeated", "concat", "stack", "getitem_slice",
 }]
@@ -144,3 +163,23 @@ ELEMENTWISE = [c for c in CASES if c[0] in {
 def test_gradgradcheck(case, backend):
     name, fn, shapes, rng_kw = case
     assert ag.gradgradcheck(fn, _inputs(shapes, rng_kw, backend))
+
+
+FLOATING_UNARY = ["tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+                  "log2", "log10", "reciprocal"]
+FLOATING_BINARY = ["atan2", "hypot", "logaddexp"]
+
+
+def test_floating_ops_take_integers_as_exp_does(backend):
+    ints = ag.tensor(np.array([1, 2, 3]), backend=backend)
+    single = ag.tensor(np.array([0.5, 0.25, 0.75], dtype="float32"), backend=backend)
+    for name in FLOATING_UNARY:
+        fn = getattr(ag, name)
+        with np.errstate(all="ignore"):  # integers fall outside some domains: dtypes only
+            assert fn(ints).dtype == ag.exp(ints).dtype, name
+            assert fn(single).dtype == ag.float32, name
+    for name in FLOATING_BINARY:
+        fn = getattr(ag, name)
+        assert fn(ints, 2).dtype == ag.exp(ints).dtype, name
+        assert fn(single, ints).dtype == ag.float32, name
+        assert fn(single, 0.5).dtype == ag.float32, name

@@ -10,6 +10,9 @@ import math
 from ..engine import Op
 from .registry import op, public
 
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
 
 def _mask(ns, cond, g):
     """g where cond holds, else 0, for the derivatives of piecewise ops.
@@ -80,6 +83,23 @@ log1p = op("log1p", lambda xp, x: xp.log1p(x),
 sqrt = op("sqrt", lambda xp, x: xp.sqrt(x),
           lambda ns, g, ans, x: g / (ans * 2),
           promotes=0, floating=True)
+log2 = op("log2", lambda xp, x: xp.log2(x),
+          lambda ns, g, ans, x: g / (x * _LN2),
+          promotes=0, floating=True)
+log10 = op("log10", lambda xp, x: xp.log10(x),
+           lambda ns, g, ans, x: g / (x * _LN10),
+           promotes=0, floating=True)
+# d/da log(e^a + e^b) = e^(a - ans): the softmax weight of a, never overflowing.
+logaddexp = op("logaddexp", lambda xp, a, b: xp.logaddexp(a, b),
+               lambda ns, g, ans, a, b: g * ns.exp(a - ans),
+               lambda ns, g, ans, a, b: g * ns.exp(b - ans),
+               promotes=0, floating=True)
+
+
+@public
+def reciprocal(x):
+    """1 / x, as a true division: integers give the default float."""
+    return divide(1.0, x)
 
 # ---------------------------------------------------------------- trigonometric and hyperbolic
 sin = op("sin", lambda xp, x: xp.sin(x),
@@ -88,9 +108,46 @@ sin = op("sin", lambda xp, x: xp.sin(x),
 cos = op("cos", lambda xp, x: xp.cos(x),
          lambda ns, g, ans, x: -g * ns.sin(x),
          promotes=0, floating=True)
+tan = op("tan", lambda xp, x: xp.tan(x),
+         lambda ns, g, ans, x: g * (1 + ans * ans),
+         promotes=0, floating=True)
+asin = op("asin", lambda xp, x: xp.asin(x),
+          lambda ns, g, ans, x: g / ns.sqrt(1 - x * x),
+          promotes=0, floating=True)
+acos = op("acos", lambda xp, x: xp.acos(x),
+          lambda ns, g, ans, x: -g / ns.sqrt(1 - x * x),
+          promotes=0, floating=True)
+atan = op("atan", lambda xp, x: xp.atan(x),
+          lambda ns, g, ans, x: g / (1 + x * x),
+          promotes=0, floating=True)
+# atan2(y, x) is the angle of the point (x, y): its gradient is (x, -y) / (x^2 + y^2).
+atan2 = op("atan2", lambda xp, y, x: xp.atan2(y, x),
+           lambda ns, g, ans, y, x: g * x / (x * x + y * y),
+           lambda ns, g, ans, y, x: -g * y / (x * x + y * y),
+           promotes=0, floating=True)
+hypot = op("hypot", lambda xp, a, b: xp.hypot(a, b),
+           lambda ns, g, ans, a, b: g * a / ans,
+           lambda ns, g, ans, a, b: g * b / ans,
+           promotes=0, floating=True)
+sinh = op("sinh", lambda xp, x: xp.sinh(x),
+          lambda ns, g, ans, x: g * ns.cosh(x),
+          promotes=0, floating=True)
+cosh = op("cosh", lambda xp, x: xp.cosh(x),
+          lambda ns, g, ans, x: g * ns.sinh(x),
+          promotes=0, floating=True)
 tanh = op("tanh", lambda xp, x: xp.tanh(x),
           lambda ns, g, ans, x: g * (1 - ans * ans),
           promotes=0, floating=True)
+asinh = op("asinh", lambda xp, x: xp.asinh(x),
+           lambda ns, g, ans, x: g / ns.sqrt(x * x + 1),
+           promotes=0, floating=True)
+# sqrt(x - 1) sqrt(x + 1) rather than sqrt(x^2 - 1): no cancellation as x nears 1.
+acosh = op("acosh", lambda xp, x: xp.acosh(x),
+           lambda ns, g, ans, x: g / (ns.sqrt(x - 1) * ns.sqrt(x + 1)),
+           promotes=0, floating=True)
+atanh = op("atanh", lambda xp, x: xp.atanh(x),
+           lambda ns, g, ans, x: g / ((1 - x) * (1 + x)),
+           promotes=0, floating=True)
 
 # ---------------------------------------------------------------- piecewise
 abs = op("abs", lambda xp, x: xp.abs(x),
