@@ -19,7 +19,6 @@ from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck
-from .products import prod
 from .serialization import CheckpointError, load, save
 # Function transforms, anomaly detection and graph pictures.
 from .transforms import gradients, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp

@@ -309,10 +309,8 @@ class Tensor:
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        from .products import prod
-
         axis, keepdims = axis_args("Tensor.prod", axis, dim, keepdims, keepdim)
-        return prod(self, axis=axis, keepdims=keepdims)
+        return ops.prod(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
         """The maximum over `axis` (a tensor). Spelled PyTorch's way, `x.max(dim=d)`

@@ -10,7 +10,10 @@ The names are not listed here: each op module declares its ops once through
 from __future__ import annotations
 
 from . import registry
-from . import elementwise, comparison, reductions, activations, linalg, shape  # noqa: F401  (they register)
+from . import (  # noqa: F401  (importing a module registers its ops)
+    elementwise, comparison, reductions, activations, linalg, shape, products, rearrange,
+    contractions,
+)
 
 globals().update(registry.namespace())
 __all__ = registry.names()

@@ -1,17 +1,20 @@
 """prod: the product over axes, composed from differentiable multiplies.
 
-The Array API's `prod` has no op here yet; composing it keeps the gradient exact
+Composing the Array API's `prod` keeps the gradient exact
 where elements are zero (the `prod / x` shortcut divides by zero there), and gives
 gradients of every order for free. Pairwise halving needs log2(n) multiplies.
 """
 from __future__ import annotations
 
-from . import ops
-from .creation import ones_like
+from ..creation import ones_like
+from .registry import public
+from .shape import concat, permute_dims, reshape
+from .reductions import sum
 
 __all__ = ["prod"]
 
 
+@public
 def prod(x, axis=None, keepdims=False):
     """The product of x's elements over `axis` (an int, a tuple, or None for all)."""
     ndim = x.ndim
@@ -19,19 +22,19 @@ def prod(x, axis=None, keepdims=False):
     axes = tuple(sorted({a % ndim for a in axes})) if ndim else ()
     kept = [a for a in range(ndim) if a not in axes]
     # Reduced axes last, merged into one: (kept..., n)
-    moved = ops.permute_dims(x, tuple(kept) + axes) if ndim else x
+    moved = permute_dims(x, tuple(kept) + axes) if ndim else x
     kept_shape = tuple(x.shape[a] for a in kept)
-    flat = ops.reshape(moved, kept_shape + (-1,))
+    flat = reshape(moved, kept_shape + (-1,))
     while flat.shape[-1] > 1:
         n = flat.shape[-1]
         if n % 2:  # pad with a one so the halves match
             one = ones_like(flat[..., :1])
-            flat = ops.concat([flat, one], axis=-1)
+            flat = concat([flat, one], axis=-1)
             n += 1
         flat = flat[..., : n // 2] * flat[..., n // 2:]
     if flat.shape[-1] == 0:  # the empty product
-        flat = ones_like(ops.sum(flat, axis=-1, keepdims=True))
-    out = ops.reshape(flat, kept_shape)
+        flat = ones_like(sum(flat, axis=-1, keepdims=True))
+    out = reshape(flat, kept_shape)
     if keepdims:
-        out = ops.reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+        out = reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
     return out

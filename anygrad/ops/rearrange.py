@@ -1,0 +1,93 @@
+"""Rearrangements composed from permutes, reshapes, broadcasts, slices and joins: no
+rules of their own, so their gradients (of every order) come from those ops."""
+from __future__ import annotations
+
+from .registry import public
+from .shape import broadcast_to, concat, permute_dims, reshape, take
+
+
+def _axis(where, axis, ndim):
+    if not -ndim <= axis < max(ndim, 1):
+        raise ValueError(f"{where}: axis {axis} is out of range for a {ndim}-d input")
+    return axis % ndim if ndim else 0
+
+
+@public
+def moveaxis(x, source, destination):
+    """x with the axes `source` moved to the positions `destination` (ints or tuples)."""
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} differ "
+                         "in length")
+    source = tuple(_axis("moveaxis", a, x.ndim) for a in source)
+    destination = tuple(_axis("moveaxis", a, x.ndim) for a in destination)
+    order = [a for a in range(x.ndim) if a not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return permute_dims(x, tuple(order))
+
+
+@public
+def tile(x, repetitions):
+    """x repeated `repetitions[i]` times along each axis (shapes padded with leading 1s).
+    Interleaving a new axis before each axis and broadcasting over it: one copy."""
+    repetitions = tuple(repetitions)
+    ndim = max(x.ndim, len(repetitions))
+    shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
+    repetitions = (1,) * (ndim - len(repetitions)) + repetitions
+    spread = reshape(x, tuple(d for n in shape for d in (1, n)))
+    spread = broadcast_to(spread, tuple(d for r, n in zip(repetitions, shape) for d in (r, n)))
+    return reshape(spread, tuple(r * n for r, n in zip(repetitions, shape)))
+
+
+@public
+def repeat(x, repeats, axis=None):
+    """Each element of x repeated `repeats` times along `axis` (None: x flattened).
+    `repeats` is an int, or one count per element along the axis (a list or array)."""
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    axis = _axis("repeat", axis, x.ndim)
+    n = x.shape[axis]
+    if isinstance(repeats, int):
+        shape = tuple(x.shape)
+        spread = reshape(x, shape[:axis + 1] + (1,) + shape[axis + 1:])
+        spread = broadcast_to(spread, shape[:axis + 1] + (repeats,) + shape[axis + 1:])
+        return reshape(spread, shape[:axis] + (n * repeats,) + shape[axis + 1:])
+    counts = _host_ints(x, repeats)
+    if len(counts) != n:
+        raise ValueError(f"repeat: {len(counts)} counts for an axis of length {n} "
+                         f"(input shape {tuple(x.shape)})")
+    return take(x, [i for i, c in enumerate(counts) for _ in range(c)], axis=axis)
+
+
+def _host_ints(x, values):
+    from ..tensor import Tensor
+
+    if isinstance(values, Tensor):
+        values = values.backend.to_numpy(values.data).tolist()
+    elif not isinstance(values, (list, tuple)):
+        values = x.backend.to_numpy(values).tolist()  # another library's array
+    return [int(v) for v in values]
+
+
+@public
+def roll(x, shift, axis=None):
+    """x shifted by `shift` places along `axis`, elements wrapping round (None: x
+    flattened, then shifted). Two slices joined the other way round per axis."""
+    if axis is None:
+        return reshape(roll(reshape(x, (-1,)), shift, axis=0), tuple(x.shape))
+    shifts = (shift,) if isinstance(shift, int) else tuple(shift)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if len(shifts) != len(axes):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(axes)} axes")
+    for s, a in zip(shifts, axes):
+        a = _axis("roll", a, x.ndim)
+        n = x.shape[a]
+        s = s % n if n else 0
+        if s:
+            before = (slice(None),) * a
+            x = concat([x[before + (slice(n - s, None), ...)], x[before + (slice(0, n - s), ...)]],
+                       axis=a)
+    return x

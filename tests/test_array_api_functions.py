@@ -1,0 +1,119 @@
+"""Values of the Array API functions composed from other ops, against numpy's own; the
+gradients are in the gradcheck table (tests/test_ops_gradcheck.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anygrad as ag
+from conftest import host, make, random
+
+a34 = random((3, 4), seed=1)
+a234 = random((2, 3, 4), seed=2)
+b425 = random((4, 2, 5), seed=3)
+
+VALUES = [
+    ("tan", lambda x: ag.tan(x), lambda x: np.tan(x), [a34]),
+    ("asin_acos_atan", lambda x: ag.asin(x) + ag.acos(x) * ag.atan(x),
+     lambda x: np.arcsin(x) + np.arccos(x) * np.arctan(x), [a34]),
+    ("hyperbolic", lambda x: ag.sinh(x) + ag.cosh(x) + ag.asinh(x) + ag.atanh(x * 0.5)
+     + ag.acosh(x + 2), lambda x: np.sinh(x) + np.cosh(x) + np.arcsinh(x) + np.arctanh(x * 0.5)
+     + np.arccosh(x + 2), [a34]),
+    ("atan2_hypot", lambda x, y: ag.atan2(x, y) + ag.hypot(x, y),
+     lambda x, y: np.arctan2(x, y) + np.hypot(x, y), [a34, a34[0]]),
+    ("logs", lambda x: ag.log2(x + 2) + ag.log10(x + 2) + ag.logaddexp(x, 1 - x)
+     + ag.reciprocal(x + 2), lambda x: np.log2(x + 2) + np.log10(x + 2)
+     + np.logaddexp(x, 1 - x) + 1 / (x + 2), [a34]),
+    ("prod", lambda x: ag.prod(x, axis=(0, 2)), lambda x: np.prod(x, axis=(0, 2)), [a234]),
+    ("cumulative_sum", lambda x: ag.cumulative_sum(x, axis=1),
+     lambda x: np.cumsum(x, axis=1), [a234]),
+    ("cumulative_sum_initial", lambda x: ag.cumulative_sum(x, axis=-1, include_initial=True),
+     lambda x: np.concatenate([np.zeros((3, 1)), np.cumsum(x, axis=-1)], axis=-1), [a34]),
+    ("vector_norm", lambda x: ag.vector_norm(x, axis=(0, 2)),
+     lambda x: np.sqrt(np.sum(x * x, axis=(0, 2))), [a234]),
+    ("vector_norm_ords", lambda x: ag.stack([ag.vector_norm(x, ord=p) for p in
+                                             (1, 3, 0, float("inf"), -float("inf"))]),
+     lambda x: np.array([np.linalg.norm(x.ravel(), ord=p) for p in
+                         (1, 3, 0, np.inf, -np.inf)]), [a34]),
+    ("moveaxis", lambda x: ag.moveaxis(x, (0, 1), (-1, 0)),
+     lambda x: np.moveaxis(x, (0, 1), (-1, 0)), [a234]),
+    ("tile", lambda x: ag.tile(x, (2, 1, 3)), lambda x: np.tile(x, (2, 1, 3)), [a34]),
+    ("tile_fewer_reps", lambda x: ag.tile(x, (2,)), lambda x: np.tile(x, (2,)), [a234]),
+    ("repeat", lambda x: ag.repeat(x, 2, axis=-1), lambda x: np.repeat(x, 2, axis=-1), [a34]),
+    ("repeat_counts", lambda x: ag.repeat(x, [0, 2, 1], axis=0),
+     lambda x: np.repeat(x, [0, 2, 1], axis=0), [a34]),
+    ("repeat_flat", lambda x: ag.repeat(x, 2), lambda x: np.repeat(x, 2), [a34]),
+    ("roll", lambda x: ag.roll(x, (-1, 5), axis=(0, 2)),
+     lambda x: np.roll(x, (-1, 5), axis=(0, 2)), [a234]),
+    ("roll_flat", lambda x: ag.roll(x, -3), lambda x: np.roll(x, -3), [a34]),
+    ("tensordot", lambda x, y: ag.tensordot(x, y, axes=([0, 2], [1, 0])),
+     lambda x, y: np.tensordot(x, y, axes=([0, 2], [1, 0])), [a234, b425]),
+    ("tensordot_0", lambda x, y: ag.tensordot(x, y, axes=0),
+     lambda x, y: np.tensordot(x, y, axes=0), [a34[0], a34[1]]),
+    ("vecdot", lambda x, y: ag.vecdot(x, y), lambda x, y: np.sum(x * y, axis=-1), [a234, a34]),
+    ("outer", ag.outer, np.outer, [a34[0], a234[0, 0]]),
+    ("diagonal", lambda x: ag.diagonal(x, offset=1),
+     lambda x: np.diagonal(x, offset=1, axis1=-2, axis2=-1), [a234]),
+    ("diagonal_negative", lambda x: ag.diagonal(x, offset=-2),
+     lambda x: np.diagonal(x, offset=-2, axis1=-2, axis2=-1), [a34]),
+    ("diagonal_empty", lambda x: ag.diagonal(x, offset=9),
+     lambda x: np.diagonal(x, offset=9), [a34]),
+    ("trace", lambda x: ag.trace(x, offset=-1),
+     lambda x: np.trace(x, offset=-1, axis1=-2, axis2=-1), [a234]),
+    ("einsum_batched", lambda x, y: ag.einsum("bij,jbk->bki", x, y),
+     lambda x, y: np.einsum("bij,jbk->bki", x, y), [a234, b425]),
+    ("einsum_sum_and_outer", lambda x, y: ag.einsum("ij,k->k", x, y),
+     lambda x, y: np.einsum("ij,k->k", x, y), [a34, a34[0]]),
+    ("einsum_implicit", lambda x, y: ag.einsum("ij,kj", x, y),
+     lambda x, y: np.einsum("ij,kj", x, y), [a34, a234[0]]),
+    ("einsum_full_contraction", lambda x: ag.einsum("ij,ij->", x, x),
+     lambda x: np.einsum("ij,ij->", x, x), [a34]),
+    ("einsum_three", lambda x, y, z: ag.einsum("ij,jk,kl->li", x, y, z),
+     lambda x, y, z: np.einsum("ij,jk,kl->li", x, y, z), [a34, a34.T, a34]),
+]
+
+
+@pytest.mark.parametrize("case", VALUES, ids=[c[0] for c in VALUES])
+def test_values_match_numpy(case, backend):
+    name, ours, theirs, data = case
+    got = ours(*[make(d, backend, requires_grad=False) for d in data])
+    expected = theirs(*data)
+    assert tuple(got.shape) == expected.shape
+    np.testing.assert_allclose(host(got), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_vector_norm_gradient_at_zero_is_zero(backend):
+    x = make(np.zeros(3), backend)
+    ag.vector_norm(x).backward()
+    np.testing.assert_array_equal(host(x.grad), np.zeros(3))
+
+
+def test_prod_gradient_with_a_zero_is_exact(backend):
+    x = make([2.0, 0.0, 3.0], backend)
+    ag.prod(x).backward()
+    np.testing.assert_array_equal(host(x.grad), [0.0, 6.0, 0.0])
+
+
+ERRORS = [
+    (lambda x: ag.tensordot(x, x, axes=([0], [1])), "tensordot: axis 0"),
+    (lambda x: ag.outer(x, x), "outer: needs two 1-d inputs"),
+    (lambda x: ag.einsum("ij,jk->ik", x, x[0]), "einsum: subscripts 'jk'"),
+    (lambda x: ag.einsum("ij,jk->ik", x, x), "einsum: index 'j' has lengths 4 and 3"),
+    (lambda x: ag.cumulative_sum(x), "cumulative_sum: axis is required"),
+    (lambda x: ag.repeat(x, [1, 2], axis=1), "repeat: 2 counts for an axis of length 4"),
+    (lambda x: ag.moveaxis(x, 0, 5), "moveaxis: axis 5 is out of range"),
+    (lambda x: ag.roll(x, (1, 2), axis=0), "roll: 2 shifts for 1 axes"),
+]
+
+
+@pytest.mark.parametrize("call, message", ERRORS, ids=[m.split(":")[0] + str(i)
+                                                       for i, (_, m) in enumerate(ERRORS)])
+def test_bad_input_names_the_function(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(ag.tensor(a34))
+
+
+@pytest.mark.parametrize("spec", ["ii->i", "i...->i"])
+def test_einsum_forms_left_out_say_so(spec):
+    with pytest.raises(NotImplementedError, match="einsum"):
+        ag.einsum(spec, ag.tensor(a34))
