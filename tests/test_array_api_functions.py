@@ -73,6 +73,27 @@ VALUES = [
 ]
 
 
+spd = a34[:, :3] @ a34[:, :3].T + 3 * np.eye(3)
+VALUES += [
+    ("linalg_inv", ag.linalg.inv, np.linalg.inv, [spd]),
+    ("linalg_det", ag.linalg.det, np.linalg.det, [np.stack([spd, -spd])]),
+    ("linalg_slogdet", lambda x: ag.stack(list(ag.linalg.slogdet(x))),
+     lambda x: np.stack(np.linalg.slogdet(x)), [np.stack([spd, -spd])]),
+    ("linalg_solve", ag.linalg.solve, np.linalg.solve, [spd, a34[:3]]),
+    ("linalg_solve_vector", ag.linalg.solve, np.linalg.solve, [spd, a34[0, :3]]),
+    ("linalg_matrix_power", lambda x: ag.stack([ag.linalg.matrix_power(x, n)
+                                               for n in (-3, 0, 1, 6)]),
+     lambda x: np.stack([np.linalg.matrix_power(x, n) for n in (-3, 0, 1, 6)]), [spd]),
+    ("linalg_cholesky", ag.linalg.cholesky, np.linalg.cholesky, [spd]),
+    ("linalg_cholesky_upper", lambda x: ag.linalg.cholesky(x, upper=True),
+     lambda x: np.linalg.cholesky(x).T, [spd]),
+    ("tril_triu", lambda x: ag.tril(x, k=1) - ag.triu(x, k=-1),
+     lambda x: np.tril(x, k=1) - np.triu(x, k=-1), [a234]),
+    ("linalg_namespace_shares", lambda x: ag.linalg.trace(x) + ag.linalg.vector_norm(x),
+     lambda x: np.trace(x) + np.sqrt(np.sum(x * x)), [spd]),
+]
+
+
 @pytest.mark.parametrize("case", VALUES, ids=[c[0] for c in VALUES])
 def test_values_match_numpy(case, backend):
     name, ours, theirs, data = case

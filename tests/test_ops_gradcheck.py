@@ -12,6 +12,13 @@ import anygrad as ag
 from conftest import make, random
 
 positive = {"low": 0.5, "high": 2.0}
+
+
+def _eye(n):
+    """3 I on the current backend: added to a random matrix, keeps it well conditioned."""
+    return ag.eye(n, dtype="float64") * 3.0
+
+
 inside_unit = {"low": -0.8, "high": 0.8}  # away from the poles of asin, acos, atanh at +-1
 
 CASES = [
@@ -132,6 +139,21 @@ CASES = [
     ("einsum", lambda a, b: ag.einsum("bij,bjk->bki", a, b), [(2, 3, 4), (2, 4, 5)], {}),
     ("einsum_chain_and_sum", lambda a, b, c, d: ag.einsum("ij,jk,kl,m->il", a, b, c, d),
      [(2, 3), (3, 4), (4, 4), (5,)], {}),
+    # the linalg extension, on well-conditioned matrices (symmetric positive definite
+    # ones for cholesky)
+    ("linalg_inv", lambda a: ag.linalg.inv(a + _eye(3)), [(2, 3, 3)], {}),
+    ("linalg_det", lambda a: ag.linalg.det(a + _eye(3)), [(2, 3, 3)], {}),
+    ("linalg_slogdet", lambda a: ag.linalg.slogdet(a - _eye(3)).logabsdet, [(3, 3)], {}),
+    ("linalg_solve", lambda a, b: ag.linalg.solve(a + _eye(3), b), [(2, 3, 3), (3, 2)], {}),
+    ("linalg_solve_vector", lambda a, b: ag.linalg.solve(a + _eye(3), b), [(3, 3), (3,)], {}),
+    ("linalg_matrix_power", lambda a: ag.linalg.matrix_power(a, 5), [(3, 3)], {}),
+    ("linalg_matrix_power_negative", lambda a: ag.linalg.matrix_power(a + _eye(3), -2),
+     [(3, 3)], {}),
+    ("linalg_cholesky", lambda a: ag.linalg.cholesky(a @ a.mT + _eye(3)), [(2, 3, 3)], {}),
+    ("linalg_cholesky_upper", lambda a: ag.linalg.cholesky(a @ a.mT + _eye(3), upper=True),
+     [(3, 3)], {}),
+    ("tril", lambda a: ag.tril(a, k=-1), [(2, 3, 4)], {}),
+    ("triu", lambda a: ag.triu(a, k=1), [(3, 4)], {}),
     ("einsum_implicit_out", lambda a, b: ag.einsum("ij,kj", a, b), [(2, 3), (4, 3)], {}),
 ]
 

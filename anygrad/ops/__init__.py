@@ -17,3 +17,10 @@ from . import (  # noqa: F401  (importing a module registers its ops)
 
 globals().update(registry.namespace())
 __all__ = registry.names()
+
+# The standard's linalg namespace: the extension's own ops, declared in `linalg`, and
+# the functions it shares with the main namespace.
+for _name in ("matmul", "matrix_transpose", "tensordot", "vecdot", "outer", "diagonal", "trace",
+              "vector_norm"):
+    setattr(linalg, _name, globals()[_name])
+del _name

@@ -1,7 +1,16 @@
-"""Matrix products."""
+"""Linear algebra: matrix products, and the standard's `linalg` extension.
+
+This module is also the `linalg` namespace rules reach as `ns.linalg` when gradients
+are recorded, as the backend's own `xp.linalg` serves them on raw arrays: a rule
+written `ns.linalg.inv(x)` runs either way. Every rule below holds for invertible
+(for cholesky: symmetric positive definite) input, as PyTorch and JAX document.
+"""
 from __future__ import annotations
 
-from .registry import op
+from collections import namedtuple
+
+from ..engine import Op
+from .registry import op, public
 
 
 def _vectors(ns, a, n):
@@ -64,3 +73,97 @@ linear = op("linear", _linear_forward,
             lambda ns, g, ans, x, weight, bias=None:
                 ns.matmul(ns.matrix_transpose(_flat_rows(ns, g)), _flat_rows(ns, x)),
             lambda ns, g, ans, x, weight, bias=None: g)
+
+
+# ---------------------------------------------------------------- the linalg extension
+def _t(ns, a):
+    return ns.matrix_transpose(a)
+
+
+def _per_matrix(ns, v):
+    """A value per matrix, (...), as (..., 1, 1) to scale whole matrices."""
+    return ns.expand_dims(ns.expand_dims(v, axis=-1), axis=-1)
+
+
+# d(A^-1) = -A^-1 dA A^-1, so the gradient is -A^-T g A^-T.
+inv = op("inv", lambda xp, x: xp.linalg.inv(x),
+         lambda ns, g, ans, x: -ns.matmul(_t(ns, ans), ns.matmul(g, _t(ns, ans))),
+         extension="linalg", promotes=0, floating=True)
+# Jacobi's formula: d det A = det A tr(A^-1 dA).
+det = op("det", lambda xp, x: xp.linalg.det(x),
+         lambda ns, g, ans, x: _per_matrix(ns, g * ans) * _t(ns, ns.linalg.inv(x)),
+         extension="linalg", promotes=0, floating=True)
+_logabsdet = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[1],
+                lambda ns, g, ans, x: _per_matrix(ns, g) * _t(ns, ns.linalg.inv(x)),
+                promotes=0, floating=True)
+_sign_of_det = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[0],
+                  promotes=0, floating=True)
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+@public(extension="linalg")
+def slogdet(x):
+    """(sign, log|det|) of each matrix; log|det| carries the gradient A^-T."""
+    return SlogdetResult(_sign_of_det(x), _logabsdet(x))
+
+
+# X = A^-1 B: gB = A^-T g, gA = -gB X^T.
+_solve = Op("linalg.solve", lambda xp, a, b: xp.linalg.solve(a, b),
+            lambda ns, g, ans, a, b: -ns.matmul(ns.linalg.solve(_t(ns, a), g), _t(ns, ans)),
+            lambda ns, g, ans, a, b: ns.linalg.solve(_t(ns, a), g),
+            promotes=0, floating=True)
+
+
+@public(extension="linalg")
+def solve(x1, x2):
+    """X with x1 @ X = x2, for a stack of invertible matrices x1 and x2 a stack of
+    matrices, or one vector (shape (M,))."""
+    if x2.ndim == 1:
+        from .shape import reshape
+
+        return reshape(_solve(x1, reshape(x2, (-1, 1))), (-1,))
+    return _solve(x1, x2)
+
+
+@public(extension="linalg")
+def matrix_power(x, n):
+    """x multiplied by itself n times (n < 0: its inverse's power; 0: the identity)."""
+    if n < 0:
+        x, n = inv(x), -n
+    if n == 0:
+        from ..creation import eye
+        from .shape import broadcast_to
+
+        one = eye(x.shape[-1], dtype=x.dtype.name, backend=x.backend, device=x.device)
+        return broadcast_to(one, tuple(x.shape))
+    out = None
+    while n:  # square and multiply: log2(n) products
+        if n & 1:
+            out = x if out is None else matmul(out, x)
+        n >>= 1
+        if n:
+            x = matmul(x, x)
+    return out
+
+
+tril = op("tril", lambda xp, x, k=0: xp.tril(x, k=k),
+          lambda ns, g, ans, x, k=0: ns.tril(g, k=k))
+triu = op("triu", lambda xp, x, k=0: xp.triu(x, k=k),
+          lambda ns, g, ans, x, k=0: ns.triu(g, k=k))
+
+
+# A = L L^T (Murray 2016): with P = Phi(L^T g), the lower triangle with its diagonal
+# halved, the gradient is L^-T P L^-1, symmetrised (only symmetric dA are admissible).
+def _cholesky_vjp(ns, g, ans, x, upper=False):
+    low = _t(ns, ans) if upper else ans
+    if upper:
+        g = _t(ns, g)
+    phi = ns.tril(ns.matmul(_t(ns, low), g), k=-1) + ns.tril(ns.triu(
+        ns.matmul(_t(ns, low), g), k=0), k=0) * 0.5
+    inv_low = ns.linalg.inv(low)
+    s = ns.matmul(_t(ns, inv_low), ns.matmul(phi, inv_low))
+    return (s + _t(ns, s)) * 0.5
+
+
+cholesky = op("cholesky", lambda xp, x, upper=False: xp.linalg.cholesky(x, upper=upper),
+              _cholesky_vjp, extension="linalg", promotes=0, floating=True)
