@@ -89,6 +89,24 @@ VALUES += [
      lambda x: np.linalg.cholesky(x).T, [spd]),
     ("tril_triu", lambda x: ag.tril(x, k=1) - ag.triu(x, k=-1),
      lambda x: np.tril(x, k=1) - np.triu(x, k=-1), [a234]),
+    ("linalg_eigh", lambda x: ag.concat([ag.linalg.eigh(x).eigenvalues, ag.abs(
+        ag.reshape(ag.linalg.eigh(x).eigenvectors, (-1,)))]), lambda x: np.concatenate(
+        [np.linalg.eigh(x)[0], np.abs(np.linalg.eigh(x)[1]).ravel()]), [spd]),
+    ("linalg_matrix_norms", lambda x: ag.stack([ag.linalg.matrix_norm(x, ord=p) for p in
+                                               ("fro", 1, -1, float("inf"), -float("inf"))]),
+     lambda x: np.stack([np.linalg.norm(x, ord=p) for p in ("fro", 1, -1, np.inf, -np.inf)]),
+     [a34]),
+    ("sort", lambda x: ag.sort(x, axis=0), lambda x: np.sort(x, axis=0), [a34]),
+    ("sort_descending", lambda x: ag.sort(x, descending=True), lambda x: -np.sort(-x), [a234]),
+    ("diff", lambda x: ag.diff(x, n=2, axis=1), lambda x: np.diff(x, n=2, axis=1), [a234]),
+    ("diff_append", lambda x, y: ag.diff(x, append=y), lambda x, y: np.diff(x, append=y),
+     [a34, a34[:, :2]]),
+    ("cumulative_prod", lambda x: ag.cumulative_prod(x, axis=-1),
+     lambda x: np.cumprod(x, axis=-1), [a234]),
+    ("cumulative_prod_initial", lambda x: ag.cumulative_prod(x, include_initial=True),
+     lambda x: np.concatenate([[1.0], np.cumprod(x)]), [a34[0]]),
+    ("cross", lambda x, y: ag.cross(x, y, axis=0), lambda x, y: np.cross(x, y, axis=0),
+     [a34[:, :3], a234[0, :, :3]]),
     ("linalg_namespace_shares", lambda x: ag.linalg.trace(x) + ag.linalg.vector_norm(x),
      lambda x: np.trace(x) + np.sqrt(np.sum(x * x)), [spd]),
 ]
@@ -138,3 +156,24 @@ def test_bad_input_names_the_function(call, message):
 def test_einsum_forms_left_out_say_so(spec):
     with pytest.raises(NotImplementedError, match="einsum"):
         ag.einsum(spec, ag.tensor(a34))
+
+
+def test_constant_functions_match_numpy(backend):
+    data = np.array([3.0, 1.0, 0.0, 2.0, 1.0, 0.0])
+    x = make(data, backend)
+    np.testing.assert_array_equal(host(ag.argsort(x, stable=True)), np.argsort(data, kind="stable"))
+    np.testing.assert_array_equal(host(ag.nonzero(x)[0]), np.nonzero(data)[0])
+    assert int(ag.count_nonzero(x)) == 4
+    np.testing.assert_array_equal(host(ag.unique_values(x)), np.unique(data))
+    values, counts = ag.unique_counts(x)
+    np.testing.assert_array_equal(host(counts), np.unique(data, return_counts=True)[1])
+    sorted_x = ag.sort(x)
+    np.testing.assert_array_equal(host(ag.searchsorted(sorted_x, make([1.5, 3.0], backend))),
+                                  np.searchsorted(np.sort(data), [1.5, 3.0]))
+    for out in (ag.argsort(x), ag.nonzero(x)[0], ag.count_nonzero(x), values, counts):
+        assert not out.requires_grad
+
+
+def test_matrix_norm_without_singular_values_says_so():
+    with pytest.raises(NotImplementedError, match="matrix_norm: ord='nuc'"):
+        ag.linalg.matrix_norm(ag.tensor(a34), ord="nuc")

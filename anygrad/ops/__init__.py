@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import registry
 from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise, comparison, reductions, activations, linalg, shape, products, rearrange,
-    contractions,
+    contractions, sorting,
 )
 
 globals().update(registry.namespace())
@@ -21,6 +21,6 @@ __all__ = registry.names()
 # The standard's linalg namespace: the extension's own ops, declared in `linalg`, and
 # the functions it shares with the main namespace.
 for _name in ("matmul", "matrix_transpose", "tensordot", "vecdot", "outer", "diagonal", "trace",
-              "vector_norm"):
+              "vector_norm", "cross"):
     setattr(linalg, _name, globals()[_name])
 del _name

@@ -155,3 +155,19 @@ def _parse(subscripts, count):
     if len(set(output)) != len(output):
         raise ValueError(f"einsum: index repeated in the output {output!r}")
     return inputs, output
+
+
+@public
+def cross(x1, x2, axis=-1):
+    """The cross product of 3-vectors along `axis`, broadcasting the other axes."""
+    from .rearrange import moveaxis
+    from .shape import stack
+
+    if x1.shape[axis] != 3 or x2.shape[axis] != 3:
+        raise ValueError(f"cross: needs length 3 along axis {axis}, got shapes "
+                         f"{tuple(x1.shape)} and {tuple(x2.shape)}")
+    a, b = moveaxis(x1, axis, -1), moveaxis(x2, axis, -1)
+    a0, a1, a2 = (a[..., i] for i in range(3))
+    b0, b1, b2 = (b[..., i] for i in range(3))
+    out = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return moveaxis(out, -1, axis)

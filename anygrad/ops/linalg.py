@@ -167,3 +167,62 @@ def _cholesky_vjp(ns, g, ans, x, upper=False):
 
 cholesky = op("cholesky", lambda xp, x, upper=False: xp.linalg.cholesky(x, upper=upper),
               _cholesky_vjp, extension="linalg", promotes=0, floating=True)
+
+
+# eigh's two results travel as one array, (..., n + 1, n): the eigenvalues in row 0
+# and the eigenvectors below, so that one op (and one rule) carries both.
+def _eigh_forward(xp, x):
+    w, v = xp.linalg.eigh(x)
+    return xp.concat([xp.expand_dims(w, axis=-2), v], axis=-2)
+
+
+# With A = V diag(w) V^T: gA = V (diag(gw) + F * (V^T gV)) V^T, F_ij = 1 / (w_j - w_i)
+# off the diagonal, symmetrised as JAX does. The diagonal is where w_j - w_i is exactly
+# 0, which with distinct eigenvalues (required, as in PyTorch and JAX) is only i = j.
+def _eigh_vjp(ns, g, ans, x):
+    gw, gv = g[..., 0, :], g[..., 1:, :]
+    w, v = ans[..., 0, :], ans[..., 1:, :]
+    gaps = ns.expand_dims(w, axis=-2) - ns.expand_dims(w, axis=-1)
+    on_diagonal = gaps == 0
+    f = ns.where(on_diagonal, 0.0, 1.0 / ns.where(on_diagonal, 1.0, gaps))
+    inner = ns.astype(on_diagonal, g.dtype) * ns.expand_dims(gw, axis=-1) \
+        + f * ns.matmul(_t(ns, v), gv)
+    ga = ns.matmul(v, ns.matmul(inner, _t(ns, v)))
+    return (ga + _t(ns, ga)) * 0.5
+
+
+_eigh = Op("linalg.eigh", _eigh_forward, _eigh_vjp, promotes=0, floating=True)
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+@public(extension="linalg")
+def eigh(x):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices. The gradient
+    assumes distinct eigenvalues, and treats x as symmetric (the gradient is too)."""
+    both = _eigh(x)
+    return EighResult(both[..., 0, :], both[..., 1:, :])
+
+
+@public(extension="linalg")
+def eigvalsh(x):
+    """The eigenvalues (ascending) of symmetric matrices; see eigh for the gradient."""
+    return eigh(x).eigenvalues
+
+
+@public(extension="linalg")
+def matrix_norm(x, keepdims=False, ord="fro"):
+    """Norms of the matrices in x: "fro", or 1 / -1 (largest / smallest column sum of
+    |x|) and inf / -inf (row sums). The spectral and nuclear norms need svd (not here)."""
+    from .elementwise import abs
+    from .reductions import max, min, sum, vector_norm
+
+    if ord == "fro":
+        return vector_norm(x, axis=(-2, -1), keepdims=keepdims)
+    if ord in (1, -1, float("inf"), -float("inf")):
+        pick = max if ord > 0 else min
+        along, over = (-2, -1) if ord in (1, -1) else (-1, -2)
+        sums = sum(abs(x), axis=along, keepdims=True)
+        out = pick(sums, axis=over, keepdims=True)
+        return out if keepdims else sum(out, axis=(-2, -1))
+    raise NotImplementedError(f"matrix_norm: ord={ord!r} needs the singular values, which "
+                              "anygrad does not differentiate yet; use 'fro', 1, -1, inf or -inf")

@@ -38,3 +38,34 @@ def prod(x, axis=None, keepdims=False):
     if keepdims:
         out = reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
     return out
+
+
+@public
+def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
+    """Running products along `axis` (optional for a 1-d x). A log-step scan of
+    multiplies: exact gradients where elements are zero, and of every order."""
+    from .shape import astype
+
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"cumulative_prod: axis is required for a {x.ndim}-d input of "
+                             f"shape {tuple(x.shape)}")
+        axis = 0
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"cumulative_prod: axis {axis} is out of range for shape "
+                         f"{tuple(x.shape)}")
+    axis %= x.ndim
+    if dtype is not None:
+        x = astype(x, dtype)
+    before = (slice(None),) * axis
+    n = x.shape[axis]
+    if include_initial:
+        x = concat([ones_like(x[before + (slice(0, 1), ...)]), x], axis=axis)
+        n += 1
+    step = 1
+    while step < n:  # Hillis-Steele: each element takes in the product `step` places back
+        head = x[before + (slice(0, step), ...)]
+        x = concat([head, x[before + (slice(step, None), ...)] * x[before + (slice(0, n - step),
+                                                                          ...)]], axis=axis)
+        step *= 2
+    return x

@@ -91,3 +91,16 @@ def roll(x, shift, axis=None):
             x = concat([x[before + (slice(n - s, None), ...)], x[before + (slice(0, n - s), ...)]],
                        axis=a)
     return x
+
+
+@public
+def diff(x, axis=-1, n=1, prepend=None, append=None):
+    """The n-th forward difference along `axis`, after joining `prepend` and `append`."""
+    axis = _axis("diff", axis, x.ndim)
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, x, append) if p is not None]
+        x = concat(parts, axis=axis)
+    before = (slice(None),) * axis
+    for _ in range(n):
+        x = x[before + (slice(1, None), ...)] - x[before + (slice(None, -1), ...)]
+    return x
