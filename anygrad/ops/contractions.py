@@ -2,17 +2,12 @@
 einsum, and the diagonal and trace of matrices. None has a rule of its own."""
 from __future__ import annotations
 
+from math import prod as _size
+
 from .linalg import matmul
 from .reductions import sum
 from .registry import public
 from .shape import permute_dims, reshape, take
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _contract(a, b, axes_a, axes_b, where):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..creation import ones_like
 from .registry import public
 from .shape import concat, permute_dims, reshape
-from .reductions import sum
+from .reductions import scan_axis, sum
 
 __all__ = ["prod"]
 
@@ -46,15 +46,7 @@ def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
     multiplies: exact gradients where elements are zero, and of every order."""
     from .shape import astype
 
-    if axis is None:
-        if x.ndim != 1:
-            raise ValueError(f"cumulative_prod: axis is required for a {x.ndim}-d input of "
-                             f"shape {tuple(x.shape)}")
-        axis = 0
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"cumulative_prod: axis {axis} is out of range for shape "
-                         f"{tuple(x.shape)}")
-    axis %= x.ndim
+    axis = scan_axis("cumulative_prod", x, axis)
     if dtype is not None:
         x = astype(x, dtype)
     before = (slice(None),) * axis

@@ -167,14 +167,19 @@ _cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_
 def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
     """Running sums along `axis` (optional for a 1-d x); with `include_initial`, a zero
     first, so the result is one longer along the axis."""
-    if axis is None:
-        if x.ndim != 1:
-            raise ValueError(f"cumulative_sum: axis is required for a {x.ndim}-d input of "
-                             f"shape {tuple(x.shape)}")
-        axis = 0
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"cumulative_sum: axis {axis} is out of range for shape "
-                         f"{tuple(x.shape)}")
+    axis = scan_axis("cumulative_sum", x, axis)
     if dtype is not None:
         x = x.astype(dtype)
-    return _cumulative_sum(x, axis=axis % x.ndim, include_initial=include_initial)
+    return _cumulative_sum(x, axis=axis, include_initial=include_initial)
+
+
+def scan_axis(where, x, axis):
+    """The axis of a cumulative function as a non-negative int (None only for 1-d x)."""
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"{where}: axis is required for a {x.ndim}-d input of "
+                             f"shape {tuple(x.shape)}")
+        return 0
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{where}: axis {axis} is out of range for shape {tuple(x.shape)}")
+    return axis % x.ndim
