@@ -96,6 +96,18 @@ VALUES += [
                                                ("fro", 1, -1, float("inf"), -float("inf"))]),
      lambda x: np.stack([np.linalg.norm(x, ord=p) for p in ("fro", 1, -1, np.inf, -np.inf)]),
      [a34]),
+    ("linalg_svd", lambda x: ag.concat([ag.abs(ag.reshape(r, (-1,))) for r in ag.linalg.svd(
+        x, full_matrices=False)]), lambda x: np.concatenate([np.abs(r).ravel() for r in
+                                                             np.linalg.svd(x, False)]), [a234]),
+    ("linalg_svd_square_full", lambda x: ag.linalg.svd(x).S, lambda x: np.linalg.svd(x)[1],
+     [spd]),
+    ("linalg_svdvals", ag.linalg.svdvals, lambda x: np.linalg.svd(x, compute_uv=False), [a34]),
+    ("linalg_pinv", ag.linalg.pinv, np.linalg.pinv, [a234]),
+    ("linalg_pinv_rank_deficient", ag.linalg.pinv, np.linalg.pinv,
+     [np.outer(a34[0], a34[1])]),
+    ("linalg_matrix_norms_svd", lambda x: ag.stack([ag.linalg.matrix_norm(x, ord=p) for p in
+                                                   (2, -2, "nuc")]),
+     lambda x: np.stack([np.linalg.norm(x, ord=p) for p in (2, -2, "nuc")]), [a34]),
     ("sort", lambda x: ag.sort(x, axis=0), lambda x: np.sort(x, axis=0), [a34]),
     ("sort_descending", lambda x: ag.sort(x, descending=True), lambda x: -np.sort(-x), [a234]),
     ("diff", lambda x: ag.diff(x, n=2, axis=1), lambda x: np.diff(x, n=2, axis=1), [a234]),
@@ -174,6 +186,11 @@ def test_constant_functions_match_numpy(backend):
         assert not out.requires_grad
 
 
-def test_matrix_norm_without_singular_values_says_so():
-    with pytest.raises(NotImplementedError, match="matrix_norm: ord='nuc'"):
-        ag.linalg.matrix_norm(ag.tensor(a34), ord="nuc")
+def test_matrix_norm_of_an_unknown_order_names_the_orders():
+    with pytest.raises(ValueError, match="matrix_norm: ord=3 is not one of"):
+        ag.linalg.matrix_norm(ag.tensor(a34), ord=3)
+
+
+def test_full_svd_of_a_non_square_matrix_says_what_to_pass():
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        ag.linalg.svd(ag.tensor(a34))

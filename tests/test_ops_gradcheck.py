@@ -156,6 +156,16 @@ CASES = [
     ("linalg_eigh", lambda a: (lambda r: ag.sum(r.eigenvalues ** 2) + r.eigenvectors ** 2)(
         ag.linalg.eigh(a + a.mT)), [(2, 3, 3)], {}),
     ("linalg_eigvalsh", lambda a: ag.linalg.eigvalsh(a + a.mT), [(4, 4)], {}),
+    # singular vectors up to sign: squared, or multiplied back together
+    ("linalg_svd", lambda a: (lambda r: ag.sum(r.S ** 3) + r.U ** 2)(
+        ag.linalg.svd(a, full_matrices=False)), [(2, 4, 3)], {}),
+    ("linalg_svd_wide", lambda a: (lambda r: r.Vh ** 2 + ag.sum(r.U * r.U[..., :1]))(
+        ag.linalg.svd(a, full_matrices=False)), [(3, 5)], {}),
+    ("linalg_svdvals", ag.linalg.svdvals, [(2, 3, 4)], {}),
+    ("linalg_pinv", ag.linalg.pinv, [(4, 3)], {}),
+    ("linalg_matrix_norm_nuc", lambda a: ag.linalg.matrix_norm(a, ord="nuc"), [(3, 4)], {}),
+    ("linalg_matrix_norm_2", lambda a: ag.linalg.matrix_norm(a, ord=2, keepdims=True),
+     [(2, 4, 3)], {}),
     ("linalg_matrix_norm", lambda a: ag.linalg.matrix_norm(a), [(2, 3, 4)], {}),
     ("linalg_matrix_norm_ord1", lambda a: ag.linalg.matrix_norm(a, ord=1, keepdims=True),
      [(3, 4)], {}),

@@ -211,8 +211,9 @@ def eigvalsh(x):
 
 @public(extension="linalg")
 def matrix_norm(x, keepdims=False, ord="fro"):
-    """Norms of the matrices in x: "fro", or 1 / -1 (largest / smallest column sum of
-    |x|) and inf / -inf (row sums). The spectral and nuclear norms need svd (not here)."""
+    """Norms of the matrices in x: "fro"; 1 / -1 (largest / smallest column sum of |x|)
+    and inf / -inf (row sums); 2 / -2 / "nuc" (largest, smallest, sum of the singular
+    values: see svd for the gradient's assumptions)."""
     from .elementwise import abs
     from .reductions import max, min, sum, vector_norm
 
@@ -224,5 +225,94 @@ def matrix_norm(x, keepdims=False, ord="fro"):
         sums = sum(abs(x), axis=along, keepdims=True)
         out = pick(sums, axis=over, keepdims=True)
         return out if keepdims else sum(out, axis=(-2, -1))
-    raise NotImplementedError(f"matrix_norm: ord={ord!r} needs the singular values, which "
-                              "anygrad does not differentiate yet; use 'fro', 1, -1, inf or -inf")
+    if ord in (2, -2, "nuc"):
+        s = svdvals(x)
+        out = max(s, axis=-1) if ord == 2 else min(s, axis=-1) if ord == -2 else sum(s, axis=-1)
+        if keepdims:
+            from .shape import expand_dims
+
+            out = expand_dims(expand_dims(out, axis=-1), axis=-1)
+        return out
+    raise ValueError(f"matrix_norm: ord={ord!r} is not one of 'fro', 'nuc', 1, -1, 2, -2, "
+                     "inf, -inf")
+
+
+# svd's three results travel as one flat array, (..., m*k + k + k*n) with k = min(m, n):
+# U, then S, then Vh, so that one op (and one rule) carries them all.
+def _svd_parts(reshape, packed, m, n):
+    k = min(m, n)
+    lead = tuple(packed.shape[:-1])
+    u = reshape(packed[..., :m * k], lead + (m, k))
+    s = packed[..., m * k:m * k + k]
+    vh = reshape(packed[..., m * k + k:], lead + (k, n))
+    return u, s, vh
+
+
+def _svd_forward(xp, x):
+    u, s, vh = xp.linalg.svd(x, full_matrices=False)
+    lead = tuple(x.shape[:-2])
+    return xp.concat([xp.reshape(u, lead + (-1,)), s, xp.reshape(vh, lead + (-1,))], axis=-1)
+
+
+# Townsend, "Differentiating the singular value decomposition" (2016), real case, with
+# F_ij = 1 / (s_j^2 - s_i^2) off the diagonal (distinct singular values required):
+#   gA = U (F*(U^T gU - gU^T U) S + S F*(V^T gV - gV^T V) + diag(gS)) V^T
+#        + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
+def _svd_vjp(ns, g, ans, x):
+    m, n = x.shape[-2], x.shape[-1]
+    gu, gs, gvh = _svd_parts(ns.reshape, g, m, n)
+    u, s, vh = _svd_parts(ns.reshape, ans, m, n)
+    v, gv = _t(ns, vh), _t(ns, gvh)
+    row, col = ns.expand_dims(s, axis=-2), ns.expand_dims(s, axis=-1)
+    gaps = row * row - col * col
+    on_diagonal = gaps == 0
+    f = ns.where(on_diagonal, 0.0, 1.0 / ns.where(on_diagonal, 1.0, gaps))
+    ut_gu, vt_gv = ns.matmul(_t(ns, u), gu), ns.matmul(_t(ns, v), gv)
+    inner = (f * (ut_gu - _t(ns, ut_gu))) * row + col * (f * (vt_gv - _t(ns, vt_gv))) \
+        + ns.astype(on_diagonal, g.dtype) * ns.expand_dims(gs, axis=-1)
+    out = ns.matmul(u, ns.matmul(inner, vh))
+    # The parts of gU and gV outside the spans of U and V (zero for square x).
+    out = out + ns.matmul((gu - ns.matmul(u, ut_gu)) / row, vh)
+    out = out + ns.matmul(u, _t(ns, (gv - ns.matmul(v, vt_gv)) / row))
+    return out
+
+
+_svd = Op("linalg.svd", _svd_forward, _svd_vjp, promotes=0, floating=True)
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+@public(extension="linalg")
+def svd(x, full_matrices=True):
+    """U, S, Vh with x = U diag(S) Vh, singular values descending. Only the reduced
+    form (full_matrices=False) is differentiable here; the gradient assumes distinct,
+    nonzero singular values, as PyTorch and JAX do."""
+    if full_matrices and x.shape[-2] != x.shape[-1]:
+        raise NotImplementedError("linalg.svd: full_matrices=True for a non-square input is "
+                                  "not differentiable here; pass full_matrices=False")
+    from .shape import reshape
+
+    return SVDResult(*_svd_parts(reshape, _svd(x), x.shape[-2], x.shape[-1]))
+
+
+@public(extension="linalg")
+def svdvals(x):
+    """The singular values, descending; see svd for the gradient's assumptions."""
+    return svd(x, full_matrices=False).S
+
+
+@public(extension="linalg")
+def pinv(x, rtol=None):
+    """The pseudo-inverse, from the reduced svd: singular values at or below
+    rtol * max(S) (rtol defaults to max(M, N) * eps) count as zero. Differentiable where
+    the rank does not change."""
+    from .elementwise import where
+    from .reductions import max
+    from .shape import expand_dims, matrix_transpose
+
+    u, s, vh = svd(x, full_matrices=False)
+    if rtol is None:
+        rtol = (x.shape[-2] if x.shape[-2] > x.shape[-1] else x.shape[-1]) \
+            * float(x.backend.xp.finfo(x.data.dtype).eps)
+    kept = s > max(s, axis=-1, keepdims=True) * rtol
+    inv_s = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
+    return matmul(matrix_transpose(vh) * expand_dims(inv_s, axis=-2), matrix_transpose(u))
