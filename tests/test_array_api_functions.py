@@ -101,6 +101,8 @@ VALUES += [
                                                              np.linalg.svd(x, False)]), [a234]),
     ("linalg_svd_square_full", lambda x: ag.linalg.svd(x).S, lambda x: np.linalg.svd(x)[1],
      [spd]),
+    ("linalg_qr", lambda x: ag.concat([ag.reshape(r, (-1,)) for r in ag.linalg.qr(x)]),
+     lambda x: np.concatenate([r.ravel() for r in np.linalg.qr(x)]), [a34.T]),
     ("linalg_svdvals", ag.linalg.svdvals, lambda x: np.linalg.svd(x, compute_uv=False), [a34]),
     ("linalg_pinv", ag.linalg.pinv, np.linalg.pinv, [a234]),
     ("linalg_pinv_rank_deficient", ag.linalg.pinv, np.linalg.pinv,
@@ -189,6 +191,11 @@ def test_constant_functions_match_numpy(backend):
 def test_matrix_norm_of_an_unknown_order_names_the_orders():
     with pytest.raises(ValueError, match="matrix_norm: ord=3 is not one of"):
         ag.linalg.matrix_norm(ag.tensor(a34), ord=3)
+
+
+def test_wide_qr_says_it_is_not_differentiable_here():
+    with pytest.raises(NotImplementedError, match="linalg.qr: differentiable for"):
+        ag.linalg.qr(ag.tensor(a34))
 
 
 def test_full_svd_of_a_non_square_matrix_says_what_to_pass():

@@ -162,6 +162,9 @@ CASES = [
     ("linalg_svd_wide", lambda a: (lambda r: r.Vh ** 2 + ag.sum(r.U * r.U[..., :1]))(
         ag.linalg.svd(a, full_matrices=False)), [(3, 5)], {}),
     ("linalg_svdvals", ag.linalg.svdvals, [(2, 3, 4)], {}),
+    ("linalg_qr", lambda a: (lambda r: r.Q * 2.0 + ag.sum(r.R ** 2))(ag.linalg.qr(a)),
+     [(2, 4, 3)], {}),
+    ("linalg_qr_square", lambda a: ag.linalg.qr(a).R, [(3, 3)], {}),
     ("linalg_pinv", ag.linalg.pinv, [(4, 3)], {}),
     ("linalg_matrix_norm_nuc", lambda a: ag.linalg.matrix_norm(a, ord="nuc"), [(3, 4)], {}),
     ("linalg_matrix_norm_2", lambda a: ag.linalg.matrix_norm(a, ord=2, keepdims=True),

@@ -316,3 +316,37 @@ def pinv(x, rtol=None):
     kept = s > max(s, axis=-1, keepdims=True) * rtol
     inv_s = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
     return matmul(matrix_transpose(vh) * expand_dims(inv_s, axis=-2), matrix_transpose(u))
+
+
+# qr's two results travel as one array: Q (..., m, n) over R (..., n, n), for m >= n.
+def _qr_forward(xp, x):
+    q, r = xp.linalg.qr(x, mode="reduced")
+    return xp.concat([q, r], axis=-2)
+
+
+# With M = R gR^T - gQ^T Q and copyltu(M) the symmetric matrix with M's lower triangle,
+# gA = (gQ + Q copyltu(M)) R^-T (Walter and Lehmann 2018; PyTorch's rule for m >= n).
+def _qr_vjp(ns, g, ans, x):
+    m = x.shape[-2]
+    gq, gr = g[..., :m, :], g[..., m:, :]
+    q, r = ans[..., :m, :], ans[..., m:, :]
+    big_m = ns.matmul(r, _t(ns, gr)) - ns.matmul(_t(ns, gq), q)
+    low = ns.tril(big_m, k=-1)
+    sym = low + _t(ns, low) + (ns.tril(big_m, k=0) - low)
+    return ns.matmul(gq + ns.matmul(q, sym), _t(ns, ns.linalg.inv(r)))
+
+
+_qr = Op("linalg.qr", _qr_forward, _qr_vjp, promotes=0, floating=True)
+QRResult = namedtuple("QRResult", ["Q", "R"])
+
+
+@public(extension="linalg")
+def qr(x, mode="reduced"):
+    """Q, R with x = Q R, for matrices at least as tall as they are wide (m >= n) in the
+    reduced mode; the gradient assumes full column rank, as PyTorch and JAX do."""
+    m, n = x.shape[-2], x.shape[-1]
+    if mode != "reduced" or m < n:
+        raise NotImplementedError(f"linalg.qr: differentiable for mode='reduced' and m >= n; "
+                                  f"got mode={mode!r} and shape {tuple(x.shape)}")
+    both = _qr(x)
+    return QRResult(both[..., :m, :], both[..., m:, :])
