@@ -24,6 +24,17 @@ VALUES = [
     ("logs", lambda x: ag.log2(x + 2) + ag.log10(x + 2) + ag.logaddexp(x, 1 - x)
      + ag.reciprocal(x + 2), lambda x: np.log2(x + 2) + np.log10(x + 2)
      + np.logaddexp(x, 1 - x) + 1 / (x + 2), [a34]),
+    ("positive_remainder_copysign", lambda x, y: ag.positive(x) + ag.remainder(x, y + 2)
+     + ag.copysign(x, y), lambda x, y: x + np.remainder(x, y + 2) + np.copysign(x, y),
+     [a34, a34[1]]),
+    ("broadcast_arrays", lambda x, y: ag.stack(ag.broadcast_arrays(x, y)),
+     lambda x, y: np.stack(np.broadcast_arrays(x, y)), [a34[:, :1], a34[0]]),
+    ("unstack", lambda x: ag.stack(ag.unstack(x, axis=-1)), lambda x: np.moveaxis(x, -1, 0),
+     [a234]),
+    ("meshgrid_xy", lambda x, y, z: ag.stack(ag.meshgrid(x, y, z)),
+     lambda x, y, z: np.stack(np.meshgrid(x, y, z)), [a34[0], a34[1, :3], a234[0, 0, :2]]),
+    ("meshgrid_ij", lambda x, y: ag.stack(ag.meshgrid(x, y, indexing="ij")),
+     lambda x, y: np.stack(np.meshgrid(x, y, indexing="ij")), [a34[0], a34[1, :3]]),
     ("prod", lambda x: ag.prod(x, axis=(0, 2)), lambda x: np.prod(x, axis=(0, 2)), [a234]),
     ("cumulative_sum", lambda x: ag.cumulative_sum(x, axis=1),
      lambda x: np.cumsum(x, axis=1), [a234]),
@@ -178,6 +189,12 @@ def test_constant_functions_match_numpy(backend):
     np.testing.assert_array_equal(host(ag.argsort(x, stable=True)), np.argsort(data, kind="stable"))
     np.testing.assert_array_equal(host(ag.nonzero(x)[0]), np.nonzero(data)[0])
     assert int(ag.count_nonzero(x)) == 4
+    np.testing.assert_array_equal(host(ag.floor_divide(x - 1.5, 2.0)), (data - 1.5) // 2.0)
+    np.testing.assert_array_equal(host(ag.trunc(x - 1.5)), np.trunc(data - 1.5))
+    np.testing.assert_array_equal(host(ag.signbit(x - 1.5)), np.signbit(data - 1.5))
+    infs = np.array([np.inf, 1.0, -np.inf, np.nan])
+    np.testing.assert_array_equal(host(ag.isinf(make(infs, backend))), np.isinf(infs))
+    assert int(ag.linalg.matrix_rank(make(np.outer(data, data), backend))) == 1
     np.testing.assert_array_equal(host(ag.unique_values(x)), np.unique(data))
     values, counts = ag.unique_counts(x)
     np.testing.assert_array_equal(host(counts), np.unique(data, return_counts=True)[1])

@@ -18,9 +18,11 @@ from . import (  # noqa: F401  (importing a module registers its ops)
 globals().update(registry.namespace())
 __all__ = registry.names()
 
-# The standard's linalg namespace: the extension's own ops, declared in `linalg`, and
-# the functions it shares with the main namespace.
+# The standard's linalg namespace: the extension's own ops (most declared in `linalg`
+# itself) and the functions it shares with the main namespace.
+for _name, _value in registry.extension("linalg").items():
+    setattr(linalg, _name, _value)
 for _name in ("matmul", "matrix_transpose", "tensordot", "vecdot", "outer", "diagonal", "trace",
               "vector_norm", "cross"):
     setattr(linalg, _name, globals()[_name])
-del _name
+del _name, _value

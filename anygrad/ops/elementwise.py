@@ -44,6 +44,18 @@ divide = op("divide", lambda xp, a, b: a / b,
             promotes=0, floating=True)
 negative = op("negative", lambda xp, a: -a,
               lambda ns, g, ans, a: -g)
+positive = op("positive", lambda xp, a: +a,
+              lambda ns, g, ans, a: g, passes=(0,))
+# a - b floor(a / b): the floor is locally constant.
+remainder = op("remainder", lambda xp, a, b: xp.remainder(a, b),
+               lambda ns, g, ans, a, b: g,
+               lambda ns, g, ans, a, b: -g * ns.floor(a / b),
+               promotes=0, passes=(0,))
+# |a| with b's sign: a's sign flips where the two disagree; b only picks the sign.
+copysign = op("copysign", lambda xp, a, b: xp.copysign(a, b),
+              lambda ns, g, ans, a, b: g * ns.sign(a) * ns.sign(ans),
+              lambda ns, g, ans, a, b: g * 0.0,
+              promotes=0, floating=True)
 
 
 # d(a^b)/da = b a^(b-1) is 0 where b = 0, also at a = 0 (0 * inf otherwise): the exponent

@@ -104,3 +104,45 @@ def diff(x, axis=-1, n=1, prepend=None, append=None):
     for _ in range(n):
         x = x[before + (slice(1, None), ...)] - x[before + (slice(None, -1), ...)]
     return x
+
+
+def _broadcast_shape(shapes, where):
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for sizes in zip(*[(1,) * (ndim - len(s)) + tuple(s) for s in shapes]):
+        wide = {n for n in sizes if n != 1}
+        if len(wide) > 1:
+            raise ValueError(f"{where}: shapes {[tuple(s) for s in shapes]} do not broadcast")
+        out.append(wide.pop() if wide else 1)
+    return tuple(out)
+
+
+@public
+def broadcast_arrays(*arrays):
+    """The arrays broadcast to one shape (a list)."""
+    shape = _broadcast_shape([a.shape for a in arrays], "broadcast_arrays")
+    return [broadcast_to(a, shape) for a in arrays]
+
+
+@public
+def unstack(x, axis=0):
+    """The slices of x along `axis`, as a tuple."""
+    axis = _axis("unstack", axis, x.ndim)
+    return tuple(x[(slice(None),) * axis + (i, ...)] for i in range(x.shape[axis]))
+
+
+@public
+def meshgrid(*arrays, indexing="xy"):
+    """Coordinate grids from 1-d arrays ("xy": the first two axes swapped, as numpy)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    sizes = [a.shape[0] for a in arrays]
+    if indexing == "xy" and len(arrays) > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for k, a in enumerate(arrays):
+        place = (1 - k if k < 2 else k) if indexing == "xy" and len(arrays) > 1 else k
+        shape = [1] * len(arrays)
+        shape[place] = a.shape[0]
+        grids.append(broadcast_to(reshape(a, tuple(shape)), tuple(sizes)))
+    return grids
