@@ -80,6 +80,24 @@ class Tensor:
     def mT(self):
         return ops.matrix_transpose(self)
 
+    # ------------------------------------------------------------- the Array API's array
+    def __array_namespace__(self, api_version=None):
+        """anygrad's namespace, so that `array_namespace(x)` code runs on (and
+        differentiates through) tensors."""
+        from .array_api import namespace_for
+
+        return namespace_for(self.backend)
+
+    def to_device(self, device, /, *, stream=None):
+        return self.to(device=device)
+
+    def __dlpack__(self, **kwargs):
+        """The data, detached (DLPack carries no graph)."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
