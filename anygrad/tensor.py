@@ -21,8 +21,22 @@ class Tensor:
     # never); nodes recorded before that tick refuse to differentiate through it.
     __slots__ = ("data", "backend", "grad", "_requires_grad", "node", "_hooks", "_version",
                  "__weakref__")
-    # numpy must hand binary operators back to us (np_array * tensor -> Tensor.__rmul__).
-    __array_ufunc__ = None
+    # numpy functions on tensors (and numpy arrays meeting tensors in operators) come
+    # here and run as anygrad's ops: see anygrad.numpy_dispatch.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .numpy_dispatch import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy_dispatch import array_function
+
+        return array_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        """A host numpy copy, detached (`np.asarray(t)`, scipy's optimizers)."""
+        array = self.backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
 
     def __init__(self, data, requires_grad=False, backend=None, dtype=None, device=None):
         from .creation import _to_array
