@@ -23,6 +23,7 @@ UFUNCS = {
     "signbit": "signbit", "equal": "equal", "not_equal": "not_equal", "less": "less",
     "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
     "logical_and": "logical_and", "logical_or": "logical_or", "logical_not": "logical_not",
+    "logical_xor": "logical_xor", "nextafter": "nextafter",
     "bitwise_and": "logical_and", "bitwise_or": "logical_or", "invert": "logical_not",
 }
 
@@ -129,7 +130,7 @@ FUNCTIONS = {
         "squeeze", "expand_dims", "broadcast_to", "flip", "moveaxis", "tile", "repeat", "roll",
         "diff", "where", "clip", "tensordot", "einsum", "outer", "sort", "argsort", "argmax",
         "argmin", "take_along_axis", "broadcast_arrays", "meshgrid", "nonzero",
-        "count_nonzero")},
+        "count_nonzero", "pad")},
     **{f"numpy.linalg.{n}": _linalg(n) for n in (
         "inv", "det", "slogdet", "solve", "cholesky", "eigh", "eigvalsh", "svd", "qr", "pinv",
         "matrix_power", "matrix_rank")},

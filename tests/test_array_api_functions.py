@@ -27,6 +27,9 @@ VALUES = [
     ("positive_remainder_copysign", lambda x, y: ag.positive(x) + ag.remainder(x, y + 2)
      + ag.copysign(x, y), lambda x, y: x + np.remainder(x, y + 2) + np.copysign(x, y),
      [a34, a34[1]]),
+    ("pad", lambda x: ag.pad(x, ((1, 2), (0, 1), (3, 0)), constant_values=-1.5),
+     lambda x: np.pad(x, ((1, 2), (0, 1), (3, 0)), constant_values=-1.5), [a234]),
+    ("pad_int", lambda x: ag.pad(x, 2), lambda x: np.pad(x, 2), [a34]),
     ("broadcast_arrays", lambda x, y: ag.stack(ag.broadcast_arrays(x, y)),
      lambda x, y: np.stack(np.broadcast_arrays(x, y)), [a34[:, :1], a34[0]]),
     ("unstack", lambda x: ag.stack(ag.unstack(x, axis=-1)), lambda x: np.moveaxis(x, -1, 0),
@@ -192,6 +195,17 @@ def test_constant_functions_match_numpy(backend):
     np.testing.assert_array_equal(host(ag.floor_divide(x - 1.5, 2.0)), (data - 1.5) // 2.0)
     np.testing.assert_array_equal(host(ag.trunc(x - 1.5)), np.trunc(data - 1.5))
     np.testing.assert_array_equal(host(ag.signbit(x - 1.5)), np.signbit(data - 1.5))
+    ints = make(np.array([5, 3, 12]), backend, dtype="int64", requires_grad=False)
+    raw = np.array([5, 3, 12])
+    for name, expected in [("bitwise_and", raw & 6), ("bitwise_or", raw | 6),
+                           ("bitwise_xor", raw ^ 6), ("bitwise_left_shift", raw << 1),
+                           ("bitwise_right_shift", raw >> 1)]:
+        np.testing.assert_array_equal(host(getattr(ag, name)(ints, 6 if "shift" not in name
+                                                             else 1)), expected)
+    np.testing.assert_array_equal(host(ag.bitwise_invert(ints)), ~raw)
+    np.testing.assert_array_equal(host(ag.logical_xor(x > 0.5, x > 1.5)),
+                                  np.logical_xor(data > 0.5, data > 1.5))
+    np.testing.assert_array_equal(host(ag.nextafter(x, 10.0)), np.nextafter(data, 10.0))
     infs = np.array([np.inf, 1.0, -np.inf, np.nan])
     np.testing.assert_array_equal(host(ag.isinf(make(infs, backend))), np.isinf(infs))
     assert int(ag.linalg.matrix_rank(make(np.outer(data, data), backend))) == 1

@@ -35,7 +35,7 @@ def test_numpy_functions_with_numpy_spellings(backend):
         (np.cumsum(x), np.cumsum(data)), (np.var(x, axis=1, ddof=1), np.var(data, 1, ddof=1)),
         (np.max(x, axis=0), data.max(0)), (np.stack([x, x]), np.stack([data, data])),
         (np.linalg.det(x[:, :3] + 3.0), np.linalg.det(data[:, :3] + 3.0)),
-        (np.float64(2.0) * x, 2.0 * data),
+        (np.float64(2.0) * x, 2.0 * data), (np.pad(x, 1), np.pad(data, 1)),
     ]
     if backend == "numpy":  # numpy arrays meet only numpy tensors (other backends refuse)
         cases.append((np.ones(4) + x, np.ones(4) + data))

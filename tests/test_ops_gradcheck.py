@@ -66,6 +66,7 @@ CASES = [
     ("broadcast_arrays", lambda a, b: ag.stack(ag.broadcast_arrays(a, b)) ** 2,
      [(3, 1), (4,)], {}),
     ("unstack", lambda a: ag.unstack(a, axis=1)[2] * ag.unstack(a, axis=1)[0], [(2, 3)], {}),
+    ("pad", lambda a: ag.pad(a, ((1, 0), (2, 3)), constant_values=0.5), [(2, 3)], {}),
     ("meshgrid", lambda a, b: ag.stack(ag.meshgrid(a, b)) ** 2, [(3,), (4,)], {}),
     ("sigmoid", ag.sigmoid, [(2, 3)], {"low": -6.0, "high": 6.0}),
     ("relu", ag.relu, [(3, 4)], {}),

@@ -146,3 +146,33 @@ def meshgrid(*arrays, indexing="xy"):
         shape[place] = a.shape[0]
         grids.append(broadcast_to(reshape(a, tuple(shape)), tuple(sizes)))
     return grids
+
+
+@public
+def pad(x, pad_width, mode="constant", constant_values=0):
+    """x with `constant_values` around it: `pad_width` is numpy's, an int, a (before,
+    after) pair for every axis, or one pair per axis. Only numpy's constant mode."""
+    from ..creation import full
+
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode={mode!r}; only mode='constant' is supported")
+    if isinstance(pad_width, int):
+        pad_width = ((pad_width, pad_width),) * x.ndim
+    pad_width = tuple((w, w) if isinstance(w, int) else tuple(w) for w in pad_width)
+    if len(pad_width) == 1:
+        pad_width = pad_width * x.ndim
+    if len(pad_width) != x.ndim or any(len(w) != 2 or min(w) < 0 for w in pad_width):
+        raise ValueError(f"pad: pad_width {pad_width} for a {x.ndim}-d input; give one "
+                         "(before, after) pair of non-negative ints per axis")
+    for axis, (before, after) in enumerate(pad_width):
+        parts = []
+        for n in (before, None, after):
+            if n is None:
+                parts.append(x)
+            elif n:
+                shape = tuple(x.shape[:axis]) + (n,) + tuple(x.shape[axis + 1:])
+                parts.append(full(shape, constant_values, dtype=x.dtype.name, backend=x.backend,
+                                  device=x.device))
+        if len(parts) > 1:
+            x = concat(parts, axis=axis)
+    return x
