@@ -18,8 +18,8 @@ from .creation import (
 from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all  # noqa: F401
+from .ops import linalg  # the standard's linalg extension: ag.linalg.inv, ...
 from .gradcheck import gradcheck, gradgradcheck
-from .products import prod
 from .serialization import CheckpointError, load, save
 # Function transforms, anomaly detection and graph pictures.
 from .transforms import gradients, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp

@@ -21,8 +21,22 @@ class Tensor:
     # never); nodes recorded before that tick refuse to differentiate through it.
     __slots__ = ("data", "backend", "grad", "_requires_grad", "node", "_hooks", "_version",
                  "__weakref__")
-    # numpy must hand binary operators back to us (np_array * tensor -> Tensor.__rmul__).
-    __array_ufunc__ = None
+    # numpy functions on tensors (and numpy arrays meeting tensors in operators) come
+    # here and run as anygrad's ops: see anygrad.numpy_dispatch.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .numpy_dispatch import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy_dispatch import array_function
+
+        return array_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        """A host numpy copy, detached (`np.asarray(t)`, scipy's optimizers)."""
+        array = self.backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
 
     def __init__(self, data, requires_grad=False, backend=None, dtype=None, device=None):
         from .creation import _to_array
@@ -79,6 +93,24 @@ class Tensor:
     @property
     def mT(self):
         return ops.matrix_transpose(self)
+
+    # ------------------------------------------------------------- the Array API's array
+    def __array_namespace__(self, api_version=None):
+        """anygrad's namespace, so that `array_namespace(x)` code runs on (and
+        differentiates through) tensors."""
+        from .array_api import namespace_for
+
+        return namespace_for(self.backend)
+
+    def to_device(self, device, /, *, stream=None):
+        return self.to(device=device)
+
+    def __dlpack__(self, **kwargs):
+        """The data, detached (DLPack carries no graph)."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
     def __len__(self):
         if self.ndim == 0:
@@ -309,10 +341,8 @@ class Tensor:
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        from .products import prod
-
         axis, keepdims = axis_args("Tensor.prod", axis, dim, keepdims, keepdim)
-        return prod(self, axis=axis, keepdims=keepdims)
+        return ops.prod(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
         """The maximum over `axis` (a tensor). Spelled PyTorch's way, `x.max(dim=d)`

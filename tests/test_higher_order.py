@@ -85,6 +85,35 @@ def test_sin_derivatives_cycle(backend):
     np.testing.assert_allclose(host(d4(x)), np.sin(data), rtol=1e-12, atol=1e-14)
 
 
+def test_inverse_trigonometric_second_derivatives(backend):
+    # atan'' = -2x / (1 + x^2)^2, asin'' = x / (1 - x^2)^(3/2), atanh'' = 2x / (1 - x^2)^2,
+    # asinh'' = -x / (1 + x^2)^(3/2), acosh'' = -x / (x^2 - 1)^(3/2).
+    data = np.linspace(-0.9, 0.9, 7)
+    x = make(data, backend, requires_grad=False)
+    cases = [
+        (ag.atan, -2 * data / (1 + data ** 2) ** 2),
+        (ag.asin, data / (1 - data ** 2) ** 1.5),
+        (ag.atanh, 2 * data / (1 - data ** 2) ** 2),
+        (ag.asinh, -data / (1 + data ** 2) ** 1.5),
+    ]
+    for f, expected in cases:
+        np.testing.assert_allclose(host(derivative(derivative(f))(x)), expected,
+                                   rtol=1e-12, atol=1e-14)
+    far = data + 2.0
+    got = derivative(derivative(ag.acosh))(make(far, backend, requires_grad=False))
+    np.testing.assert_allclose(host(got), -far / (far ** 2 - 1) ** 1.5, rtol=1e-12)
+
+
+def test_logaddexp_is_stable_far_from_zero(backend):
+    # log(e^1000 + e^999) = 1000 + log(1 + e^-1); d/da = sigmoid(1), d/db = sigmoid(-1).
+    a, b = make(1000.0, backend), make(999.0, backend)
+    out = ag.logaddexp(a, b)
+    out.backward()
+    assert float(out) == pytest.approx(1000 + np.log1p(np.exp(-1.0)), rel=1e-15)
+    assert float(a.grad) == pytest.approx(1 / (1 + np.exp(-1.0)), rel=1e-14)
+    assert float(b.grad) == pytest.approx(1 / (1 + np.exp(1.0)), rel=1e-14)
+
+
 def rosenbrock(x):
     """sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2."""
     head, tail = x[:-1], x[1:]

@@ -13,6 +13,14 @@ from conftest import make, random
 
 positive = {"low": 0.5, "high": 2.0}
 
+
+def _eye(n):
+    """3 I on the current backend: added to a random matrix, keeps it well conditioned."""
+    return ag.eye(n, dtype="float64") * 3.0
+
+
+inside_unit = {"low": -0.8, "high": 0.8}  # away from the poles of asin, acos, atanh at +-1
+
 CASES = [
     # name, function, input shapes, input range
     ("add", lambda a, b: a + b, [(3, 4), (4,)], {}),
@@ -36,6 +44,30 @@ CASES = [
     ("sin", ag.sin, [(2, 3)], {}),
     ("cos", ag.cos, [(2, 3)], {}),
     ("tanh", ag.tanh, [(2, 3)], {}),
+    ("tan", ag.tan, [(2, 3)], {}),
+    ("sinh", ag.sinh, [(2, 3)], {}),
+    ("cosh", ag.cosh, [(2, 3)], {}),
+    ("asin", ag.asin, [(2, 3)], inside_unit),
+    ("acos", ag.acos, [(2, 3)], inside_unit),
+    ("atan", ag.atan, [(2, 3)], {"low": -3.0, "high": 3.0}),
+    ("asinh", ag.asinh, [(2, 3)], {"low": -3.0, "high": 3.0}),
+    ("acosh", ag.acosh, [(2, 3)], {"low": 1.2, "high": 3.0}),
+    ("atanh", ag.atanh, [(2, 3)], inside_unit),
+    ("atan2", ag.atan2, [(2, 3), (3,)], {}),
+    ("atan2_scalar", lambda y: ag.atan2(y, -0.5), [(4,)], {}),
+    ("hypot", ag.hypot, [(2, 3), (2, 1)], {}),
+    ("log2", ag.log2, [(2, 3)], positive),
+    ("log10", ag.log10, [(2, 3)], positive),
+    ("logaddexp", ag.logaddexp, [(2, 3), (3,)], {"low": -30.0, "high": 30.0}),
+    ("reciprocal", ag.reciprocal, [(2, 3)], positive),
+    ("positive", ag.positive, [(2, 3)], {}),
+    ("remainder", ag.remainder, [(2, 3), (3,)], positive),
+    ("copysign", ag.copysign, [(2, 3), (3,)], {}),
+    ("broadcast_arrays", lambda a, b: ag.stack(ag.broadcast_arrays(a, b)) ** 2,
+     [(3, 1), (4,)], {}),
+    ("unstack", lambda a: ag.unstack(a, axis=1)[2] * ag.unstack(a, axis=1)[0], [(2, 3)], {}),
+    ("pad", lambda a: ag.pad(a, ((1, 0), (2, 3)), constant_values=0.5), [(2, 3)], {}),
+    ("meshgrid", lambda a, b: ag.stack(ag.meshgrid(a, b)) ** 2, [(3,), (4,)], {}),
     ("sigmoid", ag.sigmoid, [(2, 3)], {"low": -6.0, "high": 6.0}),
     ("relu", ag.relu, [(3, 4)], {}),
     ("abs", ag.abs, [(3, 4)], {}),
@@ -88,6 +120,77 @@ CASES = [
     ("getitem_negative_step", lambda a: a[::-1, 1], [(3, 4)], {}),
     ("astype_same", lambda a: ag.astype(a * 2.0, "float64"), [(3,)], {}),
     ("fan_out", lambda a: a * a + ag.exp(a) * a - a, [(3,)], {}),
+    # composed from the ops above: these rows check the compositions
+    ("prod", lambda a: ag.prod(a, axis=1), [(3, 5)], {}),
+    ("prod_all_keepdims", lambda a: ag.prod(a, keepdims=True), [(2, 3)], {}),
+    ("cumulative_sum", lambda a: ag.cumulative_sum(a, axis=-1), [(3, 4)], {}),
+    ("cumulative_sum_initial", lambda a: ag.cumulative_sum(a, axis=0, include_initial=True),
+     [(3, 2)], {}),
+    ("vector_norm", lambda a: ag.vector_norm(a, axis=1), [(3, 4)], {}),
+    ("vector_norm_ord1_keepdims", lambda a: ag.vector_norm(a, axis=0, keepdims=True, ord=1),
+     [(3, 4)], {}),
+    ("vector_norm_ord3", lambda a: ag.vector_norm(a, ord=3), [(3, 4)], {}),
+    ("vector_norm_inf", lambda a: ag.vector_norm(a, ord=float("inf")), [(5,)], {}),
+    ("moveaxis", lambda a: ag.moveaxis(a, (0, -1), (2, 0)), [(2, 3, 4)], {}),
+    ("tile", lambda a: ag.tile(a, (2, 1, 3)), [(2, 3)], {}),
+    ("repeat", lambda a: ag.repeat(a, 3, axis=1), [(2, 3)], {}),
+    ("repeat_counts_flat", lambda a: ag.repeat(a, [2, 0, 1, 3, 1, 1]), [(2, 3)], {}),
+    ("roll", lambda a: ag.roll(a, (1, -2), axis=(0, 1)), [(3, 4)], {}),
+    ("roll_flat", lambda a: ag.roll(a, 5), [(3, 4)], {}),
+    ("tensordot", lambda a, b: ag.tensordot(a, b, axes=([0, 2], [1, 0])), [(2, 3, 4), (4, 2, 5)],
+     {}),
+    ("tensordot_int", lambda a, b: ag.tensordot(a, b, axes=1), [(2, 3), (3, 4)], {}),
+    ("vecdot", lambda a, b: ag.vecdot(a, b, axis=0), [(3, 4), (3, 1)], {}),
+    ("outer", ag.outer, [(3,), (4,)], {}),
+    ("diagonal", lambda a: ag.diagonal(a, offset=-1), [(2, 4, 3)], {}),
+    ("trace", lambda a: ag.trace(a, offset=1), [(3, 4)], {}),
+    ("einsum", lambda a, b: ag.einsum("bij,bjk->bki", a, b), [(2, 3, 4), (2, 4, 5)], {}),
+    ("einsum_chain_and_sum", lambda a, b, c, d: ag.einsum("ij,jk,kl,m->il", a, b, c, d),
+     [(2, 3), (3, 4), (4, 4), (5,)], {}),
+    # the linalg extension, on well-conditioned matrices (symmetric positive definite
+    # ones for cholesky)
+    ("linalg_inv", lambda a: ag.linalg.inv(a + _eye(3)), [(2, 3, 3)], {}),
+    ("linalg_det", lambda a: ag.linalg.det(a + _eye(3)), [(2, 3, 3)], {}),
+    ("linalg_slogdet", lambda a: ag.linalg.slogdet(a - _eye(3)).logabsdet, [(3, 3)], {}),
+    ("linalg_solve", lambda a, b: ag.linalg.solve(a + _eye(3), b), [(2, 3, 3), (3, 2)], {}),
+    ("linalg_solve_vector", lambda a, b: ag.linalg.solve(a + _eye(3), b), [(3, 3), (3,)], {}),
+    ("linalg_matrix_power", lambda a: ag.linalg.matrix_power(a, 5), [(3, 3)], {}),
+    ("linalg_matrix_power_negative", lambda a: ag.linalg.matrix_power(a + _eye(3), -2),
+     [(3, 3)], {}),
+    ("linalg_cholesky", lambda a: ag.linalg.cholesky(a @ a.mT + _eye(3)), [(2, 3, 3)], {}),
+    ("linalg_cholesky_upper", lambda a: ag.linalg.cholesky(a @ a.mT + _eye(3), upper=True),
+     [(3, 3)], {}),
+    # eigenvectors up to sign: squared, they are smooth in the (distinct-eigenvalue) input
+    ("linalg_eigh", lambda a: (lambda r: ag.sum(r.eigenvalues ** 2) + r.eigenvectors ** 2)(
+        ag.linalg.eigh(a + a.mT)), [(2, 3, 3)], {}),
+    ("linalg_eigvalsh", lambda a: ag.linalg.eigvalsh(a + a.mT), [(4, 4)], {}),
+    # singular vectors up to sign: squared, or multiplied back together
+    ("linalg_svd", lambda a: (lambda r: ag.sum(r.S ** 3) + r.U ** 2)(
+        ag.linalg.svd(a, full_matrices=False)), [(2, 4, 3)], {}),
+    ("linalg_svd_wide", lambda a: (lambda r: r.Vh ** 2 + ag.sum(r.U * r.U[..., :1]))(
+        ag.linalg.svd(a, full_matrices=False)), [(3, 5)], {}),
+    ("linalg_svdvals", ag.linalg.svdvals, [(2, 3, 4)], {}),
+    ("linalg_qr", lambda a: (lambda r: r.Q * 2.0 + ag.sum(r.R ** 2))(ag.linalg.qr(a)),
+     [(2, 4, 3)], {}),
+    ("linalg_qr_square", lambda a: ag.linalg.qr(a).R, [(3, 3)], {}),
+    ("linalg_pinv", ag.linalg.pinv, [(4, 3)], {}),
+    ("linalg_matrix_norm_nuc", lambda a: ag.linalg.matrix_norm(a, ord="nuc"), [(3, 4)], {}),
+    ("linalg_matrix_norm_2", lambda a: ag.linalg.matrix_norm(a, ord=2, keepdims=True),
+     [(2, 4, 3)], {}),
+    ("linalg_matrix_norm", lambda a: ag.linalg.matrix_norm(a), [(2, 3, 4)], {}),
+    ("linalg_matrix_norm_ord1", lambda a: ag.linalg.matrix_norm(a, ord=1, keepdims=True),
+     [(3, 4)], {}),
+    ("linalg_matrix_norm_inf", lambda a: ag.linalg.matrix_norm(a, ord=-float("inf")), [(3, 4)], {}),
+    ("sort", lambda a: ag.sort(a, axis=0, descending=True), [(4, 3)], {}),
+    ("diff", lambda a: ag.diff(a, axis=0, n=2), [(5, 3)], {}),
+    ("diff_prepend", lambda a, b: ag.diff(a, prepend=b), [(2, 3), (2, 1)], {}),
+    ("cumulative_prod", lambda a: ag.cumulative_prod(a, axis=1), [(2, 6)], {}),
+    ("cumulative_prod_initial", lambda a: ag.cumulative_prod(a, include_initial=True), [(5,)],
+     {}),
+    ("cross", lambda a, b: ag.cross(a, b, axis=0), [(3, 4), (3, 1)], {}),
+    ("tril", lambda a: ag.tril(a, k=-1), [(2, 3, 4)], {}),
+    ("triu", lambda a: ag.triu(a, k=1), [(3, 4)], {}),
+    ("einsum_implicit_out", lambda a, b: ag.einsum("ij,kj", a, b), [(2, 3), (4, 3)], {}),
 ]
 
 
@@ -134,7 +237,9 @@ def test_boolean_mask_gradient(backend):
 
 ELEMENTWISE = [c for c in CASES if c[0] in {
     "add", "multiply", "divide", "pow_tensor", "exp", "expm1", "log", "log1p", "sqrt", "sin",
-    "cos", "tanh", "sigmoid", "abs", "relu", "maximum", "where", "clip", "square", "negative",
+    "cos", "tanh", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+    "atan2", "hypot", "log2", "log10", "logaddexp", "reciprocal",
+    "sigmoid", "abs", "relu", "maximum", "where", "clip", "square", "negative",
     "softmax", "log_softmax", "logsumexp", "matmul", "linear", "var", "std", "max", "mean", "sum_axis",
     "take_repeated", "concat", "stack", "getitem_slice",
 }]
@@ -144,3 +249,23 @@ ELEMENTWISE = [c for c in CASES if c[0] in {
 def test_gradgradcheck(case, backend):
     name, fn, shapes, rng_kw = case
     assert ag.gradgradcheck(fn, _inputs(shapes, rng_kw, backend))
+
+
+FLOATING_UNARY = ["tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+                  "log2", "log10", "reciprocal"]
+FLOATING_BINARY = ["atan2", "hypot", "logaddexp"]
+
+
+def test_floating_ops_take_integers_as_exp_does(backend):
+    ints = ag.tensor(np.array([1, 2, 3]), backend=backend)
+    single = ag.tensor(np.array([0.5, 0.25, 0.75], dtype="float32"), backend=backend)
+    for name in FLOATING_UNARY:
+        fn = getattr(ag, name)
+        with np.errstate(all="ignore"):  # integers fall outside some domains: dtypes only
+            assert fn(ints).dtype == ag.exp(ints).dtype, name
+            assert fn(single).dtype == ag.float32, name
+    for name in FLOATING_BINARY:
+        fn = getattr(ag, name)
+        assert fn(ints, 2).dtype == ag.exp(ints).dtype, name
+        assert fn(single, ints).dtype == ag.float32, name
+        assert fn(single, 0.5).dtype == ag.float32, name

@@ -42,6 +42,19 @@ CASES = [
      lambda a: torch.expm1(a) + torch.log1p(a * a) + torch.sqrt(a * a + 1.0), [(6,)]),
     ("sin_cos_pow", lambda a, b: ag.sin(a) * ag.cos(b) + ag.abs(a) ** b,
      lambda a, b: torch.sin(a) * torch.cos(b) + torch.abs(a) ** b, [(5,), (5,)]),
+    # inputs in (-1, 1): inside every domain below once shifted or scaled
+    ("trig_hyperbolic", lambda a: ag.tan(a) + ag.sinh(a) * ag.cosh(a) + ag.asin(a * 0.9)
+     - ag.acos(a * 0.8) + ag.atan(a * 3.0) + ag.asinh(a * 2.0) + ag.acosh(a + 2.0)
+     + ag.atanh(a * 0.9),
+     lambda a: torch.tan(a) + torch.sinh(a) * torch.cosh(a) + torch.asin(a * 0.9)
+     - torch.acos(a * 0.8) + torch.atan(a * 3.0) + torch.asinh(a * 2.0) + torch.acosh(a + 2.0)
+     + torch.atanh(a * 0.9), [(7,)]),
+    ("atan2_hypot", lambda a, b: ag.atan2(a, b) * ag.hypot(a, b),
+     lambda a, b: torch.atan2(a, b) * torch.hypot(a, b), [(3, 4), (4,)]),
+    ("logs_reciprocal", lambda a, b: ag.log2(a * a + 0.5) + ag.log10(b * b + 0.5)
+     + ag.logaddexp(a * 20.0, b) * ag.reciprocal(b + 2.0),
+     lambda a, b: torch.log2(a * a + 0.5) + torch.log10(b * b + 0.5)
+     + torch.logaddexp(a * 20.0, b) * torch.reciprocal(b + 2.0), [(2, 5), (5,)]),
 ]
 
 

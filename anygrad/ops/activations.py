@@ -1,7 +1,7 @@
 """Normalised exponentials, fused for speed and stability."""
 from __future__ import annotations
 
-from ..engine import Op
+from .registry import op
 from .reductions import safe_max
 
 
@@ -19,9 +19,9 @@ def _log_softmax_forward(xp, x, axis=-1):
     return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
 
 
-softmax = Op("softmax", _softmax_forward,
+softmax = op("softmax", _softmax_forward,
              lambda ns, g, ans, x, axis=-1: ans * (g - ns.sum(g * ans, axis=axis, keepdims=True)),
              promotes=0, floating=True)
-log_softmax = Op("log_softmax", _log_softmax_forward,
+log_softmax = op("log_softmax", _log_softmax_forward,
                  lambda ns, g, ans, x, axis=-1: g - ns.exp(ans) * ns.sum(g, axis=axis, keepdims=True),
                  promotes=0, floating=True)

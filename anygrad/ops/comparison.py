@@ -3,16 +3,14 @@ without a graph, whatever their inputs require. Comparisons promote their inputs
 dtype first, as arithmetic does (an integer tensor < 0.5 compares as floats)."""
 from __future__ import annotations
 
-from ..engine import Op
+from .registry import op
 
-
-def _constant_op(name, fn):
-    """An op without rules: its result never records a graph."""
-    return Op(name, fn)
+# An op declared without rules is a constant op: its result never records a graph.
+_constant_op = op
 
 
 def _compare(name, fn):
-    return Op(name, fn, promotes=0)
+    return op(name, fn, promotes=0)
 
 
 equal = _compare("equal", lambda xp, a, b: a == b)
@@ -26,6 +24,21 @@ logical_and = _compare("logical_and", lambda xp, a, b: xp.logical_and(a, b))
 logical_or = _compare("logical_or", lambda xp, a, b: xp.logical_or(a, b))
 isnan = _constant_op("isnan", lambda xp, a: xp.isnan(a))
 isfinite = _constant_op("isfinite", lambda xp, a: xp.isfinite(a))
+isinf = _constant_op("isinf", lambda xp, a: xp.isinf(a))
+signbit = _constant_op("signbit", lambda xp, a: xp.signbit(a))
+trunc = _constant_op("trunc", lambda xp, a: xp.trunc(a))
+logical_xor = _compare("logical_xor", lambda xp, a, b: xp.logical_xor(a, b))
+bitwise_and = _compare("bitwise_and", lambda xp, a, b: xp.bitwise_and(a, b))
+bitwise_or = _compare("bitwise_or", lambda xp, a, b: xp.bitwise_or(a, b))
+bitwise_xor = _compare("bitwise_xor", lambda xp, a, b: xp.bitwise_xor(a, b))
+bitwise_invert = _constant_op("bitwise_invert", lambda xp, a: xp.bitwise_invert(a))
+bitwise_left_shift = _compare("bitwise_left_shift", lambda xp, a, b: xp.bitwise_left_shift(a, b))
+bitwise_right_shift = _compare("bitwise_right_shift",
+                               lambda xp, a, b: xp.bitwise_right_shift(a, b))
+nextafter = _compare("nextafter", lambda xp, a, b: xp.nextafter(a, b))
+floor_divide = _compare("floor_divide", lambda xp, a, b: xp.floor_divide(a, b))
+matrix_rank = op("matrix_rank", lambda xp, x, rtol=None: xp.linalg.matrix_rank(x, rtol=rtol),
+                 extension="linalg")
 sign = _constant_op("sign", lambda xp, a: xp.sign(a))
 floor = _constant_op("floor", lambda xp, a: xp.floor(a))
 ceil = _constant_op("ceil", lambda xp, a: xp.ceil(a))

@@ -8,6 +8,10 @@ from __future__ import annotations
 import math
 
 from ..engine import Op
+from .registry import op, public
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
 
 
 def _mask(ns, cond, g):
@@ -22,24 +26,36 @@ def _mask(ns, cond, g):
 
 # ---------------------------------------------------------------- arithmetic
 # `promotes=0`: the inputs are brought to one dtype first (anygrad.dtypes decides which).
-add = Op("add", lambda xp, a, b: a + b,
+add = op("add", lambda xp, a, b: a + b,
          lambda ns, g, ans, a, b: g,
          lambda ns, g, ans, a, b: g,
          promotes=0, passes=(0, 1))
-subtract = Op("subtract", lambda xp, a, b: a - b,
+subtract = op("subtract", lambda xp, a, b: a - b,
               lambda ns, g, ans, a, b: g,
               lambda ns, g, ans, a, b: -g,
               promotes=0, passes=(0,))
-multiply = Op("multiply", lambda xp, a, b: a * b,
+multiply = op("multiply", lambda xp, a, b: a * b,
               lambda ns, g, ans, a, b: g * b,
               lambda ns, g, ans, a, b: g * a,
               promotes=0)
-divide = Op("divide", lambda xp, a, b: a / b,
+divide = op("divide", lambda xp, a, b: a / b,
             lambda ns, g, ans, a, b: g / b,
             lambda ns, g, ans, a, b: -g * ans / b,
             promotes=0, floating=True)
-negative = Op("negative", lambda xp, a: -a,
+negative = op("negative", lambda xp, a: -a,
               lambda ns, g, ans, a: -g)
+positive = op("positive", lambda xp, a: +a,
+              lambda ns, g, ans, a: g, passes=(0,))
+# a - b floor(a / b): the floor is locally constant.
+remainder = op("remainder", lambda xp, a, b: xp.remainder(a, b),
+               lambda ns, g, ans, a, b: g,
+               lambda ns, g, ans, a, b: -g * ns.floor(a / b),
+               promotes=0, passes=(0,))
+# |a| with b's sign: a's sign flips where the two disagree; b only picks the sign.
+copysign = op("copysign", lambda xp, a, b: xp.copysign(a, b),
+              lambda ns, g, ans, a, b: g * ns.sign(a) * ns.sign(ans),
+              lambda ns, g, ans, a, b: g * 0.0,
+              promotes=0, floating=True)
 
 
 # d(a^b)/da = b a^(b-1) is 0 where b = 0, also at a = 0 (0 * inf otherwise): the exponent
@@ -59,53 +75,107 @@ def _pow_vjp_exponent(ns, g, ans, a, b):
     return g * ans * ns.log(ns.where(a == 0, 1.0, a))
 
 
-pow = Op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0)
-square = Op("square", lambda xp, a: a * a,
+pow = op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0)
+square = op("square", lambda xp, a: a * a,
             lambda ns, g, ans, a: g * 2 * a)
 
 # ---------------------------------------------------------------- exponentials and logs
-exp = Op("exp", lambda xp, x: xp.exp(x),
+exp = op("exp", lambda xp, x: xp.exp(x),
          lambda ns, g, ans, x: g * ans,
          promotes=0, floating=True)
-expm1 = Op("expm1", lambda xp, x: xp.expm1(x),
+expm1 = op("expm1", lambda xp, x: xp.expm1(x),
            lambda ns, g, ans, x: g * (ans + 1),
            promotes=0, floating=True)
-log = Op("log", lambda xp, x: xp.log(x),
+log = op("log", lambda xp, x: xp.log(x),
          lambda ns, g, ans, x: g / x,
          promotes=0, floating=True)
-log1p = Op("log1p", lambda xp, x: xp.log1p(x),
+log1p = op("log1p", lambda xp, x: xp.log1p(x),
            lambda ns, g, ans, x: g / (x + 1),
            promotes=0, floating=True)
-sqrt = Op("sqrt", lambda xp, x: xp.sqrt(x),
+sqrt = op("sqrt", lambda xp, x: xp.sqrt(x),
           lambda ns, g, ans, x: g / (ans * 2),
           promotes=0, floating=True)
+log2 = op("log2", lambda xp, x: xp.log2(x),
+          lambda ns, g, ans, x: g / (x * _LN2),
+          promotes=0, floating=True)
+log10 = op("log10", lambda xp, x: xp.log10(x),
+           lambda ns, g, ans, x: g / (x * _LN10),
+           promotes=0, floating=True)
+# d/da log(e^a + e^b) = e^(a - ans): the softmax weight of a, never overflowing.
+logaddexp = op("logaddexp", lambda xp, a, b: xp.logaddexp(a, b),
+               lambda ns, g, ans, a, b: g * ns.exp(a - ans),
+               lambda ns, g, ans, a, b: g * ns.exp(b - ans),
+               promotes=0, floating=True)
+
+
+@public
+def reciprocal(x):
+    """1 / x, as a true division: integers give the default float."""
+    return divide(1.0, x)
 
 # ---------------------------------------------------------------- trigonometric and hyperbolic
-sin = Op("sin", lambda xp, x: xp.sin(x),
+sin = op("sin", lambda xp, x: xp.sin(x),
          lambda ns, g, ans, x: g * ns.cos(x),
          promotes=0, floating=True)
-cos = Op("cos", lambda xp, x: xp.cos(x),
+cos = op("cos", lambda xp, x: xp.cos(x),
          lambda ns, g, ans, x: -g * ns.sin(x),
          promotes=0, floating=True)
-tanh = Op("tanh", lambda xp, x: xp.tanh(x),
+tan = op("tan", lambda xp, x: xp.tan(x),
+         lambda ns, g, ans, x: g * (1 + ans * ans),
+         promotes=0, floating=True)
+asin = op("asin", lambda xp, x: xp.asin(x),
+          lambda ns, g, ans, x: g / ns.sqrt(1 - x * x),
+          promotes=0, floating=True)
+acos = op("acos", lambda xp, x: xp.acos(x),
+          lambda ns, g, ans, x: -g / ns.sqrt(1 - x * x),
+          promotes=0, floating=True)
+atan = op("atan", lambda xp, x: xp.atan(x),
+          lambda ns, g, ans, x: g / (1 + x * x),
+          promotes=0, floating=True)
+# atan2(y, x) is the angle of the point (x, y): its gradient is (x, -y) / (x^2 + y^2).
+atan2 = op("atan2", lambda xp, y, x: xp.atan2(y, x),
+           lambda ns, g, ans, y, x: g * x / (x * x + y * y),
+           lambda ns, g, ans, y, x: -g * y / (x * x + y * y),
+           promotes=0, floating=True)
+hypot = op("hypot", lambda xp, a, b: xp.hypot(a, b),
+           lambda ns, g, ans, a, b: g * a / ans,
+           lambda ns, g, ans, a, b: g * b / ans,
+           promotes=0, floating=True)
+sinh = op("sinh", lambda xp, x: xp.sinh(x),
+          lambda ns, g, ans, x: g * ns.cosh(x),
+          promotes=0, floating=True)
+cosh = op("cosh", lambda xp, x: xp.cosh(x),
+          lambda ns, g, ans, x: g * ns.sinh(x),
+          promotes=0, floating=True)
+tanh = op("tanh", lambda xp, x: xp.tanh(x),
           lambda ns, g, ans, x: g * (1 - ans * ans),
           promotes=0, floating=True)
+asinh = op("asinh", lambda xp, x: xp.asinh(x),
+           lambda ns, g, ans, x: g / ns.sqrt(x * x + 1),
+           promotes=0, floating=True)
+# sqrt(x - 1) sqrt(x + 1) rather than sqrt(x^2 - 1): no cancellation as x nears 1.
+acosh = op("acosh", lambda xp, x: xp.acosh(x),
+           lambda ns, g, ans, x: g / (ns.sqrt(x - 1) * ns.sqrt(x + 1)),
+           promotes=0, floating=True)
+atanh = op("atanh", lambda xp, x: xp.atanh(x),
+           lambda ns, g, ans, x: g / ((1 - x) * (1 + x)),
+           promotes=0, floating=True)
 
 # ---------------------------------------------------------------- piecewise
-abs = Op("abs", lambda xp, x: xp.abs(x),
+abs = op("abs", lambda xp, x: xp.abs(x),
          lambda ns, g, ans, x: g * ns.sign(x))
 # At a tie maximum and minimum split the gradient evenly between the inputs, as PyTorch does.
-maximum = Op("maximum", lambda xp, a, b: xp.maximum(a, b),
+maximum = op("maximum", lambda xp, a, b: xp.maximum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a > b, g) + _mask(ns, a == b, g / 2),
              lambda ns, g, ans, a, b: _mask(ns, b > a, g) + _mask(ns, a == b, g / 2),
              promotes=0)
-minimum = Op("minimum", lambda xp, a, b: xp.minimum(a, b),
+minimum = op("minimum", lambda xp, a, b: xp.minimum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a < b, g) + _mask(ns, a == b, g / 2),
              lambda ns, g, ans, a, b: _mask(ns, b < a, g) + _mask(ns, a == b, g / 2),
              promotes=0)
-relu = Op("relu", lambda xp, x: xp.maximum(x, 0),
+relu = op("relu", lambda xp, x: xp.maximum(x, 0),
           lambda ns, g, ans, x: _mask(ns, x > 0, g))
-where = Op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
+where = op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
            None,
            lambda ns, g, ans, cond, a, b: ns.where(cond, g, 0.0),
            lambda ns, g, ans, cond, a, b: ns.where(cond, 0.0, g),
@@ -122,7 +192,29 @@ def _clip_vjp(ns, g, ans, x, min=None, max=None):
     return _mask(ns, inside, g)
 
 
-clip = Op("clip", _clip_forward, _clip_vjp)
+_clip = Op("clip", _clip_forward, _clip_vjp)
+
+
+@public
+def clip(x, min=None, max=None):
+    """Limit x to [min, max]; Python numbers or None. The gradient passes where x is
+    inside the bounds, ends included. Tensor bounds: use maximum/minimum."""
+    from .. import dtypes
+    from ..tensor import Tensor
+    from .shape import astype
+
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    bounds = [b for b in (min, max) if b is not None]
+    wanted = dtypes.with_scalars(x.dtype.name, bounds)
+    if wanted != x.dtype.name:  # float bounds on integers: clip as floats, as arithmetic
+        x = astype(x, wanted)
+    return _clip(x, min=min, max=max)
 
 
 def _sigmoid_forward(xp, x):
@@ -131,6 +223,6 @@ def _sigmoid_forward(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-sigmoid = Op("sigmoid", _sigmoid_forward,
+sigmoid = op("sigmoid", _sigmoid_forward,
              lambda ns, g, ans, x: g * ans * (1 - ans),
              promotes=0, floating=True)

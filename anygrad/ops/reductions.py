@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..dtypes import get_default_dtype
 from ..engine import Op
+from .registry import op, public
 from . import elementwise as ew
 
 
@@ -41,11 +42,11 @@ def _sum_forward(xp, x, axis=None, keepdims=False):
     return xp.sum(x, axis=axis, keepdims=keepdims)
 
 
-sum = Op("sum", _sum_forward,
+sum = op("sum", _sum_forward,
          lambda ns, g, ans, x, axis=None, keepdims=False:
              ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)))
 
-mean = Op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
+mean = op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
               ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
           promotes=0, floating=True)
@@ -71,10 +72,11 @@ def _min_forward(xp, x, axis=None, keepdims=False):
     return xp.min(x, axis=axis, keepdims=keepdims)
 
 
-max = Op("max", _max_forward, _extremum_vjp)
-min = Op("min", _min_forward, _extremum_vjp)
+max = op("max", _max_forward, _extremum_vjp)
+min = op("min", _min_forward, _extremum_vjp)
 
 
+@public
 def var(x, axis=None, correction=0, keepdims=False):
     """Variance with `correction` degrees of freedom removed (0: population, 1: sample)."""
     if not x.dtype.is_floating:  # as mean: integers are taken as the default float
@@ -84,12 +86,19 @@ def var(x, axis=None, correction=0, keepdims=False):
     return sum(centred * centred, axis=axis, keepdims=keepdims) / (n - correction)
 
 
-# The square root inside std: where the variance is 0 (a constant slice) its derivative
-# is taken as 0, not inf, as PyTorch does; the 1 swapped in there keeps every order finite.
-_std_sqrt = Op("std", lambda xp, v: xp.sqrt(v),
-               lambda ns, g, ans, v: ew._mask(ns, ans != 0, g) / (ns.where(ans == 0, 1.0, ans) * 2))
+# The square root inside std and vector_norm: where the variance (or the sum of squares)
+# is 0 its derivative is taken as 0, not inf, as PyTorch does; the 1 swapped in there
+# keeps every order finite. One op per caller, so that errors name the function called.
+def _sqrt_flat_at_zero(name):
+    return Op(name, lambda xp, v: xp.sqrt(v),
+              lambda ns, g, ans, v: ew._mask(ns, ans != 0, g) / (ns.where(ans == 0, 1.0, ans) * 2))
 
 
+_std_sqrt = _sqrt_flat_at_zero("std")
+_norm_sqrt = _sqrt_flat_at_zero("vector_norm")
+
+
+@public
 def std(x, axis=None, correction=0, keepdims=False):
     return _std_sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
 
@@ -113,7 +122,64 @@ def _logsumexp_forward(xp, x, axis=None, keepdims=False):
     return out
 
 
-logsumexp = Op("logsumexp", _logsumexp_forward,
+logsumexp = op("logsumexp", _logsumexp_forward,
                lambda ns, g, ans, x, axis=None, keepdims=False:
                    _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)),
                promotes=0, floating=True)
+
+
+@public
+def vector_norm(x, axis=None, keepdims=False, ord=2):
+    """The `ord`-norm of x over `axis` (None: all of x). The 2-norm's gradient at 0 is
+    taken as 0, as PyTorch does; ord=0 (a count) has none."""
+    if not x.dtype.is_floating:
+        x = x.astype(get_default_dtype().name)
+    if ord == 2:
+        return _norm_sqrt(sum(x * x, axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return sum(ew.abs(x), axis=axis, keepdims=keepdims)
+    if ord == float("inf"):
+        return max(ew.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -float("inf"):
+        return min(ew.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return sum(x != 0, axis=axis, keepdims=keepdims).astype(x.dtype.name)
+    return sum(ew.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _cumulative_sum_forward(xp, x, axis, include_initial=False):
+    return xp.cumulative_sum(x, axis=axis, include_initial=include_initial)
+
+
+def _cumulative_sum_vjp(ns, g, ans, x, axis, include_initial=False):
+    # Each x_i reaches every output from its own place on (one place later with the
+    # initial zero in front): the gradient is the sum of g from there, a reversed
+    # cumulative sum.
+    if include_initial:
+        g = g[(slice(None),) * axis + (slice(1, None), Ellipsis)]
+    return ns.flip(ns.cumulative_sum(ns.flip(g, axis=axis), axis=axis), axis=axis)
+
+
+_cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_vjp)
+
+
+@public
+def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
+    """Running sums along `axis` (optional for a 1-d x); with `include_initial`, a zero
+    first, so the result is one longer along the axis."""
+    axis = scan_axis("cumulative_sum", x, axis)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return _cumulative_sum(x, axis=axis, include_initial=include_initial)
+
+
+def scan_axis(where, x, axis):
+    """The axis of a cumulative function as a non-negative int (None only for 1-d x)."""
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"{where}: axis is required for a {x.ndim}-d input of "
+                             f"shape {tuple(x.shape)}")
+        return 0
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{where}: axis {axis} is out of range for shape {tuple(x.shape)}")
+    return axis % x.ndim

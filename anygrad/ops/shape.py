@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..backends import GatherSpec
 from ..engine import Op, VariadicOp
+from .registry import helper, op, public
 from ..tensor import Tensor
 from .. import indexing
 
@@ -16,21 +17,21 @@ def _inverse_permutation(axes):
 
 # Each rule here may return a view of g (`passes`), which the engine copies before it
 # becomes a .grad.
-reshape = Op("reshape", lambda xp, x, shape: xp.reshape(x, shape),
+reshape = op("reshape", lambda xp, x, shape: xp.reshape(x, shape),
              lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)), passes=(0,))
-permute_dims = Op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
+permute_dims = op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
                   lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)),
                   passes=(0,))
-matrix_transpose = Op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
+matrix_transpose = op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
                       lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,))
-expand_dims = Op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
+expand_dims = op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
                  lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)), passes=(0,))
-squeeze = Op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
+squeeze = op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
              lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)), passes=(0,))
 # The engine's unbroadcast sums the gradient back to the input's shape.
-broadcast_to = Op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
+broadcast_to = op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
                   lambda ns, g, ans, x, shape: g, passes=(0,))
-flip = Op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
+flip = op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
           lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,))
 
 
@@ -42,6 +43,7 @@ astype_op = Op("astype", _astype_forward,
                lambda ns, g, ans, x, dtype: ns.astype(g, x.dtype))
 
 
+@public
 def astype(x, dtype):
     """Cast to `dtype` (by name or the backend's dtype); differentiable between floats."""
     return astype_op(x, dtype=x.backend.dtype(dtype))
@@ -90,6 +92,7 @@ _concat = VariadicOp("concat", _concat_forward,
 _stack = VariadicOp("stack", _stack_forward, _stack_vjp)
 
 
+@public
 def concat(tensors, axis=0):
     """Join tensors along an existing axis (axis=None: flattened, end to end)."""
     tensors = _joinable("concat", tensors)
@@ -100,6 +103,7 @@ def concat(tensors, axis=0):
     return _concat(*tensors, axis=axis)
 
 
+@public
 def stack(tensors, axis=0):
     """Join tensors along a new axis; Python numbers count as 0-d tensors."""
     return _stack(*_joinable("stack", tensors), axis=axis)
@@ -146,10 +150,12 @@ scatter = Op("scatter", _scatter_forward,
              lambda ns, gg, ans, g, spec, shape, backend: spec.apply(ns, gg))
 
 
+@helper
 def gather_grad(g, spec, shape):
     return scatter(g, spec=spec, shape=shape, backend=g.backend)
 
 
+@public
 def getitem(x, key):
     """x[key] for ints, slices (any step), None, Ellipsis, integer arrays (tensors, any
     library's arrays, lists) and boolean masks; `anygrad.indexing` says what each means."""
@@ -165,6 +171,7 @@ def getitem(x, key):
     return gather(x, spec=GatherSpec("getitem", key))
 
 
+@public
 def take(x, indices, axis=None):
     """Elements of x at integer `indices` along `axis` (repeats allowed)."""
     if axis is None:
@@ -176,6 +183,7 @@ def take(x, indices, axis=None):
     return gather(x, spec=GatherSpec("take", indices, axis))
 
 
+@public
 def take_along_axis(x, indices, axis=-1):
     """Elements of x picked along `axis` by an index array of x's rank."""
     indices = indexing.index_array(x, indices)
@@ -198,6 +206,7 @@ def _device_of(backend, x):
 _transfer = Op("to", _transfer_forward, _transfer_vjp)
 
 
+@helper
 def to_backend(x, backend=None, device=None):
     """x on another backend and/or device; the gradient flows back converted."""
     from ..backends import get_backend
@@ -212,6 +221,7 @@ def to_backend(x, backend=None, device=None):
     return out
 
 
+@helper
 def transfer(g, backend, device=None):
     """The namespace form used by the rule above when gradients are recorded."""
     return to_backend(g, backend, device)

@@ -1,0 +1,161 @@
+"""anygrad as an Array API namespace: what `x.__array_namespace__()` returns.
+
+Code written against the standard (`xp = array_namespace(x)`, then `xp.exp`, `xp.sum`,
+`xp.linalg.vector_norm`, ...) runs on tensors through this module and is differentiated.
+The functions are anygrad's ops; creation functions make tensors on the current backend
+(or on `device`'s), and dtype queries go to the backend's own namespace.
+"""
+from __future__ import annotations
+
+from . import creation
+from .backends import get_backend
+from .dtypes import DTYPES as _DTYPES
+from .ops import *  # noqa: F401,F403
+from .ops import __all__ as _ops_all
+from .ops import linalg  # noqa: F401
+
+__array_api_version__ = "2024.12"
+
+bool = _DTYPES["bool"]
+int8, int16, int32, int64 = (_DTYPES.get(n) for n in ("int8", "int16", "int32", "int64"))
+uint8 = _DTYPES.get("uint8")
+float32, float64 = _DTYPES["float32"], _DTYPES["float64"]
+
+
+def _native(dtype, backend=None):
+    b = get_backend(backend)
+    return b, (None if dtype is None else b.dtype(getattr(dtype, "name", dtype)))
+
+
+def _backend_of(x):
+    from .tensor import Tensor
+
+    return x.backend if isinstance(x, Tensor) else None
+
+
+# Creation functions take `backend` beyond the standard: the namespace a tensor hands out
+# (`namespace_for`) fills it in, so that `xp.asarray(2.0)` lands beside the tensor.
+def asarray(obj, /, *, dtype=None, device=None, copy=None, backend=None):
+    """A tensor from a tensor, an array, a number or nested lists."""
+    from .tensor import Tensor
+
+    if isinstance(obj, Tensor) and dtype is None and device is None and not copy:
+        return obj
+    if isinstance(obj, Tensor) or hasattr(obj, "__array_namespace__"):
+        backend = None  # an array keeps its own library
+    return creation.tensor(obj, dtype=None if dtype is None else str(dtype), device=device,
+                           backend=backend)
+
+
+def zeros(shape, *, dtype=None, device=None, backend=None):
+    return creation.zeros(shape, dtype=None if dtype is None else str(dtype), device=device,
+                          backend=backend)
+
+
+def ones(shape, *, dtype=None, device=None, backend=None):
+    return creation.ones(shape, dtype=None if dtype is None else str(dtype), device=device,
+                         backend=backend)
+
+
+empty = zeros
+
+
+def full(shape, fill_value, *, dtype=None, device=None, backend=None):
+    return creation.full(shape, fill_value, dtype=None if dtype is None else str(dtype),
+                         device=device, backend=backend)
+
+
+def zeros_like(x, /, *, dtype=None, device=None):
+    return creation.zeros_like(x, dtype=None if dtype is None else str(dtype))
+
+
+def ones_like(x, /, *, dtype=None, device=None):
+    return creation.ones_like(x, dtype=None if dtype is None else str(dtype))
+
+
+empty_like = zeros_like
+
+
+def full_like(x, /, fill_value, *, dtype=None, device=None):
+    return creation.full_like(x, fill_value, dtype=None if dtype is None else str(dtype))
+
+
+def arange(start, /, stop=None, step=1, *, dtype=None, device=None, backend=None):
+    return creation.arange(start, stop, step, dtype=None if dtype is None else str(dtype),
+                           device=device, backend=backend)
+
+
+def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None):
+    return creation.eye(n_rows, n_cols, k=k, dtype=None if dtype is None else str(dtype),
+                        device=device, backend=backend)
+
+
+_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye")
+_BOUND: dict = {}
+
+
+def namespace_for(backend):
+    """This namespace with its creation functions making tensors on `backend`."""
+    import functools
+    import types
+
+    ns = _BOUND.get(backend.name)
+    if ns is None:
+        ns = types.ModuleType(f"{__name__}[{backend.name}]", __doc__)
+        for name in __all__ + ["__array_api_version__"]:
+            setattr(ns, name, globals()[name])
+        for name in _MAKERS:
+            setattr(ns, name, functools.wraps(globals()[name])(
+                functools.partial(globals()[name], backend=backend)))
+        _BOUND[backend.name] = ns
+    return ns
+
+
+def isdtype(dtype, kind):
+    b, native = (dtype.backend, dtype.data.dtype) if _backend_of(dtype) else _native(dtype)
+    if isinstance(kind, tuple):
+        kind = tuple(k if isinstance(k, str) else b.dtype(str(k)) for k in kind)
+    elif not isinstance(kind, str):
+        kind = b.dtype(str(kind))
+    return b.xp.isdtype(native, kind)
+
+
+def result_type(*arrays_and_dtypes):
+    from .dtypes import as_dtype
+
+    b = get_backend(next((_backend_of(a) for a in arrays_and_dtypes
+                          if _backend_of(a) is not None), None))
+    natives = [a.data.dtype if _backend_of(a) is not None else
+               a if isinstance(a, (int, float, complex)) else b.dtype(str(a))
+               for a in arrays_and_dtypes]
+    return as_dtype(b.xp.result_type(*natives))
+
+
+def _info_dtype(type):
+    """A tensor's native dtype, or a dtype (anygrad's, a name) on the current backend."""
+    if _backend_of(type) is not None:
+        return type.backend, type.data.dtype
+    return _native(type)
+
+
+def finfo(type):
+    b, native = _info_dtype(type)
+    return b.xp.finfo(native)
+
+
+def iinfo(type):
+    b, native = _info_dtype(type)
+    return b.xp.iinfo(native)
+
+
+def can_cast(from_, to, /):
+    b, target = _native(to)
+    source = from_.data.dtype if _backend_of(from_) is not None else b.dtype(str(from_))
+    return b.xp.can_cast(source, target)
+
+
+__all__ = list(_ops_all) + [
+    "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+    "full_like", "arange", "eye", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
+    "linalg", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
+]

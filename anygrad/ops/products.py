@@ -1,0 +1,63 @@
+"""prod: the product over axes, composed from differentiable multiplies.
+
+Composing the Array API's `prod` keeps the gradient exact
+where elements are zero (the `prod / x` shortcut divides by zero there), and gives
+gradients of every order for free. Pairwise halving needs log2(n) multiplies.
+"""
+from __future__ import annotations
+
+from ..creation import ones_like
+from .registry import public
+from .shape import concat, permute_dims, reshape
+from .reductions import scan_axis, sum
+
+__all__ = ["prod"]
+
+
+@public
+def prod(x, axis=None, keepdims=False):
+    """The product of x's elements over `axis` (an int, a tuple, or None for all)."""
+    ndim = x.ndim
+    axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(sorted({a % ndim for a in axes})) if ndim else ()
+    kept = [a for a in range(ndim) if a not in axes]
+    # Reduced axes last, merged into one: (kept..., n)
+    moved = permute_dims(x, tuple(kept) + axes) if ndim else x
+    kept_shape = tuple(x.shape[a] for a in kept)
+    flat = reshape(moved, kept_shape + (-1,))
+    while flat.shape[-1] > 1:
+        n = flat.shape[-1]
+        if n % 2:  # pad with a one so the halves match
+            one = ones_like(flat[..., :1])
+            flat = concat([flat, one], axis=-1)
+            n += 1
+        flat = flat[..., : n // 2] * flat[..., n // 2:]
+    if flat.shape[-1] == 0:  # the empty product
+        flat = ones_like(sum(flat, axis=-1, keepdims=True))
+    out = reshape(flat, kept_shape)
+    if keepdims:
+        out = reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+    return out
+
+
+@public
+def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
+    """Running products along `axis` (optional for a 1-d x). A log-step scan of
+    multiplies: exact gradients where elements are zero, and of every order."""
+    from .shape import astype
+
+    axis = scan_axis("cumulative_prod", x, axis)
+    if dtype is not None:
+        x = astype(x, dtype)
+    before = (slice(None),) * axis
+    n = x.shape[axis]
+    if include_initial:
+        x = concat([ones_like(x[before + (slice(0, 1), ...)]), x], axis=axis)
+        n += 1
+    step = 1
+    while step < n:  # Hillis-Steele: each element takes in the product `step` places back
+        head = x[before + (slice(0, step), ...)]
+        x = concat([head, x[before + (slice(step, None), ...)] * x[before + (slice(0, n - step),
+                                                                          ...)]], axis=axis)
+        step *= 2
+    return x

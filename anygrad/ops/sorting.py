@@ -1,0 +1,56 @@
+"""Sorting, searching and set functions. Only `sort` has a gradient, and it needs no
+rule: it is a gather at the positions `argsort` finds. The rest are constant ops, or
+return several index arrays at once and so run outside the graph altogether."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from .registry import op, public
+from .shape import take_along_axis
+
+argsort = op("argsort", lambda xp, x, axis=-1, descending=False, stable=True: xp.argsort(
+    x, axis=axis, descending=descending, stable=stable))
+searchsorted = op("searchsorted", lambda xp, x1, x2, side="left", sorter=None: xp.searchsorted(
+    x1, x2, side=side, sorter=sorter), promotes=0)
+count_nonzero = op("count_nonzero", lambda xp, x, axis=None, keepdims=False: xp.count_nonzero(
+    x, axis=axis, keepdims=keepdims))
+unique_values = op("unique_values", lambda xp, x: xp.unique_values(x))
+
+
+@public
+def sort(x, axis=-1, descending=False, stable=True):
+    """x sorted along `axis`; the gradient goes back to where each element came from."""
+    order = argsort(x, axis=axis, descending=descending, stable=stable)
+    return take_along_axis(x, order, axis=axis)
+
+
+def _constants(x, arrays):
+    from ..engine import _wrap
+
+    return tuple(_wrap(a, x.backend) for a in arrays)
+
+
+@public(differentiable=False)
+def nonzero(x):
+    """The indices of x's nonzero elements, one index tensor per axis."""
+    return _constants(x, x.backend.xp.nonzero(x.data))
+
+
+UniqueCounts = namedtuple("UniqueCounts", ["values", "counts"])
+UniqueInverse = namedtuple("UniqueInverse", ["values", "inverse_indices"])
+UniqueAll = namedtuple("UniqueAll", ["values", "indices", "inverse_indices", "counts"])
+
+
+@public(differentiable=False)
+def unique_counts(x):
+    return UniqueCounts(*_constants(x, x.backend.xp.unique_counts(x.data)))
+
+
+@public(differentiable=False)
+def unique_inverse(x):
+    return UniqueInverse(*_constants(x, x.backend.xp.unique_inverse(x.data)))
+
+
+@public(differentiable=False)
+def unique_all(x):
+    return UniqueAll(*_constants(x, x.backend.xp.unique_all(x.data)))

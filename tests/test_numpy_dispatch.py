@@ -1,0 +1,82 @@
+"""numpy functions on tensors run as anygrad ops (NEP 13 and NEP 18): numpy code is
+differentiated unchanged, and a numpy function anygrad lacks says so."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anygrad as ag
+from conftest import host, make, random
+
+
+def numpy_code(x, w):
+    # As a numpy user writes it: numpy functions only, methods and operators.
+    h = np.tanh(np.matmul(x, w))
+    s = np.concatenate([h, np.exp(-np.abs(h))], axis=1)
+    return np.sum(np.log1p(s ** 2), axis=0) / np.mean(np.sqrt(x * x + 1.0)) \
+        + np.std(np.arctan2(x[:, :1], w[0]), ddof=1)
+
+
+def test_numpy_code_returns_tensors_and_is_differentiated(backend):
+    x, w = make(random((4, 3), seed=1), backend), make(random((3, 2), seed=2), backend)
+    out = numpy_code(x, w)
+    assert isinstance(out, ag.Tensor) and out.requires_grad
+    expected = numpy_code(random((4, 3), seed=1), random((3, 2), seed=2))
+    np.testing.assert_allclose(host(out), expected, rtol=1e-13)
+    assert ag.gradcheck(numpy_code, [x, w])
+    assert ag.gradgradcheck(numpy_code, [x, w])
+
+
+def test_numpy_functions_with_numpy_spellings(backend):
+    data = random((3, 4), seed=3)
+    x = make(data, backend)
+    cases = [
+        (np.transpose(x), data.T), (np.reshape(x, (4, 3)), data.reshape(4, 3)),
+        (np.cumsum(x), np.cumsum(data)), (np.var(x, axis=1, ddof=1), np.var(data, 1, ddof=1)),
+        (np.max(x, axis=0), data.max(0)), (np.stack([x, x]), np.stack([data, data])),
+        (np.linalg.det(x[:, :3] + 3.0), np.linalg.det(data[:, :3] + 3.0)),
+        (np.float64(2.0) * x, 2.0 * data), (np.pad(x, 1), np.pad(data, 1)),
+    ]
+    if backend == "numpy":  # numpy arrays meet only numpy tensors (other backends refuse)
+        cases.append((np.ones(4) + x, np.ones(4) + data))
+        cases.append((np.ones(4) < x, np.ones(4) < data))
+    for got, expected in cases:
+        assert isinstance(got, ag.Tensor)
+        np.testing.assert_allclose(host(got), expected, rtol=1e-13)
+
+
+def test_asarray_is_a_detached_host_copy(backend):
+    data = random((2, 3))
+    x = make(data, backend)
+    host_copy = np.asarray(x)
+    assert type(host_copy) is np.ndarray
+    np.testing.assert_array_equal(host_copy, data)
+
+
+def test_a_numpy_function_without_counterpart_names_itself():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="numpy.fft.fft on a Tensor has no anygrad counterpart"):
+        np.fft.fft(x)
+    with pytest.raises(TypeError, match="numpy.add.reduce on a Tensor"):
+        np.add.reduce(x)
+    with pytest.raises(TypeError, match=r"numpy.sum on a Tensor: dtype="):
+        np.sum(x, dtype=np.float32)
+
+
+def test_scipy_minimize_takes_the_gradient_as_jac():
+    optimize = pytest.importorskip("scipy.optimize")
+
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    grad = ag.grad(lambda x: rosen(x))
+
+    def jac(x):
+        return np.asarray(grad(ag.tensor(x)))
+
+    def fun(x):
+        return float(rosen(ag.tensor(x)))
+
+    result = optimize.minimize(fun, np.array([-1.2, 1.0, 0.5]), jac=jac, method="BFGS")
+    assert result.success
+    np.testing.assert_allclose(result.x, np.ones(3), atol=1e-5)
