@@ -7,7 +7,7 @@ unchanged. Giving both spellings of one argument is an error, not a silent choic
 """
 from __future__ import annotations
 
-__all__ = ["ValuesIndices", "axis_args", "pick"]
+__all__ = ["ValuesIndices", "accepting_torch_names", "axis_args", "pick", "standard_names"]
 
 _UNSET = object()
 
@@ -38,6 +38,34 @@ def axis_args(where, axis=_UNSET, dim=_UNSET, keepdims=_UNSET, keepdim=_UNSET,
 
 
 UNSET = _UNSET
+
+
+def standard_names(where, params):
+    """`params` with PyTorch's `dim`/`keepdim` renamed to `axis`/`keepdims` (the ops'
+    names); both spellings of one argument is an error naming `where`."""
+    params = dict(params)
+    for torch_name, name in (("dim", "axis"), ("keepdim", "keepdims")):
+        if torch_name in params:
+            if name in params:
+                raise TypeError(f"{where}: got both {name}= and {torch_name}= (they mean the "
+                                "same thing); pass one")
+            params[name] = params.pop(torch_name)
+    if isinstance(params.get("axis"), list):
+        params["axis"] = tuple(params["axis"])
+    return params
+
+
+def accepting_torch_names(fn):
+    """`fn` (which takes `axis`/`keepdims`) also taking `dim`/`keepdim`."""
+    import functools
+
+    @functools.wraps(fn)
+    def call(*args, **params):
+        if "dim" in params or "keepdim" in params:
+            params = standard_names(fn.__name__, params)
+        return fn(*args, **params)
+
+    return call
 
 
 class ValuesIndices(tuple):

@@ -89,6 +89,8 @@ class Op:
         return f"Op({self.name})"
 
     def __call__(self, *args, **params):
+        if params and ("dim" in params or "keepdim" in params):  # PyTorch's spelling
+            params = standard_names(self.name, params)
         return apply(self, args, params)
 
 
@@ -496,3 +498,4 @@ def _run_hooks(node, g, create_graph):
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call back into this module)
 from . import coercion  # noqa: E402
 from .dtypes import is_floating  # noqa: E402
+from ._aliases import standard_names  # noqa: E402

@@ -189,3 +189,14 @@ def test_methods_match_torch():
         np.testing.assert_allclose(host(ours), theirs.numpy(), rtol=1e-12)
     assert x.size() == tuple(tx.size()) and x.size(2) == tx.size(2)
     assert x.numel() == tx.numel() and x.dim() == tx.dim()
+
+
+def test_functions_take_dim_and_keepdim_beside_axis_and_keepdims(backend):
+    x = make(X, backend)
+    for fn in (ag.sum, ag.mean, ag.max, ag.min, ag.var, ag.std, ag.logsumexp, ag.prod):
+        np.testing.assert_allclose(host(fn(x, dim=1, keepdim=True)),
+                                   host(fn(x, axis=1, keepdims=True)))
+    np.testing.assert_allclose(host(ag.softmax(x, dim=0)), host(ag.softmax(x, axis=0)))
+    assert ag.concat([x, x], dim=1).shape == ag.concat([x, x], axis=1).shape
+    with pytest.raises(TypeError, match="sum: got both axis= and dim="):
+        ag.sum(x, axis=0, dim=1)

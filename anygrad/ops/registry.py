@@ -8,6 +8,9 @@ check for every differentiable entry.
 """
 from __future__ import annotations
 
+import inspect
+
+from .._aliases import accepting_torch_names
 from ..engine import Op
 
 # name -> op or function, in declaration order.
@@ -43,6 +46,9 @@ def public(fn=None, *, name=None, differentiable=True, extension=None):
         key = name or f.__name__
         if differentiable:
             _COMPOSED_DIFFERENTIABLE.add(key if extension is None else f"{extension}.{key}")
+        parameters = inspect.signature(f).parameters
+        if "axis" in parameters or "keepdims" in parameters:
+            f = accepting_torch_names(f)  # dim=/keepdim= as in PyTorch
         return _add(key, f, extension)
 
     return register if fn is None else register(fn)
