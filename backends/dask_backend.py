@@ -12,6 +12,7 @@ import numpy as np
 
 from .base import _RawOps
 from .generic import ArrayAPIBackend
+from .numpy_backend import NumpyBackend
 
 
 def _one_hot_along(index, n, axis, xp):
@@ -48,16 +49,10 @@ class DaskBackend(ArrayAPIBackend):
         super().__init__("dask", "dask.array", seed)
         self.ops = DaskOps(self)
 
-    def device(self, array):
-        return "cpu"
-
-    def default_device(self):
-        return "cpu"
-
-    def to_device(self, array, device):
-        if device not in (None, "cpu"):
-            raise ValueError(f"dask arrays live on 'cpu', not {device!r}")
-        return array
+    # Chunks are numpy arrays in host memory: devices as numpy has them.
+    device = NumpyBackend.device
+    default_device = NumpyBackend.default_device
+    to_device = NumpyBackend.to_device
 
     def to_numpy(self, array):
         return np.array(self.library.asarray(array).compute(), copy=True)
