@@ -8,8 +8,8 @@
 """
 from .tensor import Tensor  # first: the engine and ops modules build on it
 from .backends import (
-    Backend, BackendUnavailable, available_backends, get_backend, manual_seed, set_backend,
-    use_backend,
+    Backend, BackendUnavailable, available_backends, get_backend, manual_seed,
+    register_backend, set_backend, use_backend,
 )
 from .creation import (
     arange, as_tensor, eye, full, full_like, ones, ones_like, rand, randn, tensor, zeros,

@@ -171,10 +171,10 @@ def apply(op, args, params=_EMPTY):
             arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     try:
         if backend.device_guard is None:
-            out = op.forward(backend.xp, *arrays, **params)
+            out = op.forward(backend.ops, *arrays, **params)
         else:  # several GPUs: run where the inputs live, not on the current device
             with backend.device_guard(arrays):
-                out = op.forward(backend.xp, *arrays, **params)
+                out = op.forward(backend.ops, *arrays, **params)
     except Exception as exc:
         coercion.explain_failure(op, args, params, exc)
         raise

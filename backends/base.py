@@ -51,10 +51,14 @@ class GatherSpec:
 
 
 class _RawOps:
-    """The namespace backward rules see when no graph is recorded.
+    """The namespace every forward sees, and the backward rules when no graph is recorded.
 
     It is the library's own namespace plus the two helpers the rules need that the
-    standard lacks, so a rule runs unchanged on raw arrays or on anygrad Tensors.
+    standard lacks, so a rule runs unchanged on raw arrays or on anygrad Tensors. An
+    adapter whose library lacks a function (or gets one wrong) subclasses it and defines
+    that function as a method: every op then reaches the fix, with nothing else to edit.
+    Looked-up names are cached on the instance, so falling through to the library costs
+    one attribute read.
     """
 
     def __init__(self, backend):

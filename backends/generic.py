@@ -1,4 +1,5 @@
-"""Any namespace array-api-compat supports: torch, jax, array_api_strict.
+"""Any namespace array-api-compat supports: torch, jax, array_api_strict, and libraries
+anygrad has never heard of (`ArrayAPIBackend.for_namespace`).
 
 The portable defaults in `base.Backend` do all the work; the few hooks below use a
 library's own scatter or functional update where the portable form cannot run (jax's
@@ -30,6 +31,17 @@ class ArrayAPIBackend(Backend):
         probe = library.asarray(0.0) if hasattr(library, "asarray") else library.tensor(0.0)
         super().__init__(array_namespace(probe), seed)
         self._array_type = type(probe)
+
+    @classmethod
+    def for_namespace(cls, name, xp, array_type, seed=None):
+        """The backend of a library found through its arrays (`backend_of`): nothing to
+        import, the namespace and the array type are already known."""
+        self = cls.__new__(cls)
+        self.name = name
+        self.library = None
+        Backend.__init__(self, xp, seed)
+        self._array_type = array_type
+        return self
 
     def owns(self, array):
         return isinstance(array, self._array_type)

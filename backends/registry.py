@@ -13,8 +13,8 @@ import threading
 from .base import Backend, BackendUnavailable
 
 __all__ = [
-    "available_backends", "backend_of", "get_backend", "manual_seed", "set_backend",
-    "use_backend", "BACKEND_NAMES",
+    "available_backends", "backend_of", "get_backend", "manual_seed", "register_backend",
+    "set_backend", "use_backend", "BACKEND_NAMES",
 ]
 
 
@@ -48,16 +48,26 @@ def _jax(seed):
     return JaxBackend(seed)
 
 
+def _dask(seed):
+    from .dask_backend import DaskBackend
+
+    return DaskBackend(seed)
+
+
+# A backend's name is its library's top-level module: that is how `backend_of` finds the
+# adapter for an array (see `_library_of`).
 _FACTORIES = {
     "numpy": _numpy,
     "cupy": _cupy,
     "torch": _torch,
     "jax": _jax,
     "array_api_strict": _strict,
+    "dask": _dask,
 }
 BACKEND_NAMES = (*_FACTORIES, "auto")
 
 _cache: dict[str, Backend] = {}
+_generic: dict[int, Backend] = {}  # id(namespace) -> ArrayAPIBackend, for unnamed libraries
 _failures: dict[str, BackendUnavailable] = {}
 _lock = threading.Lock()
 _seed: int | None = None
@@ -145,38 +155,69 @@ def available_backends() -> list[str]:
     return names
 
 
+def register_backend(name: str, factory) -> None:
+    """Plug in an adapter for an array library: `factory(seed)` returns a `Backend`.
+
+    Name it after the library's top-level module (what `type(array).__module__` starts
+    with, e.g. "dask") and arrays of that library find it; any name works with
+    `get_backend(name)` and `use_backend(name)`. Without a registration, an array of a
+    library array-api-compat knows still runs, on the generic `ArrayAPIBackend`.
+    """
+    if not callable(factory):
+        raise TypeError(f"register_backend({name!r}, ...): the factory must be callable, "
+                        f"not {type(factory).__name__}")
+    if name == "auto":
+        raise ValueError("register_backend: 'auto' is reserved (it picks cupy, else numpy)")
+    with _lock:
+        _FACTORIES[name] = factory
+        _cache.pop(name, None)
+        _failures.pop(name, None)
+
+
+def _library_of(xp) -> str:
+    """'torch' for array-api-compat's torch namespace, 'jax' for jax.numpy, ..."""
+    module = xp.__name__
+    if module.startswith("array_api_compat."):
+        module = module[len("array_api_compat."):]
+    return module.split(".", 1)[0]
+
+
 def backend_of(array) -> Backend:
-    """The backend that owns `array`, among those installed."""
-    for name in ("numpy", *_cache):
+    """The backend that owns `array`: its library's adapter where one is registered, else
+    a generic backend over the namespace array-api-compat gives it."""
+    for name in ("numpy", *_cache):  # the common case: a backend already in use
         backend = _cache.get(name) or _resolve(name)
         if backend.owns(array):
             return backend
-    from array_api_compat import (
-        is_array_api_strict_namespace, is_cupy_array, is_jax_array, is_torch_array,
-    )
+    for backend in _generic.values():
+        if backend.owns(array):
+            return backend
+    from array_api_compat import array_namespace
 
-    if is_cupy_array(array):
-        return _resolve("cupy")
-    if is_torch_array(array):
-        return _resolve("torch")
-    if is_jax_array(array):
-        return _resolve("jax")
     try:
-        from array_api_compat import array_namespace
-
-        if is_array_api_strict_namespace(array_namespace(array)):
-            return _resolve("array_api_strict")
+        xp = array_namespace(array)
     except TypeError:
-        pass
-    raise TypeError(
-        f"anygrad cannot use an object of type {type(array).__name__}: expected a Tensor, "
-        f"a Python number, a nested list, or an array of one of {', '.join(_FACTORIES)}"
-    )
+        raise TypeError(
+            f"anygrad cannot use an object of type {type(array).__name__}: expected a Tensor, "
+            f"a Python number, a nested list, or an array of a library array-api-compat "
+            f"supports (backends here: {', '.join(_FACTORIES)})"
+        ) from None
+    library = _library_of(xp)
+    if library in _FACTORIES:
+        return _resolve(library)
+    with _lock:
+        backend = _generic.get(id(xp))
+        if backend is None:
+            from .generic import ArrayAPIBackend
+
+            backend = ArrayAPIBackend.for_namespace(library, xp, type(array), _seed)
+            _generic[id(xp)] = backend
+    return backend
 
 
 def manual_seed(seed: int) -> None:
     """Seed the random stream of every backend, including ones created later."""
     global _seed
     _seed = seed
-    for backend in set(_cache.values()):
+    for backend in {*_cache.values(), *_generic.values()}:
         backend.seed(seed)

@@ -93,7 +93,7 @@ class LoadGrad(Instruction):
 
 
 class Apply(Instruction):
-    """out = op.forward(xp, *operands, **params)."""
+    """out = op.forward(backend.ops, *operands, **params), as `engine.apply` runs it."""
 
     pure = True
 
@@ -114,7 +114,7 @@ class Apply(Instruction):
         return f"{self.out!r} = {self.op.name}({', '.join(args)})"
 
     def emit(self, name):
-        env = {f"{name}_f": self.op.forward, f"{name}_xp": self.backend.xp}
+        env = {f"{name}_f": self.op.forward, f"{name}_xp": self.backend.ops}
         inline = _inline(self.op.forward)
         if inline is not None and not self.params and len(self.operands) == inline.count("{}"):
             operands = [_operand(a, f"{name}_a{j}", env) for j, a in enumerate(self.operands)]
