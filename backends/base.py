@@ -9,6 +9,8 @@ library has something faster.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np  # host side: transfers and the portable random stream
 
 from .gather_index import flat_positions
@@ -143,11 +145,8 @@ class Backend:
     def index_positions(self, shape, key, device=None):
         """For an index beyond the standard: the flat position in an array of `shape` of
         every element `array[key]` selects, shaped as the result (computed on the host)."""
-        size = 1
-        for n in shape:
-            size *= n
         host_key = tuple(self.to_numpy(k) if hasattr(k, "shape") else k for k in key)
-        positions = np.arange(size, dtype=np.int64).reshape(shape)[host_key]
+        positions = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[host_key]
         return self.from_numpy(positions, device)
 
     def to_device(self, array, device):

@@ -8,6 +8,8 @@ unpacked arrays are reshaped slices (views, where the library has them) of the b
 """
 from __future__ import annotations
 
+import math
+
 __all__ = ["Bucket", "ExchangeBuffers", "plan_buckets", "DEFAULT_BUCKET_BYTES"]
 
 DEFAULT_BUCKET_BYTES = 25 * 2**20
@@ -23,7 +25,7 @@ class Bucket:
         self.backend = backend
         self.positions = positions
         self.shapes = shapes
-        self.sizes = [_numel(s) for s in shapes]
+        self.sizes = [math.prod(s) for s in shapes]
 
     def pack(self, arrays, tail=None, into=None):
         """One flat array holding `arrays` (this bucket's, in order) end to end, then the
@@ -88,7 +90,7 @@ def plan_buckets(arrays, backends, max_bytes=DEFAULT_BUCKET_BYTES):
     for backend, positions in groups.values():
         current, size = [], 0
         for i in positions:
-            nbytes = _numel(arrays[i].shape) * _itemsize(backend.xp, arrays[i].dtype)
+            nbytes = math.prod(arrays[i].shape) * _itemsize(backend.xp, arrays[i].dtype)
             if current and size + nbytes > max_bytes:
                 buckets.append(Bucket(backend, current, [tuple(arrays[j].shape) for j in current]))
                 current, size = [], 0
@@ -97,13 +99,6 @@ def plan_buckets(arrays, backends, max_bytes=DEFAULT_BUCKET_BYTES):
         if current:
             buckets.append(Bucket(backend, current, [tuple(arrays[j].shape) for j in current]))
     return buckets
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _itemsize(xp, dtype):

@@ -7,6 +7,7 @@ written `ns.linalg.inv(x)` runs either way. Every rule below holds for invertibl
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 from ..engine import Op
@@ -15,14 +16,7 @@ from .registry import op, public
 
 def _vectors(ns, a, n):
     """(..., 1, n) or (..., n, 1) -> (m, n): one length-n vector per batch element."""
-    return ns.reshape(a, (_product(a.shape[:-2]), n))
-
-
-def _product(sizes):
-    out = 1
-    for size in sizes:
-        out *= size
-    return out
+    return ns.reshape(a, (math.prod(a.shape[:-2]), n))
 
 
 def _flat_rows(ns, a):
@@ -30,7 +24,7 @@ def _flat_rows(ns, a):
     out: -1 is ambiguous when n is 0."""
     if a.ndim == 2:
         return a
-    return ns.reshape(a, (_product(a.shape[:-1]), a.shape[-1]))
+    return ns.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
 
 
 # A 1-D operand acts as a row on the left and a column on the right; the rules give it

@@ -1,6 +1,8 @@
 """Shape changes, joins and selections. Their derivatives only move numbers around."""
 from __future__ import annotations
 
+import math
+
 from ..backends import GatherSpec
 from ..engine import Op, VariadicOp
 from .registry import helper, op, public
@@ -54,8 +56,8 @@ def _split_along(ns, g, index, inputs, axis):
     if axis is None:  # the inputs were flattened and joined end to end
         start = 0
         for t in inputs[:index]:
-            start += _size(t)
-        piece = g[start:start + _size(inputs[index])]
+            start += math.prod(t.shape)
+        piece = g[start:start + math.prod(inputs[index].shape)]
         return ns.reshape(piece, tuple(inputs[index].shape))
     ndim = len(g.shape)
     axis = axis % ndim
@@ -78,13 +80,6 @@ def _stack_forward(xp, *arrays, axis=0):
 def _stack_vjp(ns, g, ans, index, inputs, axis=0):
     axis = axis % len(g.shape)
     return g[(slice(None),) * axis + (index,) + (Ellipsis,)]
-
-
-def _size(t):
-    n = 1
-    for s in t.shape:
-        n *= s
-    return n
 
 
 _concat = VariadicOp("concat", _concat_forward,
