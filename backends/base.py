@@ -301,7 +301,7 @@ class Backend:
         host = (self._rng.random(size=shape) < p).astype(_dtype_name(dtype))
         return self.from_numpy(host, device)
 
-    # ----------------------------------------------------------- sliding windows (issue 6)
+    # ----------------------------------------------------------- sliding windows
     def sliding_windows(self, x, window_shape, axes):
         """A read-only view of every window of `window_shape` over `axes` of x, laid out
         as numpy's sliding_window_view (window positions in place of `axes`, window

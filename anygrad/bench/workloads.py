@@ -152,5 +152,5 @@ class ConvStep:
 
 
 def has_conv2d():
-    """Whether the colleague's `conv2d` has landed in `anygrad.nn.functional`."""
+    """Whether `conv2d` is in `anygrad.nn.functional`."""
     return callable(getattr(F, "conv2d", None))
