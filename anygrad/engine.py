@@ -101,9 +101,20 @@ class VariadicOp(Op):
     __slots__ = ()
 
     def __init__(self, name, forward, vjp):
-        super().__init__(name, forward, vjp, promotes=0)
+        # The rule hands each input its slice of g: a view, which the engine copies
+        # before it becomes a .grad.
+        super().__init__(name, forward, vjp, promotes=0, passes=_EVERY_INPUT)
         self.variadic = True
 
+
+class _EveryInput:
+    """`passes` of an op over any number of inputs: every one of them."""
+
+    def __contains__(self, index):
+        return True
+
+
+_EVERY_INPUT = _EveryInput()
 
 # The last native dtype found to be floating: the common case costs one identity test.
 _last_floating = [None]
@@ -366,12 +377,14 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             if anomaly is not None:
                 anomaly.on_backward(node, i, gi)
             data = t.data
+            child = t.node
             if gi.shape != data.shape:
                 gi = unbroadcast(ns, gi, tuple(data.shape))
-            elif passes and i in passes and not create_graph:
+            elif child is None and passes and i in passes and not create_graph:
+                # g itself or a view of it reaches a leaf. (Handed to a node instead, it
+                # is marked when that node's rule hands it on to a leaf.)
                 borrowed.add(id(gi))
             # deliver(), inlined for the common case of a non-leaf input
-            child = t.node
             if child is None:
                 deliver(t, gi)
                 continue

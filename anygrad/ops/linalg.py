@@ -66,7 +66,7 @@ linear = op("linear", _linear_forward,
             lambda ns, g, ans, x, weight, bias=None: ns.matmul(g, weight),
             lambda ns, g, ans, x, weight, bias=None:
                 ns.matmul(ns.matrix_transpose(_flat_rows(ns, g)), _flat_rows(ns, x)),
-            lambda ns, g, ans, x, weight, bias=None: g)
+            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,))
 
 
 # ---------------------------------------------------------------- the linalg extension
