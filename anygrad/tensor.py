@@ -333,16 +333,13 @@ class Tensor:
     # composition of them). Reductions take the standard's `axis=`/`keepdims=` or
     # PyTorch's `dim=`/`keepdim=`; see `_aliases`.
     def sum(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        axis, keepdims = axis_args("Tensor.sum", axis, dim, keepdims, keepdim)
-        return ops.sum(self, axis=axis, keepdims=keepdims)
+        return self._reduced(ops.sum, "sum", axis, keepdims, dim, keepdim)
 
     def mean(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        axis, keepdims = axis_args("Tensor.mean", axis, dim, keepdims, keepdim)
-        return ops.mean(self, axis=axis, keepdims=keepdims)
+        return self._reduced(ops.mean, "mean", axis, keepdims, dim, keepdim)
 
     def prod(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        axis, keepdims = axis_args("Tensor.prod", axis, dim, keepdims, keepdim)
-        return ops.prod(self, axis=axis, keepdims=keepdims)
+        return self._reduced(ops.prod, "prod", axis, keepdims, dim, keepdim)
 
     def max(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
         """The maximum over `axis` (a tensor). Spelled PyTorch's way, `x.max(dim=d)`
@@ -353,6 +350,10 @@ class Tensor:
         """The minimum over `axis` (a tensor); `x.min(dim=d)` gives (values, indices)."""
         return self._extremum("min", ops.min, ops.argmin, axis, keepdims, dim, keepdim)
 
+    def _reduced(self, reduce, name, axis, keepdims, dim, keepdim):
+        axis, keepdims = axis_args(f"Tensor.{name}", axis, dim, keepdims, keepdim)
+        return reduce(self, axis=axis, keepdims=keepdims)
+
     def _extremum(self, name, reduce, locate, axis, keepdims, dim, keepdim):
         torch_style = dim is not _UNSET
         axis, keepdims = axis_args(f"Tensor.{name}", axis, dim, keepdims, keepdim)
@@ -362,12 +363,10 @@ class Tensor:
         return ValuesIndices(values, locate(self, axis=axis, keepdims=keepdims))
 
     def argmax(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        axis, keepdims = axis_args("Tensor.argmax", axis, dim, keepdims, keepdim)
-        return ops.argmax(self, axis=axis, keepdims=keepdims)
+        return self._reduced(ops.argmax, "argmax", axis, keepdims, dim, keepdim)
 
     def argmin(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        axis, keepdims = axis_args("Tensor.argmin", axis, dim, keepdims, keepdim)
-        return ops.argmin(self, axis=axis, keepdims=keepdims)
+        return self._reduced(ops.argmin, "argmin", axis, keepdims, dim, keepdim)
 
     def var(self, axis=_UNSET, correction=None, keepdims=_UNSET, *, dim=_UNSET,
             keepdim=_UNSET, unbiased=None):

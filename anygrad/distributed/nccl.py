@@ -24,7 +24,7 @@ class NCCLCommunicator(MPICommunicator):
         except ImportError as exc:
             raise DistributedUnavailable(
                 "anygrad.distributed backend 'nccl' needs CuPy with NCCL: pip install "
-                "'anygrad[cuda12]' (or [cuda13]); or use backend 'mpi'") from exc
+                "cupy-cuda12x (cupy-cuda13x for CUDA 13 drivers); or use backend 'mpi'") from exc
         count = cupy.cuda.runtime.getDeviceCount()
         if count == 0:
             raise DistributedUnavailable("anygrad.distributed backend 'nccl': no CUDA device "
