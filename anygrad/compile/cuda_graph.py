@@ -170,6 +170,7 @@ class Bindings:
             places.append((t, "grad", f"the .grad of a tensor of shape {t.shape}"))
             places.append((t, "data", f"the array of a tensor of shape {t.shape}"))
         self.places = places
+        self.rebound = []
 
     def read(self):
         return [_get(place) for place in self.places]
@@ -190,8 +191,10 @@ class Bindings:
         """After a step: copy each array it rebound into the array bound at `start`, and
         bind that again, so the step leaves its state where it found it. A place empty
         at the start (a .grad not yet made) keeps its new tensor; one emptied stays
-        empty."""
+        empty. An immutable array (numpy's 0-d results are scalars) is bound afresh, and
+        its place listed in `self.rebound`: a graph could not keep it in place."""
         copies = []
+        self.rebound = []
         for place, before in zip(self.places, start):
             after = _get(place)
             if after is before or before is None or after is None:
@@ -200,6 +203,9 @@ class Bindings:
                 target, value, bind = before, after, (place, before)
             else:  # a tensor replaced by another: its array takes the new values
                 target, value, bind = self._array_at_start(before, start), after.data, (place, before)
+            if not hasattr(target, "__setitem__"):
+                self.rebound.append(place[2])
+                continue
             if tuple(target.shape) != tuple(value.shape) or target.dtype != value.dtype:
                 raise NotInPlace(f"{place[2]} changes from {target.dtype}{list(target.shape)} "
                                  f"to {value.dtype}{list(value.shape)}")
@@ -338,6 +344,10 @@ class GraphedStep:
         except Exception as exc:  # noqa: BLE001  (what stream capture refuses is the library's to say)
             bindings.write(start)  # nothing ran on the device: the state is as it was
             return self._give_up(f"could not be captured ({type(exc).__name__}: {exc})", args, caps)
+        if bindings.rebound:
+            bindings.write(start)
+            return self._give_up(f"keeps {', '.join(bindings.rebound)} in an array that cannot "
+                                 "be written in place", args, caps)
         self.graph, self.arrays = graph, arrays
         self.bindings, self.start, self.final = bindings, start, bindings.read()
         self.caps = list(caps)
