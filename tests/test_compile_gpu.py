@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from test_compile import STEPS, _batches, _bn_adam, _mlp_sgd, _same
+from test_compile import STEPS, _adamw_amsgrad, _batches, _bn_adam, _mlp_sgd, _same
 
 import anygrad as ag
 import anygrad.nn as nn
@@ -239,7 +239,7 @@ def test_cuda_graph_training_equals_eager(build):
 
 
 @needs_cuda_torch
-@pytest.mark.parametrize("build, why", [(_bn_adam, "changes Python numbers"),
+@pytest.mark.parametrize("build, why", [(_adamw_amsgrad, "changes Python numbers"),
                                         (_mlp_sgd, "draws random numbers")])
 def test_cuda_graph_refuses_what_a_graph_would_replay_stale(build, why):
     with pytest.warns(RuntimeWarning, match=why):
@@ -278,3 +278,28 @@ def test_fused_cupy_training_equals_unfused(build):
     np.testing.assert_allclose(fused_losses, losses, rtol=1e-10, atol=1e-12)
     for a, b in zip(fused_state, state):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the benchmark's GPU section
+def test_bench_gpu_section_times_on_a_gpu_and_says_so_without_one():
+    from anygrad.bench import compiled, compiled_gpu
+    from anygrad.bench.report import render_text
+    from anygrad.bench.runner import Settings
+
+    result = compiled_gpu.run(Settings(backends=["numpy"], repeats=2, warmup=1), quick=True)
+    found, missing = compiled_gpu.available()
+    text = render_text([compiled.section({"rows": [], "blas": {"status": "unknown", "text": "not checked"},
+                                          "gpu": result})])
+    if not found:
+        assert result["skipped"].startswith("no GPU here (")
+        assert "unverified until this section runs on one" in text
+        return
+    impls = {r["impl"] for r in result["rows"]}
+    if "torch" in found:
+        assert {"torch:autograd", "anygrad:torch", "anygrad:torch compiled + cuda graph"} <= impls
+    if "cupy" in found:
+        assert {"anygrad:cupy", "anygrad:cupy compiled + fused"} <= impls
+    for r in result["rows"]:
+        if "compiled" in r["impl"]:
+            assert r["max_difference"] < 1e-3 and r["ratio_to_eager"] > 0  # float32 steps
+    assert "gpu mlp 784-1024-1024-10 batch 64" in text

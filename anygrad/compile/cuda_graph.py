@@ -243,6 +243,11 @@ def _set(place, value):
         setattr(holder, key, value)
 
 
+def _torch(args, caps):
+    """The torch module, reached through the backend of the step's tensors."""
+    return (args[0] if args else caps[0]).backend.library
+
+
 def run_in_place(program, args, caps, bindings):
     """Replay `program` and settle its state in place: what the graph captures."""
     start = bindings.read()
@@ -266,7 +271,8 @@ class GraphedStep:
         self.launches = 0
         self.graph = None
         self.without = None  # why the step now replays without a graph
-        self.static = None
+        self.static = None  # the arguments' buffers, which the graph reads
+        self.side = None  # the stream of the warm-up replays
 
     def __repr__(self):
         if self.without is not None:
@@ -311,9 +317,11 @@ class GraphedStep:
         return self.program.run(args, caps)
 
     def _warm_up(self, args, caps):
-        torch = args[0].backend.library if args else caps[0].backend.library
+        torch = _torch(args, caps)
         before = settings(self.owners)
-        side = torch.cuda.Stream()
+        if self.side is None:
+            self.side = torch.cuda.Stream()
+        side = self.side
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             result = self.program.run(args, caps)
@@ -331,7 +339,7 @@ class GraphedStep:
         return result
 
     def _capture(self, args, caps):
-        torch = args[0].backend.library if args else caps[0].backend.library
+        torch = _torch(args, caps)
         if self.static is None:
             self.static = [torch.empty_like(a.data) for a in args]
         static_args = [_wrap(s, a.backend) for s, a in zip(self.static, args)]
