@@ -303,3 +303,22 @@ def test_bench_gpu_section_times_on_a_gpu_and_says_so_without_one():
         if "compiled" in r["impl"]:
             assert r["max_difference"] < 1e-3 and r["ratio_to_eager"] > 0  # float32 steps
     assert "gpu mlp 784-1024-1024-10 batch 64" in text
+
+
+def test_the_torch_cuda_api_the_capture_calls_exists():
+    """Without a GPU the capture cannot run; this at least holds its calls to the
+    installed torch's API (a misspelt name would otherwise surface only on a GPU)."""
+    import inspect
+    import re
+
+    torch = pytest.importorskip("torch")
+    from anygrad.compile import cuda_graph
+
+    source = inspect.getsource(cuda_graph)
+    names = set(re.findall(r"torch\.cuda\.(\w+)", source))
+    assert names >= {"Stream", "stream", "current_stream", "CUDAGraph", "graph"}
+    assert all(hasattr(torch.cuda, n) for n in names), [n for n in names if not hasattr(torch.cuda, n)]
+    assert all(hasattr(torch.cuda.Stream, m) for m in ("wait_stream",))
+    assert all(hasattr(torch.cuda.CUDAGraph, m) for m in ("replay",))
+    assert hasattr(torch, "empty_like")
+    assert all(hasattr(torch.Tensor, m) for m in ("copy_", "clone"))

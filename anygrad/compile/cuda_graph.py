@@ -66,7 +66,7 @@ def graphed_step(program, args, title, strict):
             f"the step {'; and it '.join(reasons)}")
     if strict:
         raise CompileError(text)
-    warnings.warn(text, RuntimeWarning, stacklevel=4)
+    warnings.warn(text, RuntimeWarning, stacklevel=5)  # the caller of the compiled function
     return None
 
 
