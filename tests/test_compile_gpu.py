@@ -126,6 +126,9 @@ def test_settings_change_with_adams_step_count_but_not_with_sgds():
     for _ in range(5):
         scheduler.step()  # stepped outside the function: the learning rate halves
     assert settings(owners) != before
+    before = settings(owners)
+    opt.param_groups[0]["lr"] = np.float32(0.125)  # set by hand, as a numpy number
+    assert settings(owners) != before
 
 
 @pytest.mark.parametrize("build", [_mlp_bn_sgd, _bn_adam])

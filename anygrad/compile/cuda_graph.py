@@ -43,6 +43,7 @@ place is backend-neutral and tested on the CPU.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from ..engine import _wrap
@@ -115,7 +116,7 @@ def settings(owners):
 
 
 def _numbers(obj, depth, path):
-    if obj is None or isinstance(obj, (bool, int, float, str)):
+    if obj is None or isinstance(obj, (numbers.Number, str)):  # numpy's scalars included
         return obj
     if isinstance(obj, Tensor) or hasattr(obj, "shape") and hasattr(obj, "dtype"):
         return "array"  # arrays are the graph's business, not the guard's
@@ -171,6 +172,8 @@ class Bindings:
             places.append((t, "data", f"the array of a tensor of shape {t.shape}"))
         self.places = places
         self.rebound = []
+        self.data_place = {id(place[0]): i for i, place in enumerate(places) if place[1] == "data"
+                           and not isinstance(place[0], dict)}
 
     def read(self):
         return [_get(place) for place in self.places]
@@ -220,10 +223,8 @@ class Bindings:
             _set(place, before)
 
     def _array_at_start(self, tensor, start):
-        for place, value in zip(self.places, start):
-            if place[0] is tensor and place[1] == "data":
-                return value
-        return tensor.data
+        i = self.data_place.get(id(tensor))
+        return tensor.data if i is None else start[i]
 
 
 class NotInPlace(RuntimeError):
