@@ -273,7 +273,7 @@ class GraphedStep:
         self.graph = None
         self.without = None  # why the step now replays without a graph
         self.static = None  # the arguments' buffers, which the graph reads
-        self.side = None  # the stream of the warm-up replays
+        self.side = None  # the stream of the warm-up replays and the captures
 
     def __repr__(self):
         if self.without is not None:
@@ -320,9 +320,7 @@ class GraphedStep:
     def _warm_up(self, args, caps):
         torch = _torch(args, caps)
         before = settings(self.owners)
-        if self.side is None:
-            self.side = torch.cuda.Stream()
-        side = self.side
+        side = self._side_stream(torch)
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             result = self.program.run(args, caps)
@@ -339,6 +337,11 @@ class GraphedStep:
             warnings.warn(text, RuntimeWarning, stacklevel=4)
         return result
 
+    def _side_stream(self, torch):
+        if self.side is None:
+            self.side = torch.cuda.Stream()
+        return self.side
+
     def _capture(self, args, caps):
         torch = _torch(args, caps)
         if self.static is None:
@@ -348,7 +351,9 @@ class GraphedStep:
         start = bindings.read()
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph):
+            # On the warm-ups' stream, where the BLAS handles (cached per stream) that
+            # the first matmuls create lazily already exist: none is made mid-capture.
+            with torch.cuda.graph(graph, stream=self._side_stream(torch)):
                 arrays = run_in_place(self.program, static_args, caps, bindings)
         except Exception as exc:  # noqa: BLE001  (what stream capture refuses is the library's to say)
             bindings.write(start)  # nothing ran on the device: the state is as it was
