@@ -163,6 +163,7 @@ def test_grouped_training_equals_ungrouped_replay_exactly(backend, build):
     assert fused.stats["replays"] == STEPS - 2
     groups = _check_groups(plain.program.code, plain.program.outputs)
     assert groups and _groups(fused.program) == [[m.op.name for m in g.members] for g in groups]
+    assert "= fused[" in str(fused.program)
     # The same operations in the same order: equal bit for bit off cupy.
     _equal(fused_losses, plain_losses, backend)
     for a, b in zip(fused_state, plain_state):
