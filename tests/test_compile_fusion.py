@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_compile import STEPS, _adamw_amsgrad, _batches, _bn_adam, _mlp_sgd, _same
+from test_compile import STEPS, _adamw_amsgrad, _bn_adam, _mlp_sgd, _same, _train
 
 import anygrad as ag
-import anygrad.nn.functional as F
 from anygrad.compile.fusion import Fused, plan
 from anygrad.compile.program import Apply, Effect, _output_refs
 
@@ -134,32 +133,11 @@ def _check_groups(code, outputs):
     return groups
 
 
-def _train(backend, build, fuse, dtype="float64"):
-    ag.manual_seed(3)
-    model, opt, scheduler = build(backend, dtype)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    fn = ag.compile(step, fuse=fuse) if fuse is not None else step
-    xs, ys = _batches(backend, dtype=dtype)
-    losses = []
-    for x, y in zip(xs, ys):
-        losses.append(fn(x, y).item())
-        if scheduler is not None:
-            scheduler.step()
-    return losses, [t.numpy() for t in model.state_dict().values()], fn
-
-
 @pytest.mark.parametrize("build", [_mlp_sgd, _bn_adam, _adamw_amsgrad])
 def test_grouped_training_equals_ungrouped_replay_exactly(backend, build):
-    fused_losses, fused_state, fused = _train(backend, build, fuse=True)
-    plain_losses, plain_state, plain = _train(backend, build, fuse=False)
-    eager_losses, eager_state, _ = _train(backend, build, fuse=None)
+    fused_losses, fused_state, fused = _train(backend, build, {"fuse": True})
+    plain_losses, plain_state, plain = _train(backend, build, True)
+    eager_losses, eager_state, _ = _train(backend, build, False)
     assert fused.stats["replays"] == STEPS - 2
     groups = _check_groups(plain.program.code, plain.program.outputs)
     assert groups and _groups(fused.program) == [[m.op.name for m in g.members] for g in groups]
@@ -174,8 +152,8 @@ def test_grouped_training_equals_ungrouped_replay_exactly(backend, build):
 
 
 def test_grouped_float32_training_equals_eager_bitwise_on_numpy():
-    losses, state, fused = _train("numpy", _mlp_sgd, fuse=True, dtype="float32")
-    eager_losses, eager_state, _ = _train("numpy", _mlp_sgd, fuse=None, dtype="float32")
+    losses, state, fused = _train("numpy", _mlp_sgd, {"fuse": True}, dtype="float32")
+    eager_losses, eager_state, _ = _train("numpy", _mlp_sgd, False, dtype="float32")
     assert _groups(fused.program)
     assert losses == eager_losses
     for a, b in zip(state, eager_state):

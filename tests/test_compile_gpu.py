@@ -13,11 +13,12 @@ import warnings
 
 import numpy as np
 import pytest
-from test_compile import STEPS, _adamw_amsgrad, _batches, _bn_adam, _mlp_sgd, _same
+from test_compile import (
+    STEPS, _adamw_amsgrad, _batches, _bn_adam, _mlp_sgd, _same, _step_of, _train,
+)
 
 import anygrad as ag
 import anygrad.nn as nn
-import anygrad.nn.functional as F
 import anygrad.optim as optim
 from anygrad.compile.cuda_graph import (
     Bindings, NotInPlace, _get, _owners, obstacles, run_in_place, settings,
@@ -31,17 +32,6 @@ def _cuda_torch():
     except ImportError:
         return False
     return torch.cuda.is_available()
-
-
-def _step_of(model, opt):
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
 
 
 def _mlp_bn_sgd(backend, dtype):
@@ -208,22 +198,9 @@ def test_settle_copies_back_and_refuses_what_cannot_stay_in_place():
 needs_cuda_torch = pytest.mark.skipif(not _cuda_torch(), reason="needs torch with a CUDA GPU")
 
 
-def _torch_training(build, compiled_options, steps=STEPS, dtype="float64"):
+def _torch_training(build, compiled, dtype="float64"):
     with ag.use_backend("torch"):
-        ag.manual_seed(3)
-        model, opt, scheduler = build("torch", dtype)
-        step = _step_of(model, opt)
-        fn = ag.compile(step, **compiled_options) if compiled_options is not None else step
-        xs, ys = _batches("torch", n=steps, dtype=dtype)
-        losses, kept = [], []
-        for x, y in zip(xs, ys):
-            out = fn(x, y)
-            kept.append(out)
-            losses.append(out.item())
-            if scheduler is not None:
-                scheduler.step()
-        assert [t.item() for t in kept] == losses  # results survive later calls
-        return losses, [t.numpy() for t in model.state_dict().values()], fn
+        return _train("torch", build, compiled, dtype)
 
 
 @needs_cuda_torch
@@ -232,7 +209,7 @@ def test_cuda_graph_training_equals_eager(build):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         losses, state, compiled = _torch_training(build, {"cuda_graph": True})
-    eager_losses, eager_state, _ = _torch_training(build, None)
+    eager_losses, eager_state, _ = _torch_training(build, False)
     graphed = compiled.program.graphed
     assert graphed is not None and graphed.without is None, graphed
     assert graphed.launches > 0 and graphed.captures >= 2  # StepLR halved the rate
@@ -247,10 +224,26 @@ def test_cuda_graph_training_equals_eager(build):
 def test_cuda_graph_refuses_what_a_graph_would_replay_stale(build, why):
     with pytest.warns(RuntimeWarning, match=why):
         losses, state, compiled = _torch_training(build, {"cuda_graph": True})
-    eager_losses, eager_state, _ = _torch_training(build, None)
+    eager_losses, eager_state, _ = _torch_training(build, False)
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-10, atol=1e-12)
     for a, b in zip(state, eager_state):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@needs_cuda_torch
+def test_cuda_graph_results_survive_later_calls():
+    with ag.use_backend("torch"):
+        ag.manual_seed(3)
+        model, opt, _ = _mlp_bn_sgd("torch", "float64")
+        compiled = ag.compile(_step_of(model, opt), cuda_graph=True)
+        xs, ys = _batches("torch")
+        kept = [compiled(x, y) for x, y in zip(xs, ys)]
+        values = [t.item() for t in kept]
+        graphed = compiled.program.graphed
+        assert (graphed.captures, graphed.launches) == (1, STEPS - 5)  # 2 recorded, 3 warm-ups
+        # Each returned loss is its call's own copy: a graph's output buffer read after
+        # the last call would give the last loss every time.
+        assert len(set(values)) == len(values)
 
 
 needs_cupy = pytest.mark.skipif("cupy" not in ag.available_backends(),
