@@ -246,6 +246,34 @@ def test_cuda_graph_results_survive_later_calls():
         assert len(set(values)) == len(values)
 
 
+@needs_cuda_torch
+def test_cuda_graph_sees_state_replaced_between_calls():
+    """load_state_dict and zero_grad() outside the function between calls: the graph is
+    captured again, and training still equals eager."""
+    runs = []
+    for options in ({"cuda_graph": True}, False):
+        with ag.use_backend("torch"):
+            ag.manual_seed(3)
+            model, opt, _ = _mlp_bn_sgd("torch", "float64")
+            fresh = {k: v.numpy() for k, v in _mlp_bn_sgd("torch", "float64")[0].state_dict().items()}
+            step = _step_of(model, opt)
+            fn = step if options is False else ag.compile(step, **options)
+            xs, ys = _batches("torch")
+            losses = []
+            for k, (x, y) in enumerate(zip(xs, ys)):
+                if k == 9:
+                    model.load_state_dict(fresh)
+                if k == 14:
+                    opt.zero_grad()
+                losses.append(fn(x, y).item())
+            runs.append((losses, [t.numpy() for t in model.state_dict().values()], fn))
+    (losses, state, compiled), (eager_losses, eager_state, _) = runs
+    assert compiled.program.graphed.captures >= 2
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-10, atol=1e-12)
+    for a, b in zip(state, eager_state):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 needs_cupy = pytest.mark.skipif("cupy" not in ag.available_backends(),
                                 reason="needs cupy with a CUDA GPU")
 
