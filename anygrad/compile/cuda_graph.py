@@ -292,8 +292,10 @@ class GraphedStep:
                 return self._launch(args, caps)
             self.graph = None
             if self.captures >= self.max_captures:
-                return self._give_up(f"was captured {self.captures} times and is stale again "
-                                     f"({stale}); pass changing numbers as tensors", args, caps)
+                return self._give_up(
+                    f"was captured {self.captures} times and is stale again ({stale}); pass "
+                    "batches as arguments (they are copied into the graph's buffers) rather "
+                    "than binding new tensors where the step finds them", args, caps)
         if self.warmed < self.warmup:
             return self._warm_up(args, caps)
         return self._capture(args, caps)
