@@ -75,7 +75,9 @@ def obstacles(program, args, tensors):
     """Why `program`, run on `args` and outside `tensors`, cannot be captured."""
     reasons = []
     places = sorted({_place(t) for t in (*args, *tensors)})
-    if any(place != "torch on cuda" for place in places):
+    if not places:
+        reasons.append("reads no tensor, so there is no device to capture it on")
+    elif any(place != "torch on cuda" for place in places):
         reasons.append(f"runs on {', '.join(places)}, and CUDA graphs need torch tensors "
                        "on a CUDA device")
     draws = sorted({ins.label[5:] for ins in program.code
