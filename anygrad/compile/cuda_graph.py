@@ -27,7 +27,10 @@ Python. What that asks of a step, and what is done about it:
 - Random numbers: anygrad draws them on CUDA from its own seeded `torch.Generator` per
   device, not from torch's default generator, whose philox offsets are the only ones a
   graph advances; a captured dropout mask would be replayed unchanged. A step that draws
-  random numbers is not captured (warning; `strict=True` raises).
+  random numbers is not captured (warning; `strict=True` raises). (Recent torch can
+  register another generator's state with a graph, `CUDAGraph.register_generator_state`,
+  as torch.compile's CUDA-graph trees do; that is the way to lift this, once it can be
+  tested on a GPU.)
 - Returned tensors are copies of the graph's output buffers, so a result survives the
   next call. The `.grad` and buffer tensors the step leaves are the graph's own: their
   values change with the next call, as after an eager step.
