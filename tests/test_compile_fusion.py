@@ -51,7 +51,7 @@ def test_a_chain_becomes_one_group(backend):
     compiled, out = _compiled(f, x)
     assert _groups(compiled.program) == [["multiply", "exp", "add", "tanh"]]
     assert "fused[multiply, exp, add, tanh]" in str(compiled.program)
-    plain, expected = _compiled(f, x, fuse=False)
+    _, expected = _compiled(f, x, fuse=False)
     _equal(out.numpy(), expected.numpy(), backend)
     _equal(out.numpy(), f(x).numpy(), backend)
 

@@ -14,14 +14,26 @@ import warnings
 import numpy as np
 import pytest
 from test_compile import (
-    STEPS, _adamw_amsgrad, _batches, _bn_adam, _mlp_sgd, _same, _step_of, _train,
+    STEPS,
+    _adamw_amsgrad,
+    _batches,
+    _bn_adam,
+    _mlp_sgd,
+    _same,
+    _step_of,
+    _train,
 )
 
 import anygrad as ag
-import anygrad.nn as nn
-import anygrad.optim as optim
+from anygrad import nn, optim
 from anygrad.compile.cuda_graph import (
-    Bindings, NotInPlace, _get, _owners, obstacles, run_in_place, settings,
+    Bindings,
+    NotInPlace,
+    _get,
+    _owners,
+    obstacles,
+    run_in_place,
+    settings,
 )
 from anygrad.engine import _wrap
 
@@ -97,8 +109,8 @@ def test_obstacles_name_random_draws_and_argument_gradients():
     for _ in range(2):
         step(x)
     reasons = obstacles(step.program, [x], [])
-    assert reasons[1:] == ["reads or writes the .grad of an argument, which a graph would keep "
-                       "on its static copy of the argument"]
+    assert reasons[1:] == [("reads or writes the .grad of an argument, which a graph would "
+                            "keep on its static copy of the argument")]
 
 
 def test_settings_change_with_adams_step_count_but_not_with_sgds():
@@ -225,6 +237,8 @@ def test_cuda_graph_training_equals_eager(build):
 def test_cuda_graph_refuses_what_a_graph_would_replay_stale(build, why):
     with pytest.warns(RuntimeWarning, match=why):
         losses, state, compiled = _torch_training(build, {"cuda_graph": True})
+    graphed = compiled.program.graphed
+    assert graphed is None or graphed.without is not None
     eager_losses, eager_state, _ = _torch_training(build, False)
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-10, atol=1e-12)
     for a, b in zip(state, eager_state):
@@ -312,7 +326,7 @@ def test_bench_gpu_section_times_on_a_gpu_and_says_so_without_one():
     from anygrad.bench.runner import Settings
 
     result = compiled_gpu.run(Settings(backends=["numpy"], repeats=2, warmup=1), quick=True)
-    found, missing = compiled_gpu.available()
+    found, _ = compiled_gpu.available()
     text = render_text([compiled.section({"rows": [], "blas": {"status": "unknown", "text": "not checked"},
                                           "gpu": result})])
     if not found:

@@ -88,10 +88,10 @@ def _rows(batch, backends, settings, rng):
 def notes(result):
     """The lines the report prints under the table."""
     if "skipped" in result:
-        return [f"GPU: {result['skipped']}. The GPU paths (cuda_graph=True on torch, fuse=True "
-                "on cupy) are unverified until this section runs on one."]
-    lines = ["GPU rows: x eager is the compiled step over eager anygrad on the same backend, "
-             "x torch over PyTorch eager on CUDA; max |compiled - eager| after "
-             f"{AGREEMENT_STEPS} steps, past the CUDA graph's capture"]
+        return [(f"GPU: {result['skipped']}. The GPU paths (cuda_graph=True on torch, fuse=True "
+                 "on cupy) are unverified until this section runs on one.")]
+    lines = [("GPU rows: x eager is the compiled step over eager anygrad on the same backend, "
+              "x torch over PyTorch eager on CUDA; max |compiled - eager| after "
+              f"{AGREEMENT_STEPS} steps, past the CUDA graph's capture")]
     lines += [f"GPU: {m}" for m in result.get("missing", ())]
     return lines
