@@ -12,8 +12,9 @@ import pytest
 from test_compile import STEPS, _adamw_amsgrad, _bn_adam, _mlp_sgd, _same, _train
 
 import anygrad as ag
+from anygrad import nn
 from anygrad.compile.fusion import Fused, plan
-from anygrad.compile.program import Apply, Effect, _output_refs
+from anygrad.compile.program import Apply, Effect, Store, _output_refs
 
 
 def _compiled(fn, *args, fuse=True):
@@ -167,3 +168,30 @@ def test_backends_without_a_kernel_compiler_run_the_plain_function(backend):
     if backend != "cupy":
         assert group.kernel.compiled is None
         assert "def fused(" in group.function.source
+
+
+class _Keeps(nn.Module):
+    """Stores an intermediate value as a buffer, and computes on with it."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("last", ag.zeros((4, 3)))
+
+    def forward(self, x):
+        h = ag.exp(x) * 2.0
+        self.last = h
+        return ag.tanh(h + 1.0)
+
+
+def test_a_stored_value_is_not_swallowed(backend):
+    x = _x(backend)
+    module = _Keeps()
+    compiled, out = _compiled(module, x)
+    assert _groups(compiled.program) == [["exp", "multiply"], ["add", "tanh"]]
+    (store,) = [ins for ins in compiled.program.code if isinstance(ins, Store)]
+    first = next(ins for ins in compiled.program.code if isinstance(ins, Fused))
+    assert store.value.index == first.out.index  # the stored value ends its group
+    eager = _Keeps()
+    expected = eager(x)
+    _equal(out.numpy(), expected.numpy(), backend)
+    _equal(module.last.numpy(), eager.last.numpy(), backend)
