@@ -12,7 +12,7 @@ import pytest
 from test_compile import STEPS, _adamw_amsgrad, _bn_adam, _mlp_sgd, _same, _train
 
 import anygrad as ag
-from anygrad import nn
+from anygrad import nn, optim
 from anygrad.compile.fusion import Fused, plan
 from anygrad.compile.program import Apply, Effect, Store, _output_refs
 
@@ -195,3 +195,31 @@ def test_a_stored_value_is_not_swallowed(backend):
     expected = eager(x)
     _equal(out.numpy(), expected.numpy(), backend)
     _equal(module.last.numpy(), eager.last.numpy(), backend)
+
+
+def _step_reading_before_the_update(backend):
+    w = ag.tensor(np.ones(3), requires_grad=True, backend=backend)
+    opt = optim.SGD([w], lr=0.5)
+
+    def step(x):
+        opt.zero_grad()
+        with ag.no_grad():
+            before = w * 2.0
+        ag.sum(w * x).backward()
+        opt.step()
+        return before + 1.0
+
+    return step
+
+
+def test_no_group_spans_an_optimizer_step(backend):
+    """`w * 2` is read only after the step, which updates w's array in place: moved
+    past the step into one group with `+ 1`, it would read the new values."""
+    x = ag.tensor(np.arange(3.0), backend=backend)
+    compiled = ag.compile(_step_reading_before_the_update(backend), fuse=True)
+    eager = _step_reading_before_the_update(backend)
+    for _ in range(5):
+        _equal(compiled(x).numpy(), eager(x).numpy(), backend)
+    assert compiled.stats["replays"] == 3
+    assert ["multiply", "add"] not in _groups(compiled.program)
+    _check_groups(compiled.program.code, compiled.program.outputs)
