@@ -316,12 +316,17 @@ class GraphedStep:
             return "an optimizer's or scheduler's numbers (a learning rate, say) changed"
         return None
 
-    def _give_up(self, reason, args, caps):
+    def _refuse(self, reason):
+        """From now on replay without a graph, saying why (raising, with `strict`)."""
         self.without = reason
-        text = f"ag.compile({self.title}, cuda_graph=True): replaying without a CUDA graph, because the step {reason}"
+        text = (f"ag.compile({self.title}, cuda_graph=True): replaying without a CUDA graph, "
+                f"because the step {reason}")
         if self.strict:
             raise CompileError(text)
-        warnings.warn(text, RuntimeWarning, stacklevel=4)
+        warnings.warn(text, RuntimeWarning, stacklevel=5)
+
+    def _give_up(self, reason, args, caps):
+        self._refuse(reason)
         return self.program.run(args, caps)
 
     def _warm_up(self, args, caps):
@@ -334,14 +339,9 @@ class GraphedStep:
         torch.cuda.current_stream().wait_stream(side)
         self.warmed += 1
         if settings(self.owners) != before:
-            self.without = ("changes Python numbers its kernels would bake in (an optimizer's "
-                            "step count, which Adam's bias correction reads, or a scheduler "
-                            "stepped inside the function)")
-            text = (f"ag.compile({self.title}, cuda_graph=True): replaying without a CUDA "
-                    f"graph, because the step {self.without}")
-            if self.strict:
-                raise CompileError(text)
-            warnings.warn(text, RuntimeWarning, stacklevel=4)
+            self._refuse("changes Python numbers its kernels would bake in (an optimizer's "
+                         "step count, which Adam's bias correction reads, or a scheduler "
+                         "stepped inside the function)")
         return result
 
     def _side_stream(self, torch):
