@@ -237,6 +237,13 @@ class Backend:
         read and write in place; None for host arrays."""
         return None
 
+    # ----------------------------------------------------------- kernel fusion
+    def fuse(self, function):
+        """`function` (of arrays, made of elementwise operations only) compiled into one
+        kernel, or None where the library has no such compiler. `ag.compile(fuse=True)`
+        replays elementwise chains through it."""
+        return None
+
     # ----------------------------------------------------------- scatter (gather gradients)
     def scatter(self, spec: GatherSpec, shape, values):
         """Zeros of `shape` with `values` added where `spec` selected (repeats summed)."""

@@ -212,6 +212,11 @@ class CupyBackend(Backend):
     def gpu_buffer(self, array):
         return array
 
+    def fuse(self, function):
+        # One kernel per group of elementwise operations; cupy traces `function` on its
+        # first call for each combination of input dtypes and dimensions.
+        return self.cupy.fuse(function)
+
     def scatter_add_1d(self, size, index, values):
         with values.device:
             out = self.cupy.zeros(size, dtype=values.dtype)

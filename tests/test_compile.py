@@ -35,10 +35,8 @@ def _same(a, b, backend):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def _train(backend, build, compiled, dtype="float64"):
-    """Losses and final parameters and buffers of STEPS training steps."""
-    ag.manual_seed(3)
-    model, opt, scheduler = build(backend, dtype)
+def _step_of(model, opt):
+    """The training step every comparison runs."""
 
     def step(x, y):
         opt.zero_grad()
@@ -47,7 +45,17 @@ def _train(backend, build, compiled, dtype="float64"):
         opt.step()
         return loss
 
-    fn = ag.compile(step) if compiled else step
+    return step
+
+
+def _train(backend, build, compiled, dtype="float64"):
+    """Losses and final parameters and buffers of STEPS training steps. `compiled`:
+    False (eager), True, or a dict of ag.compile options."""
+    ag.manual_seed(3)
+    model, opt, scheduler = build(backend, dtype)
+    step = _step_of(model, opt)
+    options = compiled if isinstance(compiled, dict) else {}
+    fn = step if compiled is False else ag.compile(step, **options)
     xs, ys = _batches(backend, dtype=dtype)
     losses = []
     for x, y in zip(xs, ys):

@@ -25,13 +25,13 @@ QUICK = {"chain_ops": 100, "small": ((64, 32, 10), 16), "large": ((32, 64, 64, 1
 
 
 class _Compiled:
-    """Any workload contender with its `step` compiled."""
+    """Any workload contender with its `step` compiled (with `options` of ag.compile)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, label="compiled", **options):
         self.inner = inner
         self.backend = inner.backend
-        self.name = f"{inner.name} compiled"
-        self.step = ag.compile(inner.step)
+        self.name = f"{inner.name} {label}"
+        self.step = ag.compile(inner.step, **options)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -195,14 +195,20 @@ def run(settings, backends):
         r["ratio_to_floor"] = r["median_ms"] / floor if floor else None
         torch = times.get(references.TorchMlp.name) or times.get(references.TorchChain.name)
         r["ratio_to_torch"] = r["median_ms"] / torch if torch else None
-    return {"rows": rows, "blas": blas.check(measure=not quick)}
+    from . import compiled_gpu  # it builds on this module's contenders
+
+    return {"rows": rows, "blas": blas.check(measure=not quick),
+            "gpu": compiled_gpu.run(settings, quick)}
 
 
 def section(result):
     s = Section("Compiled (ag.compile) against eager, side by side",
                 ["workload", "impl", "median ms", "IQR ms", "us/op", "x eager", "x floor",
                  "x torch", "x jax.jit", "max |compiled - eager|"])
-    for r in result["rows"]:
+    from . import compiled_gpu
+
+    gpu = result.get("gpu", {"skipped": "not run"})
+    for r in result["rows"] + gpu.get("rows", []):
         diff = r["max_difference"]
         s.rows.append([r["workload"], r["impl"], _f(r["median_ms"], 3), _spread(r, digits=3),
                        _f(r.get("us_per_op")), _f(r["ratio_to_eager"]), _f(r["ratio_to_floor"]),
@@ -212,4 +218,5 @@ def section(result):
     s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
                    "backend; max |compiled - eager|: losses and parameters after 4 steps "
                    "from equal weights (0 = bitwise equal)")
+    s.notes += compiled_gpu.notes(gpu)
     return s

@@ -22,6 +22,8 @@ import warnings
 
 from ..modes import _anomaly_mode, _recording, observing
 from .cache import SignatureCache, signature
+from .cuda_graph import graphed_step
+from .fusion import fuse_program
 from .guards import Guards
 from .program import Program
 from .recorder import CompileError, Recorder, hook_backends
@@ -29,7 +31,7 @@ from .recorder import CompileError, Recorder, hook_backends
 __all__ = ["CompileError", "Compiled", "compile"]
 
 
-def compile(fn=None, *, cache_size=8, strict=False, jit=False):
+def compile(fn=None, *, cache_size=8, strict=False, jit=False, fuse=False, cuda_graph=False):
     """Compile `fn` (a function of tensors); usable as `@ag.compile` or
     `@ag.compile(cache_size=..., strict=...)`.
 
@@ -39,10 +41,18 @@ def compile(fn=None, *, cache_size=8, strict=False, jit=False):
     that is a pure function of arrays (no optimizer step, random draw or `.grad` write:
     inference, a loss value, `ag.grad(f)`) is handed to its backend's own compiler where
     it has one (`jax.jit` on jax); others replay as usual.
+
+    On a GPU (see fusion.py and cuda_graph.py; both unverified until run on one): with
+    `fuse`, chains of elementwise operations replay as one function each, compiled into
+    one kernel where the backend can (`cupy.fuse` on cupy). With `cuda_graph`, a step on
+    torch CUDA tensors is captured in a CUDA graph and replayed with one launch; returned
+    tensors are copies, and what cannot be captured replays without a graph, with a
+    warning (or raises, with `strict`).
     """
+    options = dict(cache_size=cache_size, strict=strict, jit=jit, fuse=fuse, cuda_graph=cuda_graph)
     if fn is None:
-        return lambda f: Compiled(f, cache_size=cache_size, strict=strict, jit=jit)
-    return Compiled(fn, cache_size=cache_size, strict=strict, jit=jit)
+        return lambda f: Compiled(f, **options)
+    return Compiled(fn, **options)
 
 
 class _Eager:
@@ -61,10 +71,12 @@ class Compiled:
     """A compiled function. `.program` is the latest recording (print it to read it);
     `.stats` counts recordings, replays and eager calls."""
 
-    def __init__(self, fn, cache_size=8, strict=False, jit=False):
+    def __init__(self, fn, cache_size=8, strict=False, jit=False, fuse=False, cuda_graph=False):
         self.fn = fn
         self.strict = strict
         self.jit = jit
+        self.fuse = fuse
+        self.cuda_graph = cuda_graph
         self.cache = SignatureCache(cache_size)
         self.program = None
         self.stats = {"recordings": 0, "replays": 0, "eager": 0}
@@ -80,7 +92,8 @@ class Compiled:
             return self
         bound = obj.__dict__.get(f"_compiled_{self.name}")
         if bound is None:
-            bound = Compiled(self.fn.__get__(obj, owner), self.cache.size, self.strict, self.jit)
+            bound = Compiled(self.fn.__get__(obj, owner), self.cache.size, self.strict, self.jit,
+                             self.fuse, self.cuda_graph)
             obj.__dict__[f"_compiled_{self.name}"] = bound
         return bound
 
@@ -101,6 +114,8 @@ class Compiled:
                     return self._record(key, tensors, args, kwargs, confirming=program)
                 self.stats["replays"] += 1
                 self.program = program
+                if program.graphed is not None:
+                    return program.graphed.run(tensors, caps)
                 return program.run(tensors, caps)
         return self._record(key, tensors, args, kwargs)
 
@@ -123,6 +138,7 @@ class Compiled:
                     confirming.confirmed = True
                     if self.jit:
                         confirming.jitted = confirming.backend_compiled()
+                    self._accelerate(confirming, tensors)
                     self.program = confirming
                     return result
                 self.cache.entries[key].remove(confirming)
@@ -150,3 +166,10 @@ class Compiled:
                 "changing (a new shape, a changing Python number, a replaced tensor); pass "
                 "changing numbers as tensors", RuntimeWarning, stacklevel=3)
         return result
+
+    def _accelerate(self, program, tensors):
+        """The GPU options, applied to a confirmed recording."""
+        if self.fuse and program.jitted is None:
+            fuse_program(program)
+        if self.cuda_graph:
+            program.graphed = graphed_step(program, tensors, self.name, self.strict)

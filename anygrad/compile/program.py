@@ -232,6 +232,7 @@ class Program:
         self.fingerprint = fingerprint(self.code, captures, outputs)
         self._run = self._build()
         self.jitted = None  # the backend's compiled form, where ag.compile(jit=True) made one
+        self.graphed = None  # its CUDA-graph replay, where ag.compile(cuda_graph=True) made one
 
     @property
     def pure(self):
