@@ -251,7 +251,8 @@ def _svd_forward(xp, x, full_matrices=False):
 
 
 def _unused(ns, g, where, part, shape, advice):
-    """Refuse a gradient that reaches the part of a factorisation that is not unique."""
+    """Refuse a gradient that reaches the part of a factorisation that is not unique.
+    Reading g on the host makes `ag.compile` run such a backward eagerly."""
     if bool(ns.any(g != 0)):
         raise NotImplementedError(
             f"{where}: a gradient reaches {part} (input shape {tuple(shape)}), an arbitrary "
@@ -345,12 +346,8 @@ def pinv(x, rtol=None):
 
 # qr's two results travel as one flat array, Q then R, each flattened: Q is (m, k) and R
 # (k, n), with k = min(m, n) in the reduced mode and k = m in the complete one.
-def _qr_columns(m, n, mode):
-    return m if mode == "complete" else min(m, n)
-
-
 def _qr_parts(reshape, packed, m, n, mode):
-    k = _qr_columns(m, n, mode)
+    k = m if mode == "complete" else min(m, n)
     lead = tuple(packed.shape[:-1])
     return (reshape(packed[..., :m * k], lead + (m, k)),
             reshape(packed[..., m * k:], lead + (k, n)))

@@ -2,8 +2,10 @@
 rules of their own, so their gradients (of every order) come from those ops."""
 from __future__ import annotations
 
+from numbers import Integral
+
 from .registry import public
-from .shape import broadcast_to, concat, permute_dims, reshape, take
+from .shape import broadcast_to, concat, flip, permute_dims, reshape, take
 
 
 def _axis(where, axis, ndim):
@@ -197,10 +199,10 @@ def pad(x, pad_width, mode="constant", constant_values=0):
 def _pad_pairs(pad_width, ndim):
     """numpy's pad_width as one (before, after) pair of non-negative ints per axis."""
     def pair(w):
-        w = (w,) if isinstance(w, int) else tuple(w)
+        w = (int(w),) if isinstance(w, Integral) else tuple(int(v) for v in w)
         return (w[0], w[0]) if len(w) == 1 else w
 
-    if isinstance(pad_width, int) or all(isinstance(w, int) for w in pad_width):
+    if isinstance(pad_width, Integral) or all(isinstance(w, Integral) for w in pad_width):
         pairs = (pair(pad_width),) * ndim  # an int, or one pair for every axis
     else:
         pairs = tuple(pair(w) for w in pad_width)
@@ -218,8 +220,6 @@ def _along(x, axis, start, stop):
 
 def _extend(x, axis, before, after, kind, mode):
     """x padded along one axis by copying its own values (every mode but constant)."""
-    from .shape import flip
-
     n = x.shape[axis]
     if n == 0:
         raise ValueError(f"pad: mode={mode!r} cannot extend axis {axis} of length 0 (input "
@@ -231,8 +231,8 @@ def _extend(x, axis, before, after, kind, mode):
         while have < total:
             parts.append(x)
             have += n
-        return _along(concat(parts, axis=axis), axis, 0, total) if len(parts) > 1 else \
-            _along(parts[0], axis, 0, total)
+        joined = concat(parts, axis=axis) if len(parts) > 1 else parts[0]
+        return _along(joined, axis, 0, total)
     if kind == "edge":
         def side(width, at):
             shape = tuple(x.shape[:axis]) + (width,) + tuple(x.shape[axis + 1:])
