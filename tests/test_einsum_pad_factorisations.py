@@ -240,6 +240,9 @@ def test_gradient_of_a_basis_that_is_not_unique_is_refused_in_backward(factor, s
         loss.backward()
 
 
-def test_qr_mode_outside_the_standard_is_named():
-    with pytest.raises(ValueError, match="linalg.qr: mode='r' is not 'reduced' or 'complete'"):
-        ag.linalg.qr(ag.tensor(random((3, 4))), mode="r")
+def test_qr_r_mode_is_numpys_and_other_modes_are_named(backend):
+    data = random((2, 5, 3))
+    np.testing.assert_allclose(host(ag.linalg.qr(make(data, backend), mode="r")),
+                               np.linalg.qr(data, mode="r"), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="linalg.qr: mode='raw' is not 'reduced', 'complete'"):
+        ag.linalg.qr(make(data, backend), mode="raw")

@@ -203,6 +203,7 @@ CASES = [
      {}),
     ("linalg_qr_complete_leading_columns", lambda a: (lambda r: _flat(r.Q[..., :3], r.R))(
         ag.linalg.qr(a, mode="complete")), [(2, 5, 3)], {}),
+    ("linalg_qr_r_mode", lambda a: ag.linalg.qr(a, mode="r"), [(2, 3, 4)], {}),
     ("linalg_svd_full_tall", lambda a: (lambda r: _flat(r.U[..., :3] ** 2, r.S, r.Vh ** 2))(
         ag.linalg.svd(a)), [(2, 5, 3)], {}),
     ("linalg_svd_full_wide", lambda a: (lambda r: _flat(r.U ** 2, r.S, r.Vh[..., :3, :] ** 2))(

@@ -402,10 +402,14 @@ def qr(x, mode="reduced"):
     In complete mode with m > n, Q's last m - n columns are an arbitrary basis of the
     complement of x's columns: the gradient goes through its first n columns, and
     backward raises NotImplementedError if a gradient reaches the others (PyTorch
-    refuses this mode outright). Use Q[..., :n], or mode="reduced"."""
+    refuses this mode outright). Use Q[..., :n], or mode="reduced".
+
+    numpy's mode="r" (R alone) is accepted too, and differentiable: Q is computed anyway."""
+    if mode == "r":
+        return qr(x, mode="reduced").R
     if mode not in ("reduced", "complete"):
-        raise ValueError(f"linalg.qr: mode={mode!r} is not 'reduced' or 'complete' (numpy's "
-                         "'r' and 'raw' are not part of the standard)")
+        raise ValueError(f"linalg.qr: mode={mode!r} is not 'reduced', 'complete' or numpy's "
+                         "'r'")
     if x.ndim < 2:
         raise ValueError(f"linalg.qr: needs a stack of matrices, got shape {tuple(x.shape)}")
     from .shape import reshape
