@@ -19,6 +19,11 @@ def _eye(n):
     return ag.eye(n, dtype="float64") * 3.0
 
 
+def _flat(*tensors):
+    """Several results as one vector, so one cotangent reaches all of them."""
+    return ag.concat([ag.reshape(t, (-1,)) for t in tensors])
+
+
 inside_unit = {"low": -0.8, "high": 0.8}  # away from the poles of asin, acos, atanh at +-1
 
 CASES = [
@@ -191,6 +196,37 @@ CASES = [
     ("tril", lambda a: ag.tril(a, k=-1), [(2, 3, 4)], {}),
     ("triu", lambda a: ag.triu(a, k=1), [(3, 4)], {}),
     ("einsum_implicit_out", lambda a, b: ag.einsum("ij,kj", a, b), [(2, 3), (4, 3)], {}),
+    # qr of wide matrices and in complete mode, svd with full_matrices, einsum's ellipses,
+    # diagonals and broadcasting, pad's copying modes. Singular vectors up to sign: squared.
+    ("linalg_qr_wide", lambda a: _flat(*ag.linalg.qr(a)), [(2, 3, 5)], {}),
+    ("linalg_qr_wide_complete", lambda a: _flat(*ag.linalg.qr(a, mode="complete")), [(3, 4)],
+     {}),
+    ("linalg_qr_complete_leading_columns", lambda a: (lambda r: _flat(r.Q[..., :3], r.R))(
+        ag.linalg.qr(a, mode="complete")), [(2, 5, 3)], {}),
+    ("linalg_qr_r_mode", lambda a: ag.linalg.qr(a, mode="r"), [(2, 3, 4)], {}),
+    ("linalg_svd_full_tall", lambda a: (lambda r: _flat(r.U[..., :3] ** 2, r.S, r.Vh ** 2))(
+        ag.linalg.svd(a)), [(2, 5, 3)], {}),
+    ("linalg_svd_full_wide", lambda a: (lambda r: _flat(r.U ** 2, r.S, r.Vh[..., :3, :] ** 2))(
+        ag.linalg.svd(a, full_matrices=True)), [(3, 5)], {}),
+    ("einsum_ellipsis_broadcast", lambda a, b: ag.einsum("...ij,...jk->...ik", a, b),
+     [(2, 1, 3, 4), (3, 4, 2)], {}),
+    ("einsum_ellipsis_implicit", lambda a, b: ag.einsum("...ij,...jk", a, b), [(2, 3, 4), (4, 5)],
+     {}),
+    ("einsum_diagonal", lambda a: ag.einsum("ii->i", a), [(3, 3)], {}),
+    ("einsum_trace_implicit", lambda a: ag.einsum("ii", a), [(4, 4)], {}),
+    ("einsum_diagonal_summed", lambda a: ag.einsum("iij->j", a), [(3, 3, 4)], {}),
+    ("einsum_diagonal_private_and_shared", lambda a, b, c: ag.einsum("iji,jk,l->k", a, b, c),
+     [(3, 2, 3), (2, 4), (5,)], {}),
+    ("einsum_ellipsis_diagonal", lambda a: ag.einsum("i...i->...i", a), [(3, 2, 3)], {}),
+    ("einsum_broadcast_length_one", lambda a, b: ag.einsum("ij,ij->ij", a, b), [(1, 3), (2, 3)],
+     {}),
+    ("pad_reflect", lambda a: ag.pad(a, ((2, 1), (0, 3)), mode="reflect"), [(3, 4)], {}),
+    ("pad_symmetric", lambda a: ag.pad(a, ((3, 1), (2, 0)), mode="symmetric"), [(3, 2)], {}),
+    ("pad_edge", lambda a: ag.pad(a, ((1, 2), (3, 0)), mode="edge"), [(2, 3)], {}),
+    ("pad_replicate", lambda a: ag.pad(a, 2, mode="replicate"), [(3,)], {}),
+    ("pad_wrap_wider_than_axis", lambda a: ag.pad(a, ((4, 7), (1, 2)), mode="wrap"), [(3, 2)],
+     {}),
+    ("pad_circular", lambda a: ag.pad(a, (1, 2), mode="circular"), [(2, 3, 3)], {}),
 ]
 
 

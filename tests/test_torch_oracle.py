@@ -55,7 +55,34 @@ CASES = [
      + ag.logaddexp(a * 20.0, b) * ag.reciprocal(b + 2.0),
      lambda a, b: torch.log2(a * a + 0.5) + torch.log10(b * b + 0.5)
      + torch.logaddexp(a * 20.0, b) * torch.reciprocal(b + 2.0), [(2, 5), (5,)]),
+    # qr of wide matrices and in complete mode, svd with full_matrices (singular vectors
+    # squared: they are defined up to sign), einsum's ellipses and diagonals, pad's modes
+    ("linalg_qr_wide", lambda a: _flat(*ag.linalg.qr(a)),
+     lambda a: _torch_flat(*torch.linalg.qr(a)), [(2, 3, 5)]),
+    ("linalg_qr_complete", lambda a: _flat(*ag.linalg.qr(a, mode="complete")),
+     lambda a: _torch_flat(*torch.linalg.qr(a, mode="complete")), [(3, 4)]),
+    ("linalg_svd_full", lambda a: (lambda r: _flat(r.U[..., :3] ** 2, r.S, r.Vh ** 2))(
+        ag.linalg.svd(a)), lambda a: (lambda r: _torch_flat(r.U[..., :3] ** 2, r.S, r.Vh ** 2))(
+        torch.linalg.svd(a)), [(2, 5, 3)]),
+    ("einsum_ellipsis_diagonal", lambda a, b: ag.einsum("...ii,...ij->...j", a, b),
+     lambda a, b: torch.einsum("...ii,...ij->...j", a, b), [(2, 3, 3), (3, 4)]),
+    ("einsum_trace_and_private", lambda a, b: ag.einsum("iij,jk,l", a, b, b[0]),
+     lambda a, b: torch.einsum("iij,jk,l", a, b, b[0]), [(3, 3, 2), (2, 4)]),
+    ("pad_reflect", lambda a: ag.pad(a, ((0, 0), (2, 1), (1, 3)), mode="reflect"),
+     lambda a: torch.nn.functional.pad(a, (1, 3, 2, 1), mode="reflect"), [(2, 3, 4)]),
+    ("pad_replicate", lambda a: ag.pad(a, ((0, 0), (1, 2), (3, 0)), mode="replicate"),
+     lambda a: torch.nn.functional.pad(a, (3, 0, 1, 2), mode="replicate"), [(2, 3, 4)]),
+    ("pad_circular", lambda a: ag.pad(a, ((0, 0), (3, 1), (0, 2)), mode="circular"),
+     lambda a: torch.nn.functional.pad(a, (0, 2, 3, 1), mode="circular"), [(2, 3, 4)]),
 ]
+
+
+def _flat(*tensors):
+    return ag.concat([ag.reshape(t, (-1,)) for t in tensors])
+
+
+def _torch_flat(*tensors):
+    return torch.cat([t.reshape(-1) for t in tensors])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

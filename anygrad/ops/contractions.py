@@ -7,7 +7,7 @@ from math import prod as _size
 from .linalg import matmul
 from .reductions import sum
 from .registry import public
-from .shape import permute_dims, reshape, take
+from .shape import permute_dims, reshape, squeeze, take
 
 
 def _contract(a, b, axes_a, axes_b, where):
@@ -83,20 +83,17 @@ def trace(x, offset=0):
 
 @public
 def einsum(subscripts, *operands):
-    """Einstein summation, e.g. einsum("bij,bjk->bik", a, b), on every backend: each
-    operand's private indices summed first, then pairwise tensordot-style contractions
-    (batched through matmul), then one permute. A subscript repeated within one operand
-    (a diagonal) and ellipses are not supported."""
-    inputs, output = _parse(subscripts, len(operands))
-    sizes = {}
-    for letters, x in zip(inputs, operands):
-        if len(letters) != x.ndim:
-            raise ValueError(f"einsum: subscripts {letters!r} for an operand of shape "
-                             f"{tuple(x.shape)}")
-        for letter, n in zip(letters, x.shape):
-            if sizes.setdefault(letter, n) != n:
-                raise ValueError(f"einsum: index {letter!r} has lengths {sizes[letter]} and {n}")
-    terms = list(zip(inputs, operands))
+    """Einstein summation, as numpy.einsum, on every backend: einsum("bij,bjk->bik", a,
+    b), "...ij,...jk->...ik" (ellipses broadcast), "ii->i" (an index repeated within an
+    operand takes its diagonal), "ii" (implicit output: the indices named once, in
+    alphabetical order, after the ellipsis dimensions). Lengths of 1 broadcast against
+    longer ones, as in numpy. Built from diagonal, sum, permutes, reshapes and batched
+    matmul, so it needs no rule of its own: each operand's diagonals are taken and its
+    private indices summed first, then the operands are contracted pairwise, left to
+    right, and the result permuted once."""
+    inputs, output = _parse(subscripts, operands)
+    terms = [_diagonals(letters, x, k) for k, (letters, x) in enumerate(zip(inputs, operands))]
+    terms, sizes = _broadcast(terms)
     # Sum out what only one operand carries and the output drops.
     for t, (letters, x) in enumerate(terms):
         others = set(output).union(*(set(s) for k, (s, _) in enumerate(terms) if k != t))
@@ -110,9 +107,42 @@ def einsum(subscripts, *operands):
         other_letters, y = terms[t]
         keep = set(output).union(*(set(s) for s, _ in terms[t + 1:]))
         letters, x = _pair(letters, x, other_letters, y, keep, sizes)
-    if sorted(letters) != sorted(output):
-        raise ValueError(f"einsum: output {output!r} names indices not among the inputs")
     return permute_dims(x, tuple(letters.index(c) for c in output)) if output else x
+
+
+def _diagonals(letters, x, position):
+    """An index repeated within one operand ("ii", "iji"): its diagonal, until none is."""
+    while len(set(letters)) != len(letters):
+        c = next(c for c in letters if letters.count(c) > 1)
+        i = letters.index(c)
+        j = letters.index(c, i + 1)
+        if x.shape[i] != x.shape[j]:
+            raise ValueError(f"einsum: index {c!r} repeated in operand {position} (shape "
+                             f"{tuple(x.shape)}) has lengths {x.shape[i]} and {x.shape[j]}")
+        rest = [k for k in range(len(letters)) if k not in (i, j)]
+        x = diagonal(permute_dims(x, tuple(rest) + (i, j)))
+        letters = "".join(letters[k] for k in rest) + c
+    return letters, x
+
+
+def _broadcast(terms):
+    """Each index's length; an operand whose axis has length 1 where another's is longer
+    drops that axis (numpy broadcasts it)."""
+    sizes = {}
+    for letters, x in terms:
+        for c, n in zip(letters, x.shape):
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
+                raise ValueError(f"einsum: index {_shown(c)} has lengths {sizes[c]} and {n}")
+    out = []
+    for letters, x in terms:
+        ones = [i for i, (c, n) in enumerate(zip(letters, x.shape)) if n != sizes[c]]
+        if ones:
+            x = squeeze(x, axis=tuple(ones))
+            letters = "".join(c for i, c in enumerate(letters) if i not in ones)
+        out.append((letters, x))
+    return out, sizes
 
 
 def _pair(la, a, lb, b, keep, sizes):
@@ -130,25 +160,56 @@ def _pair(la, a, lb, b, keep, sizes):
     return "".join(batch + only_a + only_b), out
 
 
-def _parse(subscripts, count):
+# An ellipsis stands for indices of its own: characters no subscript can use.
+_ELLIPSIS_BASE = 0x100
+
+
+def _shown(c):
+    return repr(c) if ord(c) < _ELLIPSIS_BASE else "'...'"
+
+
+def _parse(subscripts, operands):
+    """The subscripts of each operand and of the output, ellipses spelled out as indices
+    of their own (the last dimensions of the broadcast ellipsis, right-aligned)."""
     spec = subscripts.replace(" ", "")
-    if "." in spec:
-        raise NotImplementedError("einsum: ellipses ('...') are not supported; name the axes")
-    if "->" in spec:
-        left, output = spec.split("->")
-    else:
-        left = spec
-        letters = left.replace(",", "")
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if spec.count("->") > 1:
+        raise ValueError(f"einsum: {subscripts!r} has more than one '->'")
+    left, arrow, output = spec.partition("->")
     inputs = left.split(",")
-    if len(inputs) != count:
-        raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, got {count}")
-    for s in inputs:
-        if len(set(s)) != len(s):
-            raise NotImplementedError(f"einsum: index repeated within one operand ({s!r}); "
-                                      "take the diagonal first")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, got "
+                         f"{len(operands)}")
+    for s in inputs + [output]:
+        named = s.replace("...", "")
+        if not all(c.isascii() and c.isalpha() for c in named):
+            raise ValueError(f"einsum: {s!r} in {subscripts!r}: subscripts are letters, and "
+                             "'...' once per operand")
+        if s.count("...") > 1:
+            raise ValueError(f"einsum: {s!r} in {subscripts!r} has more than one '...'")
+    covered = []  # how many dimensions each operand's ellipsis stands for
+    for s, x in zip(inputs, operands):
+        named = len(s.replace("...", ""))
+        if ("..." in s and named > x.ndim) or ("..." not in s and named != x.ndim):
+            raise ValueError(f"einsum: subscripts {s!r} for an operand of shape "
+                             f"{tuple(x.shape)}")
+        covered.append(x.ndim - named if "..." in s else 0)
+    rank = max(covered, default=0)
+    dots = "".join(chr(_ELLIPSIS_BASE + i) for i in range(rank))
+    inputs = [s.replace("...", dots[rank - r:]) for s, r in zip(inputs, covered)]
+    if not arrow:
+        letters = [c for c in "".join(inputs) if ord(c) < _ELLIPSIS_BASE]
+        output = dots + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    elif "..." in output:
+        output = output.replace("...", dots)
+    elif rank:
+        raise ValueError(f"einsum: {subscripts!r}: the ellipsis stands for {rank} "
+                         "dimension(s) of the inputs, so the output needs '...' too")
     if len(set(output)) != len(output):
-        raise ValueError(f"einsum: index repeated in the output {output!r}")
+        raise ValueError(f"einsum: index repeated in the output of {subscripts!r}")
+    missing = [c for c in output if not any(c in s for s in inputs)]
+    if missing:
+        raise ValueError(f"einsum: output index {missing[0]!r} of {subscripts!r} is not among "
+                         "the inputs")
     return inputs, output
 
 

@@ -231,31 +231,40 @@ def matrix_norm(x, keepdims=False, ord="fro"):
                      "inf, -inf")
 
 
-# svd's three results travel as one flat array, (..., m*k + k + k*n) with k = min(m, n):
-# U, then S, then Vh, so that one op (and one rule) carries them all.
-def _svd_parts(reshape, packed, m, n):
+# svd's three results travel as one flat array: U, then S, then Vh, each flattened, so
+# that one op (and one rule) carries them all. With k = min(m, n), U is (m, k) and Vh
+# (k, n) in the reduced form, (m, m) and (n, n) with full_matrices.
+def _svd_parts(reshape, packed, m, n, full_matrices=False):
     k = min(m, n)
+    cols, rows = (m, n) if full_matrices else (k, k)
     lead = tuple(packed.shape[:-1])
-    u = reshape(packed[..., :m * k], lead + (m, k))
-    s = packed[..., m * k:m * k + k]
-    vh = reshape(packed[..., m * k + k:], lead + (k, n))
+    u = reshape(packed[..., :m * cols], lead + (m, cols))
+    s = packed[..., m * cols:m * cols + k]
+    vh = reshape(packed[..., m * cols + k:], lead + (rows, n))
     return u, s, vh
 
 
-def _svd_forward(xp, x):
-    u, s, vh = xp.linalg.svd(x, full_matrices=False)
+def _svd_forward(xp, x, full_matrices=False):
+    u, s, vh = xp.linalg.svd(x, full_matrices=full_matrices)
     lead = tuple(x.shape[:-2])
     return xp.concat([xp.reshape(u, lead + (-1,)), s, xp.reshape(vh, lead + (-1,))], axis=-1)
+
+
+def _unused(ns, g, where, part, shape, advice):
+    """Refuse a gradient that reaches the part of a factorisation that is not unique.
+    Reading g on the host makes `ag.compile` run such a backward eagerly."""
+    if bool(ns.any(g != 0)):
+        raise NotImplementedError(
+            f"{where}: a gradient reaches {part} (input shape {tuple(shape)}), an arbitrary "
+            "orthonormal basis of a complement rather than a function of the input, which "
+            f"has no derivative; {advice}")
 
 
 # Townsend, "Differentiating the singular value decomposition" (2016), real case, with
 # F_ij = 1 / (s_j^2 - s_i^2) off the diagonal (distinct singular values required):
 #   gA = U (F*(U^T gU - gU^T U) S + S F*(V^T gV - gV^T V) + diag(gS)) V^T
 #        + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
-def _svd_vjp(ns, g, ans, x):
-    m, n = x.shape[-2], x.shape[-1]
-    gu, gs, gvh = _svd_parts(ns.reshape, g, m, n)
-    u, s, vh = _svd_parts(ns.reshape, ans, m, n)
+def _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh):
     v, gv = _t(ns, vh), _t(ns, gvh)
     row, col = ns.expand_dims(s, axis=-2), ns.expand_dims(s, axis=-1)
     gaps = row * row - col * col
@@ -263,12 +272,30 @@ def _svd_vjp(ns, g, ans, x):
     f = ns.where(on_diagonal, 0.0, 1.0 / ns.where(on_diagonal, 1.0, gaps))
     ut_gu, vt_gv = ns.matmul(_t(ns, u), gu), ns.matmul(_t(ns, v), gv)
     inner = (f * (ut_gu - _t(ns, ut_gu))) * row + col * (f * (vt_gv - _t(ns, vt_gv))) \
-        + ns.astype(on_diagonal, g.dtype) * ns.expand_dims(gs, axis=-1)
+        + ns.astype(on_diagonal, gs.dtype) * ns.expand_dims(gs, axis=-1)
     out = ns.matmul(u, ns.matmul(inner, vh))
     # The parts of gU and gV outside the spans of U and V (zero for square x).
     out = out + ns.matmul((gu - ns.matmul(u, ut_gu)) / row, vh)
     out = out + ns.matmul(u, _t(ns, (gv - ns.matmul(v, vt_gv)) / row))
     return out
+
+
+# With full_matrices, U's last m - k columns and Vh's last n - k rows span the
+# complements of the singular vectors in whatever basis LAPACK picked: the gradient goes
+# through the leading k, as PyTorch's does, and is refused (where PyTorch drops it
+# silently) when anything reaches the rest.
+def _svd_vjp(ns, g, ans, x, full_matrices=False):
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    gu, gs, gvh = _svd_parts(ns.reshape, g, m, n, full_matrices)
+    u, s, vh = _svd_parts(ns.reshape, ans, m, n, full_matrices)
+    if full_matrices:
+        advice = f"use only U[..., :, :{k}] and Vh[..., :{k}, :], or full_matrices=False"
+        where = "linalg.svd(full_matrices=True)"
+        _unused(ns, gu[..., k:], where, f"U[..., :, {k}:]", x.shape, advice)
+        _unused(ns, gvh[..., k:, :], where, f"Vh[..., {k}:, :]", x.shape, advice)
+        gu, u, gvh, vh = gu[..., :k], u[..., :k], gvh[..., :k, :], vh[..., :k, :]
+    return _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh)
 
 
 _svd = Op("linalg.svd", _svd_forward, _svd_vjp, promotes=0, floating=True)
@@ -277,15 +304,20 @@ SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 @public(extension="linalg")
 def svd(x, full_matrices=True):
-    """U, S, Vh with x = U diag(S) Vh, singular values descending. Only the reduced
-    form (full_matrices=False) is differentiable here; the gradient assumes distinct,
-    nonzero singular values, as PyTorch and JAX do."""
-    if full_matrices and x.shape[-2] != x.shape[-1]:
-        raise NotImplementedError("linalg.svd: full_matrices=True for a non-square input is "
-                                  "not differentiable here; pass full_matrices=False")
+    """U, S, Vh with x = U diag(S) Vh, singular values descending. The gradient assumes
+    distinct, nonzero singular values, as PyTorch and JAX do.
+
+    With full_matrices (the default) and a non-square x (m x n, k = min(m, n)), U is
+    m x m and Vh n x n; their last m - k columns (n - k rows) are an arbitrary basis of
+    a complement, so the gradient goes through the leading k only, as in PyTorch. Where
+    PyTorch silently ignores a gradient reaching the others, here backward raises
+    NotImplementedError: use U[..., :k] and Vh[..., :k, :], or full_matrices=False."""
     from .shape import reshape
 
-    return SVDResult(*_svd_parts(reshape, _svd(x), x.shape[-2], x.shape[-1]))
+    m, n = x.shape[-2], x.shape[-1]
+    full_matrices = bool(full_matrices) and m != n  # square: the two forms agree
+    return SVDResult(*_svd_parts(reshape, _svd(x, full_matrices=full_matrices), m, n,
+                                 full_matrices))
 
 
 @public(extension="linalg")
@@ -312,22 +344,48 @@ def pinv(x, rtol=None):
     return matmul(matrix_transpose(vh) * expand_dims(inv_s, axis=-2), matrix_transpose(u))
 
 
-# qr's two results travel as one array: Q (..., m, n) over R (..., n, n), for m >= n.
-def _qr_forward(xp, x):
-    q, r = xp.linalg.qr(x, mode="reduced")
-    return xp.concat([q, r], axis=-2)
+# qr's two results travel as one flat array, Q then R, each flattened: Q is (m, k) and R
+# (k, n), with k = min(m, n) in the reduced mode and k = m in the complete one.
+def _qr_parts(reshape, packed, m, n, mode):
+    k = m if mode == "complete" else min(m, n)
+    lead = tuple(packed.shape[:-1])
+    return (reshape(packed[..., :m * k], lead + (m, k)),
+            reshape(packed[..., m * k:], lead + (k, n)))
 
 
-# With M = R gR^T - gQ^T Q and copyltu(M) the symmetric matrix with M's lower triangle,
-# gA = (gQ + Q copyltu(M)) R^-T (Walter and Lehmann 2018; PyTorch's rule for m >= n).
-def _qr_vjp(ns, g, ans, x):
-    m = x.shape[-2]
-    gq, gr = g[..., :m, :], g[..., m:, :]
-    q, r = ans[..., :m, :], ans[..., m:, :]
+def _qr_forward(xp, x, mode="reduced"):
+    q, r = xp.linalg.qr(x, mode=mode)
+    lead = tuple(x.shape[:-2])
+    return xp.concat([xp.reshape(q, lead + (-1,)), xp.reshape(r, lead + (-1,))], axis=-1)
+
+
+# For m >= n, with M = R gR^T - gQ^T Q and copyltu(M) the symmetric matrix with M's
+# lower triangle, gA = (gQ + Q copyltu(M)) R^-T (Walter and Lehmann 2018).
+def _qr_tall_vjp(ns, gq, gr, q, r):
     big_m = ns.matmul(r, _t(ns, gr)) - ns.matmul(_t(ns, gq), q)
     low = ns.tril(big_m, k=-1)
     sym = low + _t(ns, low) + (ns.tril(big_m, k=0) - low)
     return ns.matmul(gq + ns.matmul(q, sym), _t(ns, ns.linalg.inv(r)))
+
+
+# For m < n, PyTorch's split: A = [X | Y] with X square, X = Q R1 and R2 = Q^T Y. R2
+# adds Y gR2^T to Q's gradient, X's gradient is the square rule's, and gY = Q gR2.
+# Complete mode with m > n: Q's last m - n columns are an arbitrary basis of the
+# complement (R's last rows are zeros): the gradient goes through the leading n columns,
+# and is refused (as PyTorch always refuses this mode) when anything reaches the rest.
+def _qr_vjp(ns, g, ans, x, mode="reduced"):
+    m, n = x.shape[-2], x.shape[-1]
+    gq, gr = _qr_parts(ns.reshape, g, m, n, mode)
+    q, r = _qr_parts(ns.reshape, ans, m, n, mode)
+    if m >= n:
+        if m > n and mode == "complete":
+            _unused(ns, gq[..., n:], "linalg.qr(mode='complete')", f"Q[..., :, {n}:]", x.shape,
+                    f"use only Q[..., :, :{n}], or mode='reduced'")
+            gq, q, gr, r = gq[..., :n], q[..., :n], gr[..., :n, :], r[..., :n, :]
+        return _qr_tall_vjp(ns, gq, gr, q, r)
+    gr1, gr2 = gr[..., :m], gr[..., m:]
+    gx = _qr_tall_vjp(ns, gq + ns.matmul(x[..., m:], _t(ns, gr2)), gr1, q, r[..., :m])
+    return ns.concat([gx, ns.matmul(q, gr2)], axis=-1)
 
 
 _qr = Op("linalg.qr", _qr_forward, _qr_vjp, promotes=0, floating=True)
@@ -336,11 +394,27 @@ QRResult = namedtuple("QRResult", ["Q", "R"])
 
 @public(extension="linalg")
 def qr(x, mode="reduced"):
-    """Q, R with x = Q R, for matrices at least as tall as they are wide (m >= n) in the
-    reduced mode; the gradient assumes full column rank, as PyTorch and JAX do."""
+    """Q, R with x = Q R, Q orthonormal and R upper triangular. mode="reduced": Q is
+    (m, k) and R (k, n), k = min(m, n); mode="complete": Q is (m, m) and R (m, n). The
+    gradient assumes the leading k x k block of x is of full rank, as PyTorch and JAX do;
+    for wide x (m < n) it is PyTorch's, through that block and the remaining columns.
+
+    In complete mode with m > n, Q's last m - n columns are an arbitrary basis of the
+    complement of x's columns: the gradient goes through its first n columns, and
+    backward raises NotImplementedError if a gradient reaches the others (PyTorch
+    refuses this mode outright). Use Q[..., :n], or mode="reduced".
+
+    numpy's mode="r" (R alone) is accepted too, and differentiable: Q is computed anyway."""
+    if mode == "r":
+        return qr(x, mode="reduced").R
+    if mode not in ("reduced", "complete"):
+        raise ValueError(f"linalg.qr: mode={mode!r} is not 'reduced', 'complete' or numpy's "
+                         "'r'")
+    if x.ndim < 2:
+        raise ValueError(f"linalg.qr: needs a stack of matrices, got shape {tuple(x.shape)}")
+    from .shape import reshape
+
     m, n = x.shape[-2], x.shape[-1]
-    if mode != "reduced" or m < n:
-        raise NotImplementedError(f"linalg.qr: differentiable for mode='reduced' and m >= n; "
-                                  f"got mode={mode!r} and shape {tuple(x.shape)}")
-    both = _qr(x)
-    return QRResult(both[..., :m, :], both[..., m:, :])
+    if mode == "complete" and m <= n:
+        mode = "reduced"  # the same factors
+    return QRResult(*_qr_parts(reshape, _qr(x, mode=mode), m, n, mode))

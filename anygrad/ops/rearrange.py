@@ -2,8 +2,10 @@
 rules of their own, so their gradients (of every order) come from those ops."""
 from __future__ import annotations
 
+from numbers import Integral
+
 from .registry import public
-from .shape import broadcast_to, concat, permute_dims, reshape, take
+from .shape import broadcast_to, concat, flip, permute_dims, reshape, take
 
 
 def _axis(where, axis, ndim):
@@ -148,23 +150,40 @@ def meshgrid(*arrays, indexing="xy"):
     return grids
 
 
+# numpy's mode names, and PyTorch's for the same modes.
+_PAD_MODES = {"constant": "constant", "edge": "edge", "replicate": "edge",
+              "reflect": "reflect", "symmetric": "symmetric", "wrap": "wrap",
+              "circular": "wrap"}
+
+
 @public
 def pad(x, pad_width, mode="constant", constant_values=0):
-    """x with `constant_values` around it: `pad_width` is numpy's, an int, a (before,
-    after) pair for every axis, or one pair per axis. Only numpy's constant mode."""
+    """x extended along each axis, as numpy.pad. `pad_width` is numpy's: an int, one
+    (before, after) pair for every axis, or a pair per axis. Modes, by numpy's names
+    with PyTorch's in brackets:
+
+    - "constant": `constant_values` around x;
+    - "edge" ("replicate"): the first and last values repeated;
+    - "reflect": mirrored about the first and last values, which are not repeated; a
+      pad width is at most the axis length - 1 (as PyTorch; numpy reflects again);
+    - "symmetric": mirrored including the edge values; a pad width is at most the axis
+      length;
+    - "wrap" ("circular"): the axis repeated periodically, any width (as numpy).
+
+    Built from slices, flips, broadcasts and concatenation, so the gradient is theirs."""
     from ..creation import full
 
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode={mode!r}; only mode='constant' is supported")
-    if isinstance(pad_width, int):
-        pad_width = ((pad_width, pad_width),) * x.ndim
-    pad_width = tuple((w, w) if isinstance(w, int) else tuple(w) for w in pad_width)
-    if len(pad_width) == 1:
-        pad_width = pad_width * x.ndim
-    if len(pad_width) != x.ndim or any(len(w) != 2 or min(w) < 0 for w in pad_width):
-        raise ValueError(f"pad: pad_width {pad_width} for a {x.ndim}-d input; give one "
-                         "(before, after) pair of non-negative ints per axis")
-    for axis, (before, after) in enumerate(pad_width):
+    kind = _PAD_MODES.get(mode)
+    if kind is None:
+        raise ValueError(f"pad: mode={mode!r} is not one of {', '.join(map(repr, _PAD_MODES))}")
+    if kind != "constant" and constant_values != 0:
+        raise ValueError(f"pad: constant_values applies to mode='constant', not mode={mode!r}")
+    for axis, (before, after) in enumerate(_pad_pairs(pad_width, x.ndim)):
+        if not before and not after:
+            continue
+        if kind != "constant":
+            x = _extend(x, axis, before, after, kind, mode)
+            continue
         parts = []
         for n in (before, None, after):
             if n is None:
@@ -173,6 +192,62 @@ def pad(x, pad_width, mode="constant", constant_values=0):
                 shape = tuple(x.shape[:axis]) + (n,) + tuple(x.shape[axis + 1:])
                 parts.append(full(shape, constant_values, dtype=x.dtype.name, backend=x.backend,
                                   device=x.device))
-        if len(parts) > 1:
-            x = concat(parts, axis=axis)
+        x = concat(parts, axis=axis)
     return x
+
+
+def _pad_pairs(pad_width, ndim):
+    """numpy's pad_width as one (before, after) pair of non-negative ints per axis."""
+    def pair(w):
+        w = (int(w),) if isinstance(w, Integral) else tuple(int(v) for v in w)
+        return (w[0], w[0]) if len(w) == 1 else w
+
+    if isinstance(pad_width, Integral) or all(isinstance(w, Integral) for w in pad_width):
+        pairs = (pair(pad_width),) * ndim  # an int, or one pair for every axis
+    else:
+        pairs = tuple(pair(w) for w in pad_width)
+        if len(pairs) == 1:
+            pairs = pairs * ndim
+    if len(pairs) != ndim or any(len(w) != 2 or min(w) < 0 for w in pairs):
+        raise ValueError(f"pad: pad_width {pad_width} for a {ndim}-d input; give one "
+                         "(before, after) pair of non-negative ints per axis")
+    return pairs
+
+
+def _along(x, axis, start, stop):
+    return x[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _extend(x, axis, before, after, kind, mode):
+    """x padded along one axis by copying its own values (every mode but constant)."""
+    n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"pad: mode={mode!r} cannot extend axis {axis} of length 0 (input "
+                         f"shape {tuple(x.shape)})")
+    if kind == "wrap":  # the periodic sequence from position -before, before + n + after long
+        start, total = -before % n, before + n + after
+        parts = [_along(x, axis, start, None)]
+        have = n - start
+        while have < total:
+            parts.append(x)
+            have += n
+        joined = concat(parts, axis=axis) if len(parts) > 1 else parts[0]
+        return _along(joined, axis, 0, total)
+    if kind == "edge":
+        def side(width, at):
+            shape = tuple(x.shape[:axis]) + (width,) + tuple(x.shape[axis + 1:])
+            return broadcast_to(_along(x, axis, at, at + 1), shape)
+    else:
+        limit = n - 1 if kind == "reflect" else n
+        widest = max(before, after)
+        if widest > limit:
+            raise ValueError(f"pad: mode={mode!r} pads axis {axis} of length {n} by {widest}; "
+                             f"mirroring allows a pad width of at most {limit} there (input "
+                             f"shape {tuple(x.shape)})")
+        skip = 1 if kind == "reflect" else 0  # reflect leaves out the edge value itself
+
+        def side(width, at):
+            lo = skip if at == 0 else n - skip - width
+            return flip(_along(x, axis, lo, lo + width), axis=axis)
+    parts = ([side(before, 0)] if before else []) + [x] + ([side(after, n - 1)] if after else [])
+    return concat(parts, axis=axis)
