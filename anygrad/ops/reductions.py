@@ -44,12 +44,13 @@ def _sum_forward(xp, x, axis=None, keepdims=False):
 
 sum = op("sum", _sum_forward,
          lambda ns, g, ans, x, axis=None, keepdims=False:
-             ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)))
+             ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)),
+         complex=True)
 
 mean = op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
               ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 
 
 def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
@@ -160,7 +161,8 @@ def _cumulative_sum_vjp(ns, g, ans, x, axis, include_initial=False):
     return ns.flip(ns.cumulative_sum(ns.flip(g, axis=axis), axis=axis), axis=axis)
 
 
-_cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_vjp)
+_cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_vjp,
+                     complex=True)
 
 
 @public
