@@ -35,7 +35,7 @@ __all__ = ["gradients", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hes
 
 # The identity as an op of its own: the vertex a transform differentiates with respect
 # to when its argument already has a graph (see the module docstring).
-_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g)
+_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g, complex=True)
 
 
 # ----------------------------------------------------------------- tensor level

@@ -73,9 +73,9 @@ def _irfftn_vjp(ns, g, ans, x, sizes, axes, norm):
     twice = sizes[-1] - half.shape[last]  # bins 1 .. twice stand for two bins each
     if twice > 0:
         before = (slice(None),) * last
-        pieces = [half[before + (slice(0, 1),)], half[before + (slice(1, 1 + twice),)] * 2]
+        pieces = [half[before + (slice(0, 1), ...)], half[before + (slice(1, 1 + twice), ...)] * 2]
         if half.shape[last] > 1 + twice:  # the Nyquist bin, for even n
-            pieces.append(half[before + (slice(1 + twice, None),)])
+            pieces.append(half[before + (slice(1 + twice, None), ...)])
         half = ns.concat(pieces, axis=last)
     return ns.conj(half)
 
@@ -129,7 +129,7 @@ def _resize(x, axis, n):
         return x
     before = (slice(None),) * axis
     if n < have:
-        return x[before + (slice(0, n),)]
+        return x[before + (slice(0, n), ...)]
     shape = tuple(n - have if i == axis else k for i, k in enumerate(x.shape))
     pad = zeros(shape, dtype=x.data.dtype, backend=x.backend, device=x.device)
     return concat([x, pad], axis=axis)
