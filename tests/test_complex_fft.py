@@ -266,6 +266,22 @@ def test_float32_keeps_single_precision(backend):
     assert x.grad.dtype == ag.float32
 
 
+def test_numpy_code_with_complex_numbers_and_ffts_is_differentiated(backend):
+    data = random((6,))
+    x = make(data, backend)
+    # plain numpy: a power spectrum, its angles, a shifted spectrum's imaginary part
+    z = np.fft.rfft(x, 8)
+    loss = (np.sum(np.abs(z) ** 2) + np.sum(np.angle(z[1:3] + 2.0, deg=True))
+            + np.sum(np.imag(np.fft.fftshift(np.conj(np.fft.fft(x, norm="ortho"))) * 1j)))
+    assert isinstance(loss, ag.Tensor)
+    assert ag.gradcheck(lambda a: ag.sum(ag.abs(np.fft.rfft(a, 8)) ** 2)
+                        + ag.sum(np.angle(np.fft.rfft(a, 8)[1:3] + 2.0, deg=True))
+                        + ag.sum(np.imag(np.fft.fftshift(np.conj(np.fft.fft(a, norm="ortho")))
+                                         * 1j)), [x])
+    loss.backward()
+    assert x.grad.dtype == ag.float64
+
+
 # ---------------------------------------------------------------- against torch
 torch_cases = [
     ("abs_angle", lambda a: ag.abs(a) * ag.angle(a), lambda a: a.abs() * a.angle(), "c"),
