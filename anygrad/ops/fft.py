@@ -161,22 +161,15 @@ def _as_real(name, x):
     return _floating(x)
 
 
-def _complex_to_complex(name, transform, x, s, axes, norm):
+def _on_resized(name, transform, x, s, axes, norm):
+    """`transform` (fftn, ifftn, rfftn) of x cut or zero-padded to the sizes `s` along
+    `axes`. (The inverse real transforms read `s` as the output's sizes instead.)"""
     x = _prepare(name, x, norm)
     axes, sizes = _plan(name, x, s, axes)
-    x = _as_complex(x)
+    x = _as_real(name, x) if transform is _rfftn else _as_complex(x)
     for a, n in zip(axes, sizes):
         x = _resize(x, a, n)
     return transform(x, axes=axes, norm=norm)
-
-
-def _real_to_half(name, x, s, axes, norm):
-    x = _prepare(name, x, norm)
-    axes, sizes = _plan(name, x, s, axes)
-    x = _as_real(name, x)
-    for a, n in zip(axes, sizes):
-        x = _resize(x, a, n)
-    return _rfftn(x, axes=axes, norm=norm)
 
 
 def _half_to_real(name, x, s, axes, norm):
@@ -207,31 +200,31 @@ def _one(n):
 def fft(x, /, *, n=None, axis=-1, norm="backward"):
     """The one-dimensional discrete Fourier transform along `axis`, of length `n` (the
     input cut or zero-padded to it)."""
-    return _complex_to_complex("fft", _fftn, x, _one(n), (axis,), norm)
+    return _on_resized("fft", _fftn, x, _one(n), (axis,), norm)
 
 
 @public(extension="fft")
 def ifft(x, /, *, n=None, axis=-1, norm="backward"):
     """The one-dimensional inverse discrete Fourier transform along `axis`."""
-    return _complex_to_complex("ifft", _ifftn, x, _one(n), (axis,), norm)
+    return _on_resized("ifft", _ifftn, x, _one(n), (axis,), norm)
 
 
 @public(extension="fft")
 def fftn(x, /, *, s=None, axes=None, norm="backward"):
     """The n-dimensional discrete Fourier transform over `axes` (sizes `s`)."""
-    return _complex_to_complex("fftn", _fftn, x, s, axes, norm)
+    return _on_resized("fftn", _fftn, x, s, axes, norm)
 
 
 @public(extension="fft")
 def ifftn(x, /, *, s=None, axes=None, norm="backward"):
     """The n-dimensional inverse discrete Fourier transform over `axes` (sizes `s`)."""
-    return _complex_to_complex("ifftn", _ifftn, x, s, axes, norm)
+    return _on_resized("ifftn", _ifftn, x, s, axes, norm)
 
 
 @public(extension="fft")
 def rfft(x, /, *, n=None, axis=-1, norm="backward"):
     """The transform of a real signal: the n // 2 + 1 bins of non-negative frequency."""
-    return _real_to_half("rfft", x, _one(n), (axis,), norm)
+    return _on_resized("rfft", _rfftn, x, _one(n), (axis,), norm)
 
 
 @public(extension="fft")
@@ -244,7 +237,7 @@ def irfft(x, /, *, n=None, axis=-1, norm="backward"):
 @public(extension="fft")
 def rfftn(x, /, *, s=None, axes=None, norm="backward"):
     """The n-dimensional transform of a real signal, one-sided along the last of `axes`."""
-    return _real_to_half("rfftn", x, s, axes, norm)
+    return _on_resized("rfftn", _rfftn, x, s, axes, norm)
 
 
 @public(extension="fft")
@@ -267,7 +260,7 @@ def ihfft(x, /, *, n=None, axis=-1, norm="backward"):
     """The inverse of hfft: the half spectrum of a real signal, conjugated."""
     from .complex import conj
 
-    return conj(_real_to_half("ihfft", x, _one(n), (axis,), _SWAPPED[norm]))
+    return conj(_on_resized("ihfft", _rfftn, x, _one(n), (axis,), _SWAPPED[norm]))
 
 
 def _shifted(name, x, axes, sign):
