@@ -63,6 +63,9 @@ CASES = [
                                            axis=1)[1:, ::2], "c", [(2, 3)], {}),
     ("complex_reductions", lambda z: ag.sum(z, axis=0) * ag.mean(z) + ag.cumulative_sum(
         ag.stack([z, z * z]), axis=2)[1, 0], "c", [(2, 3)], {}),
+    ("complex_var_std_norm", lambda z: ag.var(z, axis=0) + ag.std(z, correction=1)
+     + ag.vector_norm(z, axis=1) + ag.vector_norm(z, ord=1) + ag.prod(z, axis=1), "c",
+     [(3, 3)], {}),
     ("complex_where_roll", lambda z, x: ag.where(x > 0, ag.roll(z, 1, axis=1), z * 2.0),
      "cr", [(2, 3), (3,)], {}),
     # the fft extension
@@ -239,6 +242,19 @@ def test_values_match_numpy(name, kwargs, kind, backend):
     if "s" in kwargs and "axes" not in kwargs:  # the standard's default, spelled out for numpy
         kwargs = {**kwargs, "axes": tuple(range(-len(kwargs["s"]), 0))}
     np.testing.assert_allclose(got, getattr(np.fft, name)(data, **kwargs), atol=1e-12)
+
+
+def test_reductions_of_complex_numbers_match_numpy(backend):
+    data = _data((3, 4), "c", seed=11)
+    z = make(data, backend, dtype="complex128", requires_grad=False)
+    for ours, theirs in [(ag.var(z, axis=0), np.var(data, axis=0)),
+                         (ag.std(z, correction=1), np.std(data, ddof=1)),
+                         (ag.vector_norm(z, axis=1), np.linalg.norm(data, axis=1)),
+                         (ag.vector_norm(z, ord=3), np.sum(np.abs(data) ** 3) ** (1 / 3)),
+                         (ag.prod(z, axis=1), np.prod(data, axis=1)),
+                         (ag.cumulative_prod(z, axis=0), np.cumprod(data, axis=0))]:
+        np.testing.assert_allclose(host(ours), theirs, atol=1e-12)
+    assert ag.var(z).dtype == ag.float64 and ag.vector_norm(z).dtype == ag.float64
 
 
 def test_frequencies_are_constants_like_numpy(backend):

@@ -5,7 +5,7 @@ then broadcasts it over the input.
 """
 from __future__ import annotations
 
-from ..dtypes import get_default_dtype
+from ..dtypes import get_default_dtype, is_complex
 from ..engine import Op
 from .registry import op, public
 from . import elementwise as ew
@@ -79,10 +79,13 @@ min = op("min", _min_forward, _extremum_vjp)
 
 @public
 def var(x, axis=None, correction=0, keepdims=False):
-    """Variance with `correction` degrees of freedom removed (0: population, 1: sample)."""
+    """Variance with `correction` degrees of freedom removed (0: population, 1: sample).
+    Complex x has a real variance, the mean of |x - mean|^2, as in numpy."""
     if not x.dtype.is_floating:  # as mean: integers are taken as the default float
         x = x.astype(get_default_dtype().name)
     centred = x - mean(x, axis=axis, keepdims=True)
+    if is_complex(x.dtype):
+        centred = ew.abs(centred)
     n = _count(x, axis)
     return sum(centred * centred, axis=axis, keepdims=keepdims) / (n - correction)
 
@@ -135,6 +138,8 @@ def vector_norm(x, axis=None, keepdims=False, ord=2):
     taken as 0, as PyTorch does; ord=0 (a count) has none."""
     if not x.dtype.is_floating:
         x = x.astype(get_default_dtype().name)
+    if is_complex(x.dtype):  # the norm of the moduli
+        x = ew.abs(x)
     if ord == 2:
         return _norm_sqrt(sum(x * x, axis=axis, keepdims=keepdims))
     if ord == 1:
