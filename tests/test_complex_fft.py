@@ -220,6 +220,9 @@ def test_a_backend_without_fft_is_named(backend, monkeypatch):
     with pytest.raises(NotImplementedError, match=f"fft.rfft: the '{backend}' backend's "
                                                   "namespace has no fft extension"):
         fft.rfft(x)
+    with pytest.raises(NotImplementedError, match=f"fft.fftfreq: the '{backend}' backend"):
+        fft.fftfreq(4, backend=backend)
+    np.testing.assert_allclose(host(fft.fftshift(x)), np.fft.fftshift(host(x)))  # a roll
 
 
 # ---------------------------------------------------------------- values

@@ -263,10 +263,11 @@ def ihfft(x, /, *, n=None, axis=-1, norm="backward"):
     return conj(_on_resized("ihfft", _rfftn, x, _one(n), (axis,), _SWAPPED[norm]))
 
 
-def _shifted(name, x, axes, sign):
+def _shifted(x, axes, sign):
+    from ..creation import as_tensor
     from .rearrange import roll
 
-    x = _prepare(name, x, "backward")
+    x = as_tensor(x)  # a roll: no fft needed from the backend
     axes = tuple(range(x.ndim)) if axes is None else (
         (axes,) if isinstance(axes, int) else tuple(axes))
     return roll(x, tuple(sign * (x.shape[a] // 2) for a in axes), axis=axes)
@@ -275,13 +276,13 @@ def _shifted(name, x, axes, sign):
 @public(extension="fft")
 def fftshift(x, /, *, axes=None):
     """The zero frequency moved to the middle: a roll by n // 2 along each of `axes`."""
-    return _shifted("fftshift", x, axes, 1)
+    return _shifted(x, axes, 1)
 
 
 @public(extension="fft")
 def ifftshift(x, /, *, axes=None):
     """The inverse of fftshift: a roll by -(n // 2) along each of `axes`."""
-    return _shifted("ifftshift", x, axes, -1)
+    return _shifted(x, axes, -1)
 
 
 def _frequencies(name, n, d, dtype, device, backend):
