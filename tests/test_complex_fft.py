@@ -207,6 +207,10 @@ def test_fft_argument_errors(backend):
         fft.fftn(z, s=(4, 4), axes=(0,))
     with pytest.raises(ValueError, match=r"fft.fft: axes \(3,\) out of range"):
         fft.fft(z, axis=3)
+    with pytest.raises(ValueError, match=r"fft.irfftn: no axes to transform"):
+        fft.irfftn(z, axes=())
+    with pytest.raises(ValueError, match=r"fft.irfft: the output size 2 \* \(1 - 1\)"):
+        fft.irfft(z[:1])
 
 
 def test_a_backend_without_fft_is_named(backend, monkeypatch):

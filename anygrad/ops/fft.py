@@ -104,6 +104,8 @@ def _plan(name, x, s, axes):
     if axes is None:
         axes = tuple(range(x.ndim)) if s is None else tuple(range(x.ndim - len(s), x.ndim))
     axes = tuple(axes)
+    if not axes:
+        raise ValueError(f"fft.{name}: no axes to transform (axes=())")
     if any(not -x.ndim <= a < x.ndim for a in axes) or x.ndim == 0:
         raise ValueError(f"fft.{name}: axes {axes} out of range for an input of shape {x.shape}")
     axes = tuple(a % x.ndim for a in axes)
