@@ -19,6 +19,7 @@ from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all  # noqa: F401
 from .ops import linalg  # the standard's linalg extension: ag.linalg.inv, ...
+from .ops import fft  # the standard's fft extension: ag.fft.rfft, ...
 from .gradcheck import gradcheck, gradgradcheck
 from .serialization import CheckpointError, load, save
 # Function transforms, anomaly detection and graph pictures.

@@ -12,7 +12,7 @@ from .backends import get_backend
 from .dtypes import DTYPES as _DTYPES
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
-from .ops import linalg  # noqa: F401
+from .ops import fft, linalg  # noqa: F401
 
 __array_api_version__ = "2024.12"
 
@@ -20,6 +20,7 @@ bool = _DTYPES["bool"]
 int8, int16, int32, int64 = (_DTYPES.get(n) for n in ("int8", "int16", "int32", "int64"))
 uint8 = _DTYPES.get("uint8")
 float32, float64 = _DTYPES["float32"], _DTYPES["float64"]
+complex64, complex128 = _DTYPES["complex64"], _DTYPES["complex128"]
 
 
 def _native(dtype, backend=None):
@@ -157,5 +158,6 @@ def can_cast(from_, to, /):
 __all__ = list(_ops_all) + [
     "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
     "full_like", "arange", "eye", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
-    "linalg", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
+    "linalg", "fft", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
+    "complex64", "complex128",
 ]

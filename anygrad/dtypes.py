@@ -100,6 +100,27 @@ def is_floating(native) -> bool:
     return (entry[1] if entry is not None else as_dtype(native)).is_floating
 
 
+def is_complex(native) -> bool:
+    """Whether a library's dtype (or a DType) is complex64 or complex128."""
+    entry = _by_native.get(id(native))
+    return (entry[1] if entry is not None else as_dtype(native)).kind == "complex floating"
+
+
+def complex_name(name) -> str:
+    """The complex dtype (by name) a real floating dtype `name` pairs with:
+    float32 -> complex64, float64 -> complex128; complex names unchanged."""
+    if _KINDS[name] == "complex floating":
+        return name
+    return "complex64" if _BITS[name] <= 32 else "complex128"
+
+
+def real_name(name) -> str:
+    """The real dtype (by name) of a complex dtype's parts: complex64 -> float32."""
+    if _KINDS[name] != "complex floating":
+        return name
+    return "float32" if name == "complex64" else "float64"
+
+
 # ------------------------------------------------------------------ the default float
 _default_float = ["float64"]  # process-wide, as torch.set_default_dtype
 

@@ -10,6 +10,20 @@ is the backend's own array namespace and the rules run on raw arrays: no Tensor 
 made, no graph recorded. With `create_graph`, `ns` is anygrad's op namespace and the
 same rules run on Tensors, so the gradient is itself a graph that can be
 differentiated again.
+
+Complex tensors. For a real loss L of a complex tensor z, `z.grad` is PyTorch's
+dL/dRe(z) + i dL/dIm(z) (twice the conjugate Wirtinger derivative dL/d conj(z)); a real
+tensor's gradient is real. Inside the walk, though, gradients of complex tensors are
+the conjugates of those, which is JAX's convention: a rule is then the transpose of
+the op's complex-linear Jacobian, g * f'(z) for a holomorphic f with no conjugate
+anywhere, so the rule of every holomorphic op (exp, multiply, fft, ...) is its real
+rule, unchanged. The engine converts at the edges, where a gradient enters (root
+cotangents) or leaves the walk (.grad, hooks, retain_grad, requested inputs): it
+conjugates a complex one, and a real tensor whose gradient came back complex
+(promotion to complex on the way) takes its real part. Those are the only places that
+look at dtypes, so real graphs pay nothing for complex support. An op whose rules hold
+for complex inputs says so (`complex=True`); recording any other op on a complex input
+is refused at forward time, rather than giving a wrong gradient.
 """
 from __future__ import annotations
 
@@ -70,12 +84,16 @@ class Op:
     `promotes` is the index of the first argument that takes part in dtype promotion
     (elementwise arithmetic, comparisons; 1 for `where`, whose condition does not), or
     None. `floating` ops (true division, exp, mean, ...) take integer and boolean
-    tensors as the default float dtype.
+    tensors as the default float dtype. `complex` says the rules hold for complex
+    inputs, written in the engine's convention (the transposed Jacobian: see the
+    module's docstring); without it, recording the op on a complex input raises.
     """
 
-    __slots__ = ("name", "forward", "vjps", "variadic", "promotes", "floating", "passes")
+    __slots__ = ("name", "forward", "vjps", "variadic", "promotes", "floating", "passes",
+                 "complex")
 
-    def __init__(self, name, forward, *vjps, promotes=None, floating=False, passes=()):
+    def __init__(self, name, forward, *vjps, promotes=None, floating=False, passes=(),
+                 complex=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
@@ -84,6 +102,7 @@ class Op:
         self.floating = floating
         # Inputs whose rule may hand back g itself or a view of it (add, reshape, ...).
         self.passes = passes
+        self.complex = complex
 
     def __repr__(self):
         return f"Op({self.name})"
@@ -103,7 +122,7 @@ class VariadicOp(Op):
     def __init__(self, name, forward, vjp):
         # The rule hands each input its slice of g: a view, which the engine copies
         # before it becomes a .grad.
-        super().__init__(name, forward, vjp, promotes=0, passes=_EVERY_INPUT)
+        super().__init__(name, forward, vjp, promotes=0, passes=_EVERY_INPUT, complex=True)
         self.variadic = True
 
 
@@ -118,6 +137,9 @@ _EVERY_INPUT = _EveryInput()
 
 # The last native dtype found to be floating: the common case costs one identity test.
 _last_floating = [None]
+# The last native dtype found to be real, for the same test before an op that has no
+# complex rules is recorded.
+_last_real = [None]
 
 # Argument types that pass to a forward as they are (scalars, None, shapes, axes, names).
 _PLAIN = (int, float, bool, type(None), tuple, list, str, slice)
@@ -195,6 +217,8 @@ def apply(op, args, params=_EMPTY):
     result.grad = None
     result._version = 0
     if needs_grad and _grad_enabled.get() and op.vjps:
+        if not op.complex and (dtype is not _last_real[0] or mixed):
+            _refuse_complex(op, args, dtype)
         result._requires_grad = True
         result.node = Node(op, args, out, params, backend)
     else:
@@ -219,6 +243,32 @@ def _constants(op, args):
     first = next((i for i, a in enumerate(args) if coercion.is_array(a)), 0)
     args[first] = as_tensor(args[first])
     return coercion.admit(op, args[first].backend, args), args[first].backend
+
+
+def _refuse_complex(op, args, dtype):
+    """Raise if a complex tensor is among `args` of `op`, whose rules are real only."""
+    for a in args:
+        if isinstance(a, Tensor) and is_complex(a.data.dtype):
+            shapes = ", ".join(f"{t.dtype}{list(t.shape)}" for t in args if isinstance(t, Tensor))
+            raise TypeError(
+                f"{op.name} does not support complex inputs when a gradient is recorded "
+                f"(inputs: {shapes}): its derivative is defined for real inputs only; "
+                "apply it to ag.real(z), ag.imag(z) or ag.abs(z) instead"
+            )
+    if dtype is not None and not is_complex(dtype):
+        _last_real[0] = dtype  # the next op on this dtype skips the loop
+
+
+def implicit_cotangent(t, caller):
+    """The cotangent 1 that `t.backward()` and `grad(f)` start from when none is given.
+    A complex output has no such seed: which real function of it is the loss?"""
+    if is_complex(t.data.dtype):
+        raise RuntimeError(
+            f"{caller}: grad can be implicitly created only for real scalar outputs; this "
+            f"output is {t.dtype}: take a real loss of it first (ag.real, ag.abs), or pass "
+            "the gradient explicitly"
+        )
+    return t.backend.xp.ones_like(t.data)
 
 
 def _mixed_backends(op, first, second):
@@ -330,9 +380,14 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     for root, g in zip(roots, root_grads):
         if create_graph:
             g = g if isinstance(g, Tensor) else _wrap(g, root.backend)
+            if is_complex(g.data.dtype):  # into the engine's convention
+                g = graph_ops.conj(g)
         else:
             g = g.data if isinstance(g, Tensor) else g
-            borrowed.add(id(g))
+            if is_complex(g.dtype):
+                g = root.backend.xp.conj(g)
+            else:
+                borrowed.add(id(g))
         deliver(root, g)
 
     while ready:
@@ -349,7 +404,8 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
         if node.hooks is not None or node.retained is not None:
             g = _run_hooks(node, g, create_graph)
         if wanted_nodes and node in wanted_nodes:
-            results[wanted_nodes[node]] = g if create_graph else _wrap(g, node.backend)
+            wanted = _user_grad(g, node.out.dtype, node.backend, create_graph)
+            results[wanted_nodes[node]] = wanted if create_graph else _wrap(wanted, node.backend)
         op = node.op
         params = node.params
         if create_graph:
@@ -404,13 +460,13 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     stored = set()
     for leaf, g in leaves.values():
         # A gradient has its tensor's dtype, whatever it met on the way (mixed dtypes are
-        # promoted through recorded casts, so this is the rare case of a hook or a cast).
+        # promoted through recorded casts, so this is the rare case of a hook or a cast),
+        # and the user's convention for complex tensors.
         if create_graph:
-            if g.data.dtype != leaf.data.dtype:
-                g = graph_ops.astype(g, leaf.data.dtype)
+            g = _user_grad(g, leaf.data.dtype, leaf.backend, True)
         else:
-            if g.dtype != leaf.data.dtype:
-                g = leaf.backend.xp.astype(g, leaf.data.dtype)
+            if g.dtype != leaf.data.dtype or is_complex(g.dtype):
+                g = _user_grad(g, leaf.data.dtype, leaf.backend, False)  # a new array
             elif id(g) in borrowed or id(g) in stored:
                 g = leaf.backend.xp.asarray(g, copy=True)
             stored.add(id(g))
@@ -423,6 +479,38 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
         elif id(leaf) in wanted_leaves:
             results[wanted_leaves[id(leaf)]] = g
     return results
+
+
+def _user_grad(g, dtype, backend, create_graph):
+    """Gradient `g` in the engine's convention, as the user sees it for a tensor of
+    native dtype `dtype`: conjugated if complex; its real part if the tensor is real
+    (a real input promoted to complex on the way); cast to `dtype`. Without
+    create_graph, a complex or cast `g` always comes back as a new array."""
+    if create_graph:
+        from . import ops as ns
+    else:
+        ns = backend.xp
+    native = g.data.dtype if create_graph else g.dtype
+    if is_complex(native):
+        if is_complex(dtype):
+            g = ns.conj(g)
+        else:
+            g = ns.real(g)
+            if not create_graph:  # real() may be a view of g
+                return ns.astype(g, dtype, copy=True)
+        native = g.data.dtype if create_graph else g.dtype
+    if native != dtype:
+        g = ns.astype(g, dtype)
+    return g
+
+
+def _from_user(g, backend, create_graph):
+    """A gradient a hook returned, back into the engine's convention."""
+    if create_graph:
+        from . import ops
+
+        return ops.conj(g) if is_complex(g.data.dtype) else g
+    return backend.xp.conj(g) if is_complex(g.dtype) else g
 
 
 def _dependency_counts(starts):
@@ -496,7 +584,9 @@ def _call_hooks(hooks, g):
 
 
 def _run_hooks(node, g, create_graph):
-    """Hooks and retain_grad of a non-leaf tensor see its fully summed gradient."""
+    """Hooks and retain_grad of a non-leaf tensor see its fully summed gradient, in the
+    user's convention for complex tensors."""
+    g = _user_grad(g, node.out.dtype, node.backend, create_graph)
     g = g if create_graph else _wrap(g, node.backend)
     if node.hooks:
         g = _call_hooks(node.hooks, g)
@@ -505,10 +595,10 @@ def _run_hooks(node, g, create_graph):
         if owner is not None:
             kept = g if create_graph else _wrap(g.data, node.backend)
             owner.grad = kept if owner.grad is None else owner.grad + kept
-    return g if create_graph else g.data
+    return _from_user(g if create_graph else g.data, node.backend, create_graph)
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call back into this module)
 from . import coercion  # noqa: E402
-from .dtypes import is_floating  # noqa: E402
+from .dtypes import is_complex, is_floating  # noqa: E402
 from ._aliases import standard_names  # noqa: E402

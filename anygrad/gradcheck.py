@@ -4,10 +4,17 @@ The analytic side is one backward pass with a random output cotangent `u`, givin
 J^T u for every input at once. The numeric side perturbs inputs: element by element
 for small inputs (so a failure names the element), along random directions for large
 ones (one inner product each, as HIPS autograd and Chainer do).
+
+Complex inputs and outputs are checked as pairs of real numbers. The function checked
+is the real number L = sum(Re(o) Re(u) + Im(o) Im(u)) over the outputs o, whose
+gradient with respect to o is u in anygrad's (PyTorch's) convention; the real and
+imaginary part of each complex input element are perturbed separately, and compared
+with the real and imaginary part of its gradient, dL/dRe + i dL/dIm.
 """
 from __future__ import annotations
 
 from .creation import zeros_like
+from .dtypes import is_complex
 from .engine import backward
 from .modes import enable_grad
 from .tensor import Tensor
@@ -20,17 +27,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
     """True if fn's backward matches central differences; else AssertionError with a report.
 
     `inputs` is a tensor or a sequence of them; those that require grad are checked and
-    must be float64. `fn` returns a tensor or a sequence of tensors.
+    must be float64 or complex128. `fn` returns a tensor or a sequence of tensors.
     """
     inputs = _as_list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad; pass requires_grad=True tensors")
     for i in checked:
-        if inputs[i].dtype != inputs[i].backend.xp.float64:
+        if inputs[i].dtype.name not in ("float64", "complex128"):
             raise TypeError(
                 f"gradcheck: input {i} has dtype {inputs[i].dtype}; finite differences need "
-                "float64 inputs"
+                "float64 or complex128 inputs"
             )
     with enable_grad():
         outputs = _as_list(fn(*inputs))
@@ -46,7 +53,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
             outs = _as_list(fn(*args))
         total = 0.0
         for o, u in zip(outs, cotangents):
-            total += float(o.backend.xp.sum(o.data * u.data))
+            xp = o.backend.xp
+            if is_complex(u.data.dtype):  # Re(o) Re(u) + Im(o) Im(u)
+                total += float(xp.real(xp.sum(o.data * xp.conj(u.data))))
+            else:
+                total += float(xp.sum(o.data * u.data))
         return total
 
     for i in checked:
@@ -95,6 +106,10 @@ def _random_like(t, seed):
     backend.seed(seed)
     try:
         values = backend.normal(t.shape, "float64", backend.device(t.data))
+        if is_complex(t.data.dtype):
+            imag = backend.normal(t.shape, "float64", backend.device(t.data))
+            values = backend.xp.astype(values, t.data.dtype) + 1j * backend.xp.astype(
+                imag, t.data.dtype)
     finally:
         backend._rng = state
     return Tensor(backend.xp.astype(values, t.data.dtype), backend=backend)
@@ -107,24 +122,35 @@ def _with(inputs, i, data):
     return args
 
 
+def _parts(xp, x):
+    """The real directions of perturbation of x's elements: (name, unit, part of the
+    gradient that answers it)."""
+    if is_complex(x.dtype):
+        return [("real part of ", 1.0, xp.real), ("imaginary part of ", 1j, xp.imag)]
+    return [("", 1.0, None)]
+
+
 def _check_elements(projected, inputs, i, analytic, eps, atol, rtol):
     x = inputs[i]
     xp = x.backend.xp
     flat = xp.reshape(x.data, (-1,))
-    got = xp.reshape(analytic, (-1,))
     positions = xp.arange(flat.shape[0], device=x.backend.device(flat))
-    for k in range(flat.shape[0]):
-        step = xp.where(positions == k, xp.asarray(eps, dtype=flat.dtype), xp.zeros_like(flat))
-        plus = projected(_with(inputs, i, xp.reshape(flat + step, x.shape)))
-        minus = projected(_with(inputs, i, xp.reshape(flat - step, x.shape)))
-        numeric = (plus - minus) / (2 * eps)
-        value = float(got[k])
-        if not abs(value - numeric) <= atol + rtol * abs(numeric):
-            raise AssertionError(
-                f"gradcheck: input {i} (shape {x.shape}), element {_unravel(k, x.shape)}: "
-                f"analytic {value:.8g} vs numerical {numeric:.8g} "
-                f"(difference {abs(value - numeric):.3g}, allowed {atol + rtol * abs(numeric):.3g})"
-            )
+    for part, unit, take in _parts(xp, x):
+        got = xp.reshape(analytic if take is None else take(analytic), (-1,))
+        for k in range(flat.shape[0]):
+            step = xp.where(positions == k, xp.asarray(eps * unit, dtype=flat.dtype),
+                            xp.zeros_like(flat))
+            plus = projected(_with(inputs, i, xp.reshape(flat + step, x.shape)))
+            minus = projected(_with(inputs, i, xp.reshape(flat - step, x.shape)))
+            numeric = (plus - minus) / (2 * eps)
+            value = float(got[k])
+            if not abs(value - numeric) <= atol + rtol * abs(numeric):
+                raise AssertionError(
+                    f"gradcheck: input {i} (shape {x.shape}), {part}element "
+                    f"{_unravel(k, x.shape)}: analytic {value:.8g} vs numerical {numeric:.8g} "
+                    f"(difference {abs(value - numeric):.3g}, "
+                    f"allowed {atol + rtol * abs(numeric):.3g})"
+                )
 
 
 def _check_directions(projected, inputs, i, analytic, eps, atol, rtol, seed):
@@ -135,7 +161,10 @@ def _check_directions(projected, inputs, i, analytic, eps, atol, rtol, seed):
         plus = projected(_with(inputs, i, x.data + eps * v))
         minus = projected(_with(inputs, i, x.data - eps * v))
         numeric = (plus - minus) / (2 * eps)
-        value = float(xp.sum(analytic * v))
+        if is_complex(v.dtype):  # the inner product of the two as real vectors
+            value = float(xp.real(xp.sum(xp.conj(analytic) * v)))
+        else:
+            value = float(xp.sum(analytic * v))
         if not abs(value - numeric) <= atol + rtol * abs(numeric):
             raise AssertionError(
                 f"gradcheck: input {i} (shape {x.shape}), random direction {d}: analytic "

@@ -25,6 +25,7 @@ UFUNCS = {
     "logical_and": "logical_and", "logical_or": "logical_or", "logical_not": "logical_not",
     "logical_xor": "logical_xor", "nextafter": "nextafter",
     "bitwise_and": "logical_and", "bitwise_or": "logical_or", "invert": "logical_not",
+    "conjugate": "conj",
 }
 
 
@@ -96,6 +97,29 @@ def _linalg(name):
     return call
 
 
+def _fft(name, order):
+    """numpy.fft.<name>, whose arguments after the array may come by position in
+    `order`; norm=None is numpy's spelling of "backward"."""
+    def call(a, *args, **kwargs):
+        from .ops import fft
+
+        kwargs.update(zip(order, args))
+        if kwargs.pop("out", None) is not None:
+            raise TypeError(f"numpy.fft.{name} on a Tensor: out= is not supported")
+        if "norm" in kwargs and kwargs["norm"] is None:
+            del kwargs["norm"]
+        return getattr(fft, name)(a, **kwargs)
+    return call
+
+
+def _angle(z, deg=False):
+    import math
+
+    from . import ops
+
+    return ops.angle(z) * (180.0 / math.pi) if deg else ops.angle(z)
+
+
 def _concatenate(arrays, axis=0, **kwargs):
     from . import ops
 
@@ -134,6 +158,12 @@ FUNCTIONS = {
     **{f"numpy.linalg.{n}": _linalg(n) for n in (
         "inv", "det", "slogdet", "solve", "cholesky", "eigh", "eigvalsh", "svd", "qr", "pinv",
         "matrix_power", "matrix_rank")},
+    "numpy.real": _direct("real"), "numpy.imag": _direct("imag"), "numpy.angle": _angle,
+    **{f"numpy.fft.{n}": _fft(n, ("n", "axis", "norm")) for n in (
+        "fft", "ifft", "rfft", "irfft", "hfft", "ihfft")},
+    **{f"numpy.fft.{n}": _fft(n, ("s", "axes", "norm")) for n in (
+        "fftn", "ifftn", "rfftn", "irfftn")},
+    **{f"numpy.fft.{n}": _fft(n, ("axes",)) for n in ("fftshift", "ifftshift")},
 }
 
 

@@ -201,7 +201,7 @@ class Tensor:
                     f"backward: grad can be omitted only for a tensor with one element; this one "
                     f"has shape {self.shape}, so pass grad= of that shape"
                 )
-            grad = self.backend.xp.ones_like(self.data)
+            grad = engine.implicit_cotangent(self, "backward")
         else:
             grad = _cotangent_for(self, grad, "backward")
         if retain_graph is None:

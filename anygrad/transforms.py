@@ -27,7 +27,7 @@ import functools
 
 from . import ops
 from .creation import as_tensor, zeros_like
-from .engine import Op, _wrap, backward
+from .engine import Op, _wrap, backward, implicit_cotangent
 from .modes import enable_grad, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, _cotangent_for
 
@@ -35,7 +35,7 @@ __all__ = ["gradients", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hes
 
 # The identity as an op of its own: the vertex a transform differentiates with respect
 # to when its argument already has a graph (see the module docstring).
-_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g)
+_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g, complex=True)
 
 
 # ----------------------------------------------------------------- tensor level
@@ -99,7 +99,7 @@ def _cotangents(outputs, grad_outputs, where):
                     f"{where}: output {i} has shape {o.shape}; grad_outputs may be left out "
                     "only for outputs of one element"
                 )
-            g = _wrap(o.backend.xp.ones_like(o.data), o.backend)
+            g = _wrap(implicit_cotangent(o, where), o.backend)
         else:
             g = _cotangent_for(o, g, where)
         result.append(g)
@@ -244,7 +244,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
                 f"grad: f must return a tensor of one element, got {shape}; use jacobian or "
                 "vjp for other outputs"
             )
-        ones = _wrap(out.backend.xp.ones_like(out.data), out.backend)
+        ones = _wrap(implicit_cotangent(out, "grad"), out.backend)
         grads = lin.pullback([ones], keep=False)
         value = lin.visible_outputs()[0]
         if has_aux:

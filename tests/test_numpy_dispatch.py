@@ -55,8 +55,8 @@ def test_asarray_is_a_detached_host_copy(backend):
 
 def test_a_numpy_function_without_counterpart_names_itself():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(TypeError, match="numpy.fft.fft on a Tensor has no anygrad counterpart"):
-        np.fft.fft(x)
+    with pytest.raises(TypeError, match="numpy.fft.fft2 on a Tensor has no anygrad counterpart"):
+        np.fft.fft2(x)
     with pytest.raises(TypeError, match="numpy.add.reduce on a Tensor"):
         np.add.reduce(x)
     with pytest.raises(TypeError, match=r"numpy.sum on a Tensor: dtype="):

@@ -8,9 +8,10 @@ import re
 import anygrad as ag
 from anygrad import ops
 from anygrad.ops import registry
+from test_complex_fft import CASES as COMPLEX_CASES
 from test_ops_gradcheck import CASES, INDEX_CASES
 
-ROWS = [c[0] for c in CASES] + [c[0] for c in INDEX_CASES]
+ROWS = [c[0] for c in CASES] + [c[0] for c in INDEX_CASES] + [c[0] for c in COMPLEX_CASES]
 
 
 def _has_row(name):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import registry
 from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise, comparison, reductions, activations, linalg, shape, products, rearrange,
-    contractions, sorting,
+    contractions, sorting, complex, fft,
 )
 
 globals().update(registry.namespace())
@@ -25,4 +25,7 @@ for _name, _value in registry.extension("linalg").items():
 for _name in ("matmul", "matrix_transpose", "tensordot", "vecdot", "outer", "diagonal", "trace",
               "vector_norm", "cross"):
     setattr(linalg, _name, globals()[_name])
+# The standard's fft extension: `anygrad.ops.fft` is the module that declares it.
+for _name, _value in registry.extension("fft").items():
+    setattr(fft, _name, _value)
 del _name, _value

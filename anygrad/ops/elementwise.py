@@ -2,11 +2,20 @@
 
 Each rule is `vjp(ns, g, ans, *inputs)`: `g` is the gradient of the output, `ans` the
 output. Rules may return broadcast shapes; the engine sums them back.
+
+`complex=True` marks the ops whose rules hold for complex inputs too. In the engine's
+convention (see anygrad.engine) a holomorphic function's rule is g * f'(z), the real
+rule as written, so arithmetic, exp/log/sqrt and the trigonometric and hyperbolic
+functions take complex inputs unchanged (on the principal branches numpy uses). `abs`
+is not holomorphic and conjugates its sign; the functions the standard defines for
+real inputs only (maximum, atan2, logaddexp, ...) refuse complex inputs.
 """
 from __future__ import annotations
 
+import cmath
 import math
 
+from ..dtypes import is_complex
 from ..engine import Op
 from .registry import op, public
 
@@ -29,23 +38,23 @@ def _mask(ns, cond, g):
 add = op("add", lambda xp, a, b: a + b,
          lambda ns, g, ans, a, b: g,
          lambda ns, g, ans, a, b: g,
-         promotes=0, passes=(0, 1))
+         promotes=0, passes=(0, 1), complex=True)
 subtract = op("subtract", lambda xp, a, b: a - b,
               lambda ns, g, ans, a, b: g,
               lambda ns, g, ans, a, b: -g,
-              promotes=0, passes=(0,))
+              promotes=0, passes=(0,), complex=True)
 multiply = op("multiply", lambda xp, a, b: a * b,
               lambda ns, g, ans, a, b: g * b,
               lambda ns, g, ans, a, b: g * a,
-              promotes=0)
+              promotes=0, complex=True)
 divide = op("divide", lambda xp, a, b: a / b,
             lambda ns, g, ans, a, b: g / b,
             lambda ns, g, ans, a, b: -g * ans / b,
-            promotes=0, floating=True)
+            promotes=0, floating=True, complex=True)
 negative = op("negative", lambda xp, a: -a,
-              lambda ns, g, ans, a: -g)
+              lambda ns, g, ans, a: -g, complex=True)
 positive = op("positive", lambda xp, a: +a,
-              lambda ns, g, ans, a: g, passes=(0,))
+              lambda ns, g, ans, a: g, passes=(0,), complex=True)
 # a - b floor(a / b): the floor is locally constant.
 remainder = op("remainder", lambda xp, a, b: xp.remainder(a, b),
                lambda ns, g, ans, a, b: g,
@@ -61,46 +70,49 @@ copysign = op("copysign", lambda xp, a, b: xp.copysign(a, b),
 # d(a^b)/da = b a^(b-1) is 0 where b = 0, also at a = 0 (0 * inf otherwise): the exponent
 # is nudged to 1 there so that no inf is formed, not even in a branch later masked away.
 def _pow_vjp_base(ns, g, ans, a, b):
-    if isinstance(b, (int, float)):
+    if isinstance(b, (int, float, complex)):
         return g * 0.0 if b == 0 else g * b * a ** (b - 1)
     return g * b * a ** (ns.where(b == 0, 1.0, b) - 1)
 
 
 # d(a^b)/db = a^b log a, taken as 0 where a = 0 (and a^b is finite), as PyTorch does.
 def _pow_vjp_exponent(ns, g, ans, a, b):
-    if isinstance(a, (int, float)):
+    if isinstance(a, (int, float, complex)):
         if a == 0:
             return g * 0.0
+        if isinstance(a, complex):
+            return g * ans * cmath.log(a)
         return g * ans * (math.log(a) if a > 0 else math.nan)
     return g * ans * ns.log(ns.where(a == 0, 1.0, a))
 
 
-pow = op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0)
+pow = op("pow", lambda xp, a, b: a ** b, _pow_vjp_base, _pow_vjp_exponent, promotes=0,
+         complex=True)
 square = op("square", lambda xp, a: a * a,
-            lambda ns, g, ans, a: g * 2 * a)
+            lambda ns, g, ans, a: g * 2 * a, complex=True)
 
 # ---------------------------------------------------------------- exponentials and logs
 exp = op("exp", lambda xp, x: xp.exp(x),
          lambda ns, g, ans, x: g * ans,
-         promotes=0, floating=True)
+         promotes=0, floating=True, complex=True)
 expm1 = op("expm1", lambda xp, x: xp.expm1(x),
            lambda ns, g, ans, x: g * (ans + 1),
-           promotes=0, floating=True)
+           promotes=0, floating=True, complex=True)
 log = op("log", lambda xp, x: xp.log(x),
          lambda ns, g, ans, x: g / x,
-         promotes=0, floating=True)
+         promotes=0, floating=True, complex=True)
 log1p = op("log1p", lambda xp, x: xp.log1p(x),
            lambda ns, g, ans, x: g / (x + 1),
-           promotes=0, floating=True)
+           promotes=0, floating=True, complex=True)
 sqrt = op("sqrt", lambda xp, x: xp.sqrt(x),
           lambda ns, g, ans, x: g / (ans * 2),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 log2 = op("log2", lambda xp, x: xp.log2(x),
           lambda ns, g, ans, x: g / (x * _LN2),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 log10 = op("log10", lambda xp, x: xp.log10(x),
            lambda ns, g, ans, x: g / (x * _LN10),
-           promotes=0, floating=True)
+           promotes=0, floating=True, complex=True)
 # d/da log(e^a + e^b) = e^(a - ans): the softmax weight of a, never overflowing.
 logaddexp = op("logaddexp", lambda xp, a, b: xp.logaddexp(a, b),
                lambda ns, g, ans, a, b: g * ns.exp(a - ans),
@@ -116,22 +128,22 @@ def reciprocal(x):
 # ---------------------------------------------------------------- trigonometric and hyperbolic
 sin = op("sin", lambda xp, x: xp.sin(x),
          lambda ns, g, ans, x: g * ns.cos(x),
-         promotes=0, floating=True)
+         promotes=0, floating=True, complex=True)
 cos = op("cos", lambda xp, x: xp.cos(x),
          lambda ns, g, ans, x: -g * ns.sin(x),
-         promotes=0, floating=True)
+         promotes=0, floating=True, complex=True)
 tan = op("tan", lambda xp, x: xp.tan(x),
          lambda ns, g, ans, x: g * (1 + ans * ans),
-         promotes=0, floating=True)
+         promotes=0, floating=True, complex=True)
 asin = op("asin", lambda xp, x: xp.asin(x),
           lambda ns, g, ans, x: g / ns.sqrt(1 - x * x),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 acos = op("acos", lambda xp, x: xp.acos(x),
           lambda ns, g, ans, x: -g / ns.sqrt(1 - x * x),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 atan = op("atan", lambda xp, x: xp.atan(x),
           lambda ns, g, ans, x: g / (1 + x * x),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 # atan2(y, x) is the angle of the point (x, y): its gradient is (x, -y) / (x^2 + y^2).
 atan2 = op("atan2", lambda xp, y, x: xp.atan2(y, x),
            lambda ns, g, ans, y, x: g * x / (x * x + y * y),
@@ -143,27 +155,36 @@ hypot = op("hypot", lambda xp, a, b: xp.hypot(a, b),
            promotes=0, floating=True)
 sinh = op("sinh", lambda xp, x: xp.sinh(x),
           lambda ns, g, ans, x: g * ns.cosh(x),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 cosh = op("cosh", lambda xp, x: xp.cosh(x),
           lambda ns, g, ans, x: g * ns.sinh(x),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 tanh = op("tanh", lambda xp, x: xp.tanh(x),
           lambda ns, g, ans, x: g * (1 - ans * ans),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 asinh = op("asinh", lambda xp, x: xp.asinh(x),
            lambda ns, g, ans, x: g / ns.sqrt(x * x + 1),
-           promotes=0, floating=True)
+           promotes=0, floating=True, complex=True)
 # sqrt(x - 1) sqrt(x + 1) rather than sqrt(x^2 - 1): no cancellation as x nears 1.
 acosh = op("acosh", lambda xp, x: xp.acosh(x),
            lambda ns, g, ans, x: g / (ns.sqrt(x - 1) * ns.sqrt(x + 1)),
-           promotes=0, floating=True)
+           promotes=0, floating=True, complex=True)
 atanh = op("atanh", lambda xp, x: xp.atanh(x),
            lambda ns, g, ans, x: g / ((1 - x) * (1 + x)),
-           promotes=0, floating=True)
+           promotes=0, floating=True, complex=True)
 
 # ---------------------------------------------------------------- piecewise
-abs = op("abs", lambda xp, x: xp.abs(x),
-         lambda ns, g, ans, x: g * ns.sign(x))
+# |z| = sqrt(z conj(z)) is not holomorphic: in the engine's convention its rule is
+# g conj(z) / |z|, PyTorch's g z / |z| conjugated (0 at z = 0, as sign(0) = 0). Unlike
+# the real sign, z / |z| is not locally constant, so it is spelled out, to be
+# differentiated again.
+def _abs_vjp(ns, g, ans, x):
+    if is_complex(x.dtype):
+        return g * ns.conj(x) / ns.where(ans == 0, 1.0, ans)
+    return g * ns.sign(x)
+
+
+abs = op("abs", lambda xp, x: xp.abs(x), _abs_vjp, complex=True)
 # At a tie maximum and minimum split the gradient evenly between the inputs, as PyTorch does.
 maximum = op("maximum", lambda xp, a, b: xp.maximum(a, b),
              lambda ns, g, ans, a, b: _mask(ns, a > b, g) + _mask(ns, a == b, g / 2),
@@ -179,7 +200,7 @@ where = op("where", lambda xp, cond, a, b: xp.where(cond, a, b),
            None,
            lambda ns, g, ans, cond, a, b: ns.where(cond, g, 0.0),
            lambda ns, g, ans, cond, a, b: ns.where(cond, 0.0, g),
-           promotes=1)
+           promotes=1, complex=True)
 
 
 def _clip_forward(xp, x, min=None, max=None):

@@ -5,7 +5,7 @@ then broadcasts it over the input.
 """
 from __future__ import annotations
 
-from ..dtypes import get_default_dtype
+from ..dtypes import get_default_dtype, is_complex
 from ..engine import Op
 from .registry import op, public
 from . import elementwise as ew
@@ -44,12 +44,13 @@ def _sum_forward(xp, x, axis=None, keepdims=False):
 
 sum = op("sum", _sum_forward,
          lambda ns, g, ans, x, axis=None, keepdims=False:
-             ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)))
+             ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)),
+         complex=True)
 
 mean = op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
               ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
-          promotes=0, floating=True)
+          promotes=0, floating=True, complex=True)
 
 
 def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
@@ -78,10 +79,13 @@ min = op("min", _min_forward, _extremum_vjp)
 
 @public
 def var(x, axis=None, correction=0, keepdims=False):
-    """Variance with `correction` degrees of freedom removed (0: population, 1: sample)."""
+    """Variance with `correction` degrees of freedom removed (0: population, 1: sample).
+    Complex x has a real variance, the mean of |x - mean|^2, as in numpy."""
     if not x.dtype.is_floating:  # as mean: integers are taken as the default float
         x = x.astype(get_default_dtype().name)
     centred = x - mean(x, axis=axis, keepdims=True)
+    if is_complex(x.dtype):
+        centred = ew.abs(centred)
     n = _count(x, axis)
     return sum(centred * centred, axis=axis, keepdims=keepdims) / (n - correction)
 
@@ -134,6 +138,8 @@ def vector_norm(x, axis=None, keepdims=False, ord=2):
     taken as 0, as PyTorch does; ord=0 (a count) has none."""
     if not x.dtype.is_floating:
         x = x.astype(get_default_dtype().name)
+    if is_complex(x.dtype):  # the norm of the moduli
+        x = ew.abs(x)
     if ord == 2:
         return _norm_sqrt(sum(x * x, axis=axis, keepdims=keepdims))
     if ord == 1:
@@ -160,7 +166,8 @@ def _cumulative_sum_vjp(ns, g, ans, x, axis, include_initial=False):
     return ns.flip(ns.cumulative_sum(ns.flip(g, axis=axis), axis=axis), axis=axis)
 
 
-_cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_vjp)
+_cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_vjp,
+                     complex=True)
 
 
 @public

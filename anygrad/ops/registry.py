@@ -15,8 +15,8 @@ from ..engine import Op
 
 # name -> op or function, in declaration order.
 _PUBLIC: dict = {}
-# Extension namespaces (the standard's `linalg`): extension -> {name: op or function}.
-_EXTENSIONS: dict = {"linalg": {}}
+# Extension namespaces (the standard's `linalg` and `fft`): extension -> {name: op or function}.
+_EXTENSIONS: dict = {"linalg": {}, "fft": {}}
 # name -> function the backward rules call (`ns.transfer`, ...) that is not public API.
 _HELPERS: dict = {}
 # Names of public functions (not Ops) that carry a gradient through the ops they call.

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..backends import GatherSpec
+from ..dtypes import is_complex
 from ..engine import Op, VariadicOp
 from .registry import helper, op, public
 from ..tensor import Tensor
@@ -20,29 +21,39 @@ def _inverse_permutation(axes):
 # Each rule here may return a view of g (`passes`), which the engine copies before it
 # becomes a .grad.
 reshape = op("reshape", lambda xp, x, shape: xp.reshape(x, shape),
-             lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)), passes=(0,))
+             lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)), passes=(0,),
+             complex=True)
 permute_dims = op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
                   lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)),
-                  passes=(0,))
+                  passes=(0,), complex=True)
 matrix_transpose = op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
-                      lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,))
+                      lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,), complex=True)
 expand_dims = op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
-                 lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)), passes=(0,))
+                 lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)), passes=(0,),
+                 complex=True)
 squeeze = op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
-             lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)), passes=(0,))
+             lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)), passes=(0,),
+             complex=True)
 # The engine's unbroadcast sums the gradient back to the input's shape.
 broadcast_to = op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
-                  lambda ns, g, ans, x, shape: g, passes=(0,))
+                  lambda ns, g, ans, x, shape: g, passes=(0,), complex=True)
 flip = op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
-          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,))
+          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,), complex=True)
 
 
 def _astype_forward(xp, x, dtype):
     return xp.astype(x, dtype)
 
 
-astype_op = Op("astype", _astype_forward,
-               lambda ns, g, ans, x, dtype: ns.astype(g, x.dtype))
+# Back to the input's dtype; a real input cast to complex takes the real part (in the
+# engine's convention, Re of the conjugate is Re: see anygrad.engine).
+def _astype_vjp(ns, g, ans, x, dtype):
+    if is_complex(g.dtype) and not is_complex(x.dtype):
+        g = ns.real(g)
+    return ns.astype(g, x.dtype)
+
+
+astype_op = Op("astype", _astype_forward, _astype_vjp, complex=True)
 
 
 @public
@@ -138,11 +149,11 @@ def _scatter_forward(xp, g, spec, shape, backend):
     return backend.scatter(spec, shape, g)
 
 
-gather = Op("gather", _gather_forward, _gather_vjp)
+gather = Op("gather", _gather_forward, _gather_vjp, complex=True)
 # The gradient of a gather, as an op of its own so it can be differentiated again:
 # its own derivative is the same gather.
 scatter = Op("scatter", _scatter_forward,
-             lambda ns, gg, ans, g, spec, shape, backend: spec.apply(ns, gg))
+             lambda ns, gg, ans, g, spec, shape, backend: spec.apply(ns, gg), complex=True)
 
 
 @helper
@@ -198,7 +209,7 @@ def _device_of(backend, x):
     return backend.device(x.data if isinstance(x, Tensor) else x)
 
 
-_transfer = Op("to", _transfer_forward, _transfer_vjp)
+_transfer = Op("to", _transfer_forward, _transfer_vjp, complex=True)
 
 
 @helper
