@@ -67,6 +67,7 @@ class TorchBackend(ArrayAPIBackend):
 
     multi_device = True
     numpy_indexing = True
+    writable_views = True
 
     def __init__(self, seed=None):
         super().__init__("torch", "torch", seed)

@@ -10,6 +10,7 @@ from .base import Backend
 class NumpyBackend(Backend):
     name = "numpy"
     numpy_indexing = True
+    writable_views = True
 
     def __init__(self, seed=None):
         super().__init__(numpy_namespace, seed)

@@ -241,6 +241,15 @@ class Program:
         return all(isinstance(ins, (LoadArg, LoadCapture, Apply))
                    or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
 
+    def effect_owners(self):
+        """The objects whose methods the program calls as effects (optimizers,
+        schedulers), each once."""
+        owners = {}
+        for ins in self.code:
+            if isinstance(ins, Effect) and getattr(ins.fn, "args", None):
+                owners.setdefault(id(ins.fn.args[0]), ins.fn.args[0])
+        return list(owners.values())
+
     def backend_compiled(self):
         """The program as a function of arrays, compiled by the backend (jax.jit), or
         None where the program is not pure or its backend has no compiler."""
