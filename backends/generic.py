@@ -115,6 +115,10 @@ class TorchBackend(ArrayAPIBackend):
     def gpu_buffer(self, array):
         return array if array.device.type == "cuda" else None
 
+    def sub_scaled(self, target, value, scale):
+        # One pass and no parameter-sized temporary, as torch.optim's own SGD updates.
+        return target.sub_(value, alpha=scale)
+
     def scatter_add_1d(self, size, index, values):
         out = self.library.zeros(size, dtype=values.dtype, device=values.device)
         return out.index_add_(0, index, values)

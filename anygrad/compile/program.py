@@ -282,7 +282,7 @@ class Program:
         body = []
         last, read = _last_reads(self.code, self.outputs)
         for i, ins in enumerate(self.code):
-            emitted = ins.emit(f"i{i}")
+            emitted = _bias_in_place(ins, self.meta, f"i{i}") or ins.emit(f"i{i}")
             if arrays and isinstance(ins, (LoadArg, LoadCapture)):
                 emitted = emitted.replace(".data", "")
             line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
@@ -377,6 +377,31 @@ _REFERENCES = [
     (lambda xp, x: xp.matrix_transpose(x), "{xp}.matrix_transpose({})"),
 ]
 _INLINE = {}
+
+
+def _linear_reference(xp, x, weight, bias=None):
+    out = xp.matmul(x, xp.matrix_transpose(weight))
+    return out if bias is None else out + bias
+
+
+def _bias_in_place(ins, meta, name):
+    """A dense layer's `x @ W.T + b` with the bias added into the product's own fresh
+    array, one allocation less (the same additions), where the backend's arrays are
+    mutable and the recording shows that the sum has the product's shape and dtype.
+    None when that does not hold."""
+    if not (isinstance(ins, Apply) and ins.backend.writable_views and not ins.params
+            and len(ins.operands) == 3 and all(isinstance(a, Ref) for a in ins.operands)
+            and _code_key(ins.op.forward) == _code_key(_linear_reference)):
+        return None
+    (x, dx), (w, dw), (_, db) = (meta[a.index] for a in ins.operands)
+    shape, dtype = meta[ins.out.index]
+    product = tuple(x[:-1]) + tuple(w[:1])
+    if len(w) != 2 or not x or product != tuple(shape) or not dx == dw == db == dtype:
+        return None
+    a, b, c = (f"s{r.index}" for r in ins.operands)
+    out = f"s{ins.out.index}"
+    xp = f"{name}_xp"
+    return f"{out} = {xp}.matmul({a}, {xp}.matrix_transpose({b})); {out} += {c}", {xp: ins.backend.ops}
 
 
 def _code_key(fn):
