@@ -119,6 +119,11 @@ class TorchBackend(ArrayAPIBackend):
         # One pass and no parameter-sized temporary, as torch.optim's own SGD updates.
         return target.sub_(value, alpha=scale)
 
+    def jit(self, fn):
+        """torch.compile, for ag.compile(..., jit=True) (a pure function of arrays). It
+        compiles at the first call, which takes seconds to minutes on a CPU."""
+        return self.library.compile(fn, dynamic=False)
+
     def scatter_add_1d(self, size, index, values):
         out = self.library.zeros(size, dtype=values.dtype, device=values.device)
         return out.index_add_(0, index, values)

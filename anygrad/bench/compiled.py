@@ -9,6 +9,8 @@ parameters compared; the report says whether they agree bitwise.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 import anygrad as ag
@@ -88,23 +90,31 @@ class FunctionalMlpStep:
                 wait()
 
 
-def _jax_rows(sizes, batch, settings, rng):
-    """The functional step on jax: eager, compiled, compiled + jax.jit, and jax.jit direct."""
+def _backend_compiler_rows(backend, sizes, batch, settings, rng):
+    """The functional step on jax or torch: eager, compiled, and compiled with the
+    recording handed to the backend's compiler (jax.jit, torch.compile), against the
+    step written directly in that library (under jax.jit; PyTorch eager autograd)."""
     params = _host_weights(sizes, settings.dtype, rng)
     x, y = _host_batch(sizes, batch, settings.dtype, rng)
-    eager = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
-    contenders = [references.JaxJitMlp(sizes, settings.dtype, settings.lr), eager]
-    checks = {}
+    eager = FunctionalMlpStep(sizes, backend, settings.dtype, settings.lr)
+    direct = references.JaxJitMlp if backend == "jax" else references.TorchMlp
+    contenders = [direct(sizes, settings.dtype, settings.lr), eager]
+    checks, notes = {}, []
     for mode in ("compiled", "jit"):
-        c = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr, mode)
-        reference = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
+        c = FunctionalMlpStep(sizes, backend, settings.dtype, settings.lr, mode)
+        reference = FunctionalMlpStep(sizes, backend, settings.dtype, settings.lr)
         for each in (c, reference):
             each.load_weights(params)
             each.set_batch(x, y)
+        start = time.perf_counter()
         checks[c.name] = _agreement(reference, c)
+        if mode == "jit":  # the compiler runs at the first replay, inside these 4 steps
+            notes.append(f"{c.name}: first 4 steps (recording twice, the backend's compile, "
+                         f"one replay) took {time.perf_counter() - start:.1f} s")
         contenders.append(c)
-    return _timed_rows(contenders, checks, params, x, y, settings,
-                       f"jax step {'-'.join(map(str, sizes))} batch {batch}")
+    rows = _timed_rows(contenders, checks, params, x, y, settings,
+                       f"{backend} step {'-'.join(map(str, sizes))} batch {batch}")
+    return rows, notes
 
 
 def _timed_rows(contenders, checks, params, x, y, settings, workload):
@@ -180,8 +190,13 @@ def run(settings, backends):
     rows = _chain_rows(shapes["chain_ops"], backends, settings)
     for sizes, batch in (shapes["small"], shapes["large"]):
         rows += _mlp_rows(sizes, batch, backends, settings, rng)
-    if "jax" in backends and references.jax_available():
-        rows += _jax_rows(*shapes["large"], settings, rng)
+    notes = []
+    for backend, available in (("jax", references.jax_available),
+                               ("torch", references.torch_available)):
+        if backend in backends and available():
+            more, said = _backend_compiler_rows(backend, *shapes["large"], settings, rng)
+            rows += more
+            notes += said
     by_workload = {}
     for r in rows:
         by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
@@ -195,7 +210,7 @@ def run(settings, backends):
         r["ratio_to_floor"] = r["median_ms"] / floor if floor else None
         torch = times.get(references.TorchMlp.name) or times.get(references.TorchChain.name)
         r["ratio_to_torch"] = r["median_ms"] / torch if torch else None
-    return {"rows": rows, "blas": blas.check(measure=not quick)}
+    return {"rows": rows, "blas": blas.check(measure=not quick), "notes": notes}
 
 
 def section(result):
@@ -209,6 +224,7 @@ def section(result):
                        _f(r["ratio_to_torch"]), _f(r.get("ratio_to_jax_jit")),
                        "-" if diff is None else f"{diff:.1e}"])
     s.notes += blas.describe(result["blas"])
+    s.notes += result.get("notes", [])
     s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
                    "backend; max |compiled - eager|: losses and parameters after 4 steps "
                    "from equal weights (0 = bitwise equal)")

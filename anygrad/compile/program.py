@@ -10,6 +10,7 @@ graph recording and backward bookkeeping. `str(program)` shows it to the user.
 from __future__ import annotations
 
 import re
+import warnings
 
 from ..engine import _wrap
 
@@ -304,7 +305,18 @@ class Program:
     def run(self, args, caps):
         self.replays += 1
         if self.jitted is not None:
-            arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+            try:
+                arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+            except Exception as error:  # noqa: BLE001  (the backend's compiler failed)
+                if self.replays > 1:
+                    raise
+                # A compiler compiles at its first call and may fail there (torch.compile
+                # without a C++ toolchain): replay as usual instead.
+                warnings.warn(f"ag.compile({self.title}): the backend's compiler failed "
+                              f"({type(error).__name__}: {error}); replaying without it",
+                              RuntimeWarning, stacklevel=3)
+                self.jitted = None
+                arrays = self._run(args, caps)
         else:
             arrays = self._run(args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
