@@ -23,6 +23,7 @@ from .runner import _host_batch, _host_weights, _measure
 __all__ = ["run", "section"]
 
 FULL = {"chain_ops": 1000, "small": ((64, 32, 10), 16), "large": ((784, 1024, 1024, 10), 64)}
+PER_PARAMETER = ", update per parameter"
 QUICK = {"chain_ops": 100, "small": ((64, 32, 10), 16), "large": ((32, 64, 64, 10), 16)}
 
 
@@ -158,6 +159,37 @@ def _mlp_rows(sizes, batch, backends, settings, rng):
                        f"mlp {'-'.join(map(str, sizes))} batch {batch}")
 
 
+def _adam_step(sizes, backend, settings, flat=True):
+    step = workloads.MlpStep(sizes, backend, settings.dtype, settings.lr)
+    step.optimizer = ag.optim.Adam(step.model.parameters(), lr=settings.lr)
+    if not flat:  # what a compiled step did before the flat update, for comparison
+        step.optimizer.use_flat_buffers = lambda: None
+    return step
+
+
+def _flat_update_rows(sizes, batch, backends, settings, rng):
+    """The small MLP with Adam (about ten array operations per parameter and step):
+    eager, compiled with the flat update, compiled updating parameter by parameter."""
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    contenders, checks = [], {}
+    for b in backends:
+        eager = _adam_step(sizes, b, settings)
+        for flat in (True, False):
+            compiled = _Compiled(_adam_step(sizes, b, settings, flat))
+            if not flat:
+                compiled.name += PER_PARAMETER
+            reference = _adam_step(sizes, b, settings)
+            for c in (reference, compiled):
+                c.load_weights(params)
+                c.set_batch(x, y)
+            checks[compiled.name] = _agreement(reference, compiled)
+            contenders.append(compiled)
+        contenders.insert(len(contenders) - 2, eager)
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"mlp {'-'.join(map(str, sizes))} batch {batch} Adam")
+
+
 def _chain_rows(n_ops, backends, settings):
     contenders = []
     if references.torch_available():
@@ -190,6 +222,7 @@ def run(settings, backends):
     rows = _chain_rows(shapes["chain_ops"], backends, settings)
     for sizes, batch in (shapes["small"], shapes["large"]):
         rows += _mlp_rows(sizes, batch, backends, settings, rng)
+    rows += _flat_update_rows(*shapes["small"], backends, settings, rng)
     notes = []
     for backend, available in (("jax", references.jax_available),
                                ("torch", references.torch_available)):
@@ -202,7 +235,8 @@ def run(settings, backends):
         by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
     for r in rows:
         times = by_workload[r["workload"]]
-        eager = times.get(r["impl"].removesuffix(" + jit").removesuffix(" compiled"))
+        base = r["impl"].removesuffix(PER_PARAMETER).removesuffix(" + jit")
+        eager = times.get(base.removesuffix(" compiled"))
         r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
         jit = times.get(references.JaxJitMlp.name)
         r["ratio_to_jax_jit"] = r["median_ms"] / jit if jit else None
