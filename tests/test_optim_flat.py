@@ -66,7 +66,7 @@ def _run(backend, make, flat_buffers, steps=STEPS, compiled=False):
 
 
 def _segments(opt):
-    return [s for segments, _ in (opt._flat.groups.values() if opt._flat else ()) for s in segments]
+    return [s for _, segments, _ in (opt._flat.groups.values() if opt._flat else ()) for s in segments]
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS)
@@ -215,5 +215,21 @@ def test_big_parameters_keep_their_own_update(monkeypatch):
     assert losses == ref_losses
     (segment,) = _segments(opt)
     assert all(math.prod(p.shape) <= 30 for p in segment.params)
-    (_, rest), = opt._flat.groups.values()
+    (_, _, rest), = opt._flat.groups.values()
     assert {tuple(p.shape) for p in rest} == {(8, 5), (8, 8)}
+
+
+def test_optimizer_state_loaded_mid_training_is_laid_out_again():
+    make = OPTIMIZERS["adam-decay"]
+    model, opt, _ = _run("numpy", make, flat_buffers=True, steps=4)
+    ref, ref_opt, _ = _run("numpy", make, flat_buffers=False, steps=4)
+    saved = ref_opt.state_dict()
+    opt.load_state_dict(saved)
+    ref_opt.load_state_dict(saved)
+    for x, y in _data("numpy", 4):
+        assert _step(model, opt, x, y).item() == _step(ref, ref_opt, x, y).item()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        assert np.array_equal(p.numpy(), q.numpy())
+    (segment,) = _segments(opt)  # the loaded moments are views of the flat arrays again
+    for k, p in enumerate(segment.params):
+        assert opt.state[p]["exp_avg"].data is segment.state_views["exp_avg"][k]

@@ -58,23 +58,28 @@ class FlatSegment:
         self.numbers = [name for name in self.state if name not in self.flat_state]
         self.flat_param = self.param.data
 
-    def current(self, states):
-        """Whether every array is still the view it was laid out as, every parameter
-        takes a step now, and their numbers (step counts) agree; those are read afresh."""
+    def check(self, states):
+        """"ready" when every array is still the view it was laid out as, every
+        parameter takes a step now and their numbers (step counts, read afresh) agree;
+        "skip" when a parameter has no gradient this step; "stale" when an array was
+        rebound (`load_state_dict`, `.to()`) or the numbers disagree."""
+        ready = "ready"
         for k, p in enumerate(self.params):
-            if p.data is not self.views[k] or p.grad is None or not p.requires_grad:
-                return False
+            if p.data is not self.views[k]:
+                return "stale"
+            if p.grad is None or not p.requires_grad:
+                ready = "skip"
             state = states[k]
             for name, views in self.state_views.items():
                 t = state.get(name) if state is not None else None
                 if t is None or t.data is not views[k]:
-                    return False
+                    return "stale"
         for name in self.numbers:
             value = states[0].get(name)
             if any(s.get(name) != value for s in states):
-                return False
+                return "stale"
             self.state[name] = value
-        return True
+        return ready
 
     def gradient(self):
         """The parameters' gradients end to end (a fresh array: each `.grad` stays the
@@ -108,25 +113,24 @@ class FlatLayouts:
     """An optimizer's flat segments, per parameter group, made when first possible."""
 
     def __init__(self):
-        self.groups = {}  # id(group) -> (segments, the group's other parameters)
+        self.groups = {}  # id(group) -> (group, segments, the group's other parameters)
 
     def split(self, optimizer, group):
         """(segments to update as one, parameters to update one by one) for a step."""
         states = optimizer.state
         laid = self.groups.get(id(group))
-        if laid is not None:
-            segments, rest = laid
-            if all(s.current([states.get(p) for p in s.params]) for s in segments):
+        if laid is not None and laid[0] is group:
+            _, segments, rest = laid
+            found = {s.check([states.get(p) for p in s.params]) for s in segments}
+            if found <= {"ready"}:
                 return segments, rest
-            if all(p.data is v for s in segments for p, v in zip(s.params, s.views)):
-                # Laid out, but a parameter has no gradient now (or its state was
-                # replaced): this step one by one, which writes through the same views.
-                return (), group["params"]
-            del self.groups[id(group)]  # an array was rebound: lay out anew next step
+            if "stale" in found:
+                del self.groups[id(group)]  # lay out anew at the next step
+            # This step one by one (through the same views where they still are).
             return (), group["params"]
         segments, rest, settled = self._lay_out(optimizer, group)
         if settled:  # else some state is not made yet (a first step): try again next step
-            self.groups[id(group)] = segments, rest
+            self.groups[id(group)] = group, segments, rest
         return (), group["params"]  # this step as before; the next one flat
 
     def _lay_out(self, optimizer, group):
