@@ -75,8 +75,8 @@ class FlatSegment:
                 if t is None or t.data is not views[k]:
                     return "stale"
         for name in self.numbers:
-            value = states[0].get(name)
-            if any(s.get(name) != value for s in states):
+            value = (states[0] or {}).get(name)
+            if any((s or {}).get(name) != value for s in states):
                 return "stale"
             self.state[name] = value
         return ready
