@@ -118,7 +118,7 @@ class Optimizer:
         of one flat array (see flat.py), where the backend has such views. The values
         are bitwise those of the update one parameter at a time. `ag.compile` turns this
         on for the optimizers a compiled step calls."""
-        if self._flat is None:
+        if getattr(self, "_flat", None) is None:
             self._flat = FlatLayouts()
 
     def _updates(self, group):
@@ -126,8 +126,9 @@ class Optimizer:
         flat segment of small parameters (a tensor over the flat array, its state over
         the flat state arrays) or a single parameter."""
         params = group["params"]
-        if self._flat is not None:
-            segments, params = self._flat.split(self, group)
+        flat = getattr(self, "_flat", None)  # absent on optimizers pickled before it existed
+        if flat is not None:
+            segments, params = flat.split(self, group)
             for segment in segments:
                 states = [self.state.get(p) for p in segment.params]
                 yield segment.param, segment.gradient(), segment.state
