@@ -233,3 +233,15 @@ def test_optimizer_state_loaded_mid_training_is_laid_out_again():
     (segment,) = _segments(opt)  # the loaded moments are views of the flat arrays again
     for k, p in enumerate(segment.params):
         assert opt.state[p]["exp_avg"].data is segment.state_views["exp_avg"][k]
+
+
+def test_copied_layouts_start_empty():
+    """A copy or pickle of the layouts would hold arrays that are no longer views of
+    one another: it starts empty, and its optimizer lays its arrays out afresh."""
+    import copy
+    import pickle
+
+    _, opt, _ = _run("numpy", OPTIMIZERS["sgd-dampened"], flat_buffers=True, steps=4)
+    assert _segments(opt)
+    for twin in (copy.deepcopy(opt._flat), pickle.loads(pickle.dumps(opt._flat))):
+        assert isinstance(twin, flat.FlatLayouts) and twin.groups == {}

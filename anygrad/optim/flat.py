@@ -115,6 +115,11 @@ class FlatLayouts:
     def __init__(self):
         self.groups = {}  # id(group) -> (group, segments, the group's other parameters)
 
+    def __reduce__(self):
+        # A copy or a pickle does not keep views of one array as views: its arrays are
+        # laid out afresh at its first step.
+        return (FlatLayouts, ())
+
     def split(self, optimizer, group):
         """(segments to update as one, parameters to update one by one) for a step."""
         states = optimizer.state
