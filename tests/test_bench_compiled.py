@@ -49,3 +49,11 @@ def test_step_handed_to_the_backend_compiler_agrees(backend, direct):
     assert by_impl[f"{ours} compiled"]["max_difference"] == 0.0
     assert by_impl[f"{ours} compiled + jit"]["max_difference"] < 1e-5
     assert len(notes) == 1 and "compile" in notes[0]
+
+
+def test_replay_profile_times_each_instruction_next_to_the_floor():
+    from anygrad.bench import replay_profile
+
+    lines, total, floor = replay_profile.profile_step("numpy", (8, 16, 4), 5, repeats=3)
+    assert any("linear(" in text for text, _ in lines) and any("SGD.step()" in t for t, _ in lines)
+    assert total == sum(seconds for _, seconds in lines) and floor > 0

@@ -263,3 +263,4 @@ def section(result):
                    "backend; max |compiled - eager|: losses and parameters after 4 steps "
                    "from equal weights (0 = bitwise equal)")
     return s
+

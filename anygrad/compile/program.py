@@ -10,6 +10,7 @@ graph recording and backward bookkeeping. `str(program)` shows it to the user.
 from __future__ import annotations
 
 import re
+import time
 import warnings
 
 from ..engine import _wrap
@@ -276,11 +277,13 @@ class Program:
         lines.append(f"  return {_show_outputs(self.outputs)}")
         return "\n".join(lines)
 
-    def _build(self, arrays=False):
+    def _build(self, arrays=False, timed=False):
         """The replay as Python source: of tensors (args, caps), or with `arrays` of
-        their arrays (the pure function a backend compiler takes)."""
-        env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of}
-        body = []
+        their arrays (the pure function a backend compiler takes); with `timed`, it
+        also returns the clock read after each instruction (see `line_times`)."""
+        env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of,
+               "clock": time.perf_counter}
+        body = ["ticks = [clock()]"] if timed else []
         last, read = _last_reads(self.code, self.outputs)
         for i, ins in enumerate(self.code):
             emitted = _bias_in_place(ins, self.meta, f"i{i}") or ins.emit(f"i{i}")
@@ -289,18 +292,33 @@ class Program:
             line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
             env.update(extra)
             body.append(line)
+            if timed:
+                body.append("ticks.append(clock())")
             dead = list(last.get(i, ()))
             if ins.out is not None and ins.out.index not in read:
                 dead.append(ins.out.index)
             if dead:
                 body.append("del " + ", ".join(f"s{k}" for k in sorted(set(dead))))
         refs = _output_refs(self.outputs)
-        body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")")
+        body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")"
+                    + (", ticks" if timed else ""))
         source = "def replay(args, caps):\n" + "\n".join("    " + line for line in body) + "\n"
-        if not arrays:
+        if not arrays and not timed:
             self.source = source
         exec(compile(source, f"<ag.compile {self.title}>", "exec"), env)
         return env["replay"]
+
+    def line_times(self, args, caps, repeats=20):
+        """[(instruction as shown, median seconds)] over `repeats` replays with the
+        clock read between instructions: where a replay spends its time. The replays
+        are real ones (they update parameters, draw random numbers)."""
+        timed = self._build(timed=True)
+        samples = []
+        for _ in range(repeats):
+            _, ticks = timed(args, caps)
+            samples.append([b - a for a, b in zip(ticks, ticks[1:])])
+        medians = [sorted(column)[len(column) // 2] for column in zip(*samples)]
+        return [(ins.show(), t) for ins, t in zip(self.code, medians)]
 
     def run(self, args, caps):
         self.replays += 1
@@ -547,7 +565,10 @@ def _target_text(target):
 
 
 def _short(value):
-    text = repr(value) if not (hasattr(value, "shape") and hasattr(value, "dtype")) else \
+    if isinstance(value, type):  # a dtype given as a scalar type (numpy.float64)
+        return value.__name__
+    is_array = hasattr(value, "shape") and hasattr(value, "dtype")
+    text = repr(value) if not is_array else \
         f"array {_dtype_text(value.dtype)}{list(value.shape)}"
     return text if len(text) <= 40 else text[:37] + "..."
 
