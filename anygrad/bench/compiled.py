@@ -190,6 +190,47 @@ def _flat_update_rows(sizes, batch, backends, settings, rng):
                        f"mlp {'-'.join(map(str, sizes))} batch {batch} Adam")
 
 
+class _UpdateOnly:
+    """`opt.step()` alone over the parameters of an MLP with fixed gradients: the
+    optimizer's own cost, flat or parameter by parameter."""
+
+    def __init__(self, sizes, backend, make, flat, rng):
+        self.backend = ag.get_backend(backend)
+        self.name = f"anygrad:{self.backend.name} {'flat' if flat else 'per parameter'}"
+        params = []
+        for host in _host_weights(sizes, "float32", rng):
+            p = ag.tensor(host, backend=self.backend, requires_grad=True)
+            p.grad = ag.tensor(host * 1e-3, backend=self.backend)
+            params.append(p)
+        self.optimizer = make(params)
+        if flat:
+            self.optimizer.use_flat_buffers()
+        self.step = self.optimizer.step
+        for _ in range(3):  # state made, laid out flat
+            self.step()
+
+    def sync(self):
+        self.backend.synchronize()
+
+
+def _update_rows(sizes, backends, settings):
+    """SGD with momentum and Adam updating the parameters of the small MLP, flat and
+    parameter by parameter: what the flat update saves per step."""
+    rows = []
+    optimizers = {"SGD momentum": lambda ps: ag.optim.SGD(ps, lr=1e-3, momentum=0.9),
+                  "Adam": lambda ps: ag.optim.Adam(ps, lr=1e-3)}
+    for label, make in optimizers.items():
+        contenders = [_UpdateOnly(sizes, b, make, flat, np.random.default_rng(0))
+                      for b in backends for flat in (True, False)]
+        timings = _measure(contenders, settings)
+        for c in contenders:
+            r = {"impl": c.name, "workload": f"{label} update of {'-'.join(map(str, sizes))}",
+                 **timings[c.name].summary(), "max_difference": None}
+            r["us_per_op"] = None
+            rows.append(r)
+    return rows
+
+
 def _chain_rows(n_ops, backends, settings):
     contenders = []
     if references.torch_available():
@@ -223,6 +264,7 @@ def run(settings, backends):
     for sizes, batch in (shapes["small"], shapes["large"]):
         rows += _mlp_rows(sizes, batch, backends, settings, rng)
     rows += _flat_update_rows(*shapes["small"], backends, settings, rng)
+    rows += _update_rows(shapes["small"][0], backends, settings)
     notes = []
     for backend, available in (("jax", references.jax_available),
                                ("torch", references.torch_available)):
@@ -236,7 +278,7 @@ def run(settings, backends):
     for r in rows:
         times = by_workload[r["workload"]]
         base = r["impl"].removesuffix(PER_PARAMETER).removesuffix(" + jit")
-        eager = times.get(base.removesuffix(" compiled"))
+        eager = times.get(base.removesuffix(" compiled").replace(" flat", " per parameter"))
         r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
         jit = times.get(references.JaxJitMlp.name)
         r["ratio_to_jax_jit"] = r["median_ms"] / jit if jit else None
@@ -260,7 +302,8 @@ def section(result):
     s.notes += blas.describe(result["blas"])
     s.notes += result.get("notes", [])
     s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
-                   "backend; max |compiled - eager|: losses and parameters after 4 steps "
-                   "from equal weights (0 = bitwise equal)")
+                   "backend (for the update rows: flat over parameter by parameter); max "
+                   "|compiled - eager|: losses and parameters after 4 steps from equal "
+                   "weights (0 = bitwise equal)")
     return s
 
