@@ -422,7 +422,8 @@ def test_model_moved_to_another_backend_records_again():
 
 
 def test_a_training_step_is_shown_and_timed_instruction_by_instruction():
-    model = nn.Sequential(nn.Linear(3, 4, dtype="float64"), nn.ReLU(), nn.Linear(4, 2, dtype="float64"))
+    model = nn.Sequential(nn.Linear(3, 4, dtype="float64"), nn.ReLU(),
+                          nn.Linear(4, 2, dtype="float64"))
     opt = optim.SGD(model.parameters(), lr=0.1)
 
     def step(x, y):

@@ -431,7 +431,8 @@ def _bias_in_place(ins, meta, name):
     a, b, c = (f"s{r.index}" for r in ins.operands)
     out = f"s{ins.out.index}"
     xp = f"{name}_xp"
-    return f"{out} = {xp}.matmul({a}, {xp}.matrix_transpose({b})); {out} += {c}", {xp: ins.backend.ops}
+    line = f"{out} = {xp}.matmul({a}, {xp}.matrix_transpose({b})); {out} += {c}"
+    return line, {xp: ins.backend.ops}
 
 
 def _code_key(fn):
