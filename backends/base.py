@@ -90,6 +90,11 @@ class Backend:
     # Device libraries, where reading a value stalls the device, queue value checks
     # (`check`) and raise at the next point that reads values anyway.
     defer_checks = False
+    # Whether a reshaped slice of a contiguous array is a view that in-place updates
+    # write through (numpy, torch, cupy). The optimizers then keep small parameters as
+    # views of one flat array and update them together; not where arrays are immutable
+    # (jax) or the standard promises no views (array_api_strict).
+    writable_views = False
     # For libraries whose kernels run on a "current device" (CuPy with several GPUs): a
     # callable giving, for a list of arrays, a context in which their device is current.
     # The engine runs each op under it. None where there is nothing to enter.

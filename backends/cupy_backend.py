@@ -92,6 +92,7 @@ class CupyBackend(Backend):
     name = "cupy"
     multi_device = True
     numpy_indexing = True
+    writable_views = True
     defer_checks = True  # a label check must not stall the GPU once per step
 
     def __init__(self, seed=None):

@@ -67,6 +67,7 @@ class TorchBackend(ArrayAPIBackend):
 
     multi_device = True
     numpy_indexing = True
+    writable_views = True
 
     def __init__(self, seed=None):
         super().__init__("torch", "torch", seed)
@@ -113,6 +114,15 @@ class TorchBackend(ArrayAPIBackend):
 
     def gpu_buffer(self, array):
         return array if array.device.type == "cuda" else None
+
+    def sub_scaled(self, target, value, scale):
+        # One pass and no parameter-sized temporary, as torch.optim's own SGD updates.
+        return target.sub_(value, alpha=scale)
+
+    def jit(self, fn):
+        """torch.compile, for ag.compile(..., jit=True) (a pure function of arrays). It
+        compiles at the first call, which takes seconds to minutes on a CPU."""
+        return self.library.compile(fn, dynamic=False)
 
     def scatter_add_1d(self, size, index, values):
         out = self.library.zeros(size, dtype=values.dtype, device=values.device)

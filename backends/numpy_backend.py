@@ -10,6 +10,7 @@ from .base import Backend
 class NumpyBackend(Backend):
     name = "numpy"
     numpy_indexing = True
+    writable_views = True
 
     def __init__(self, seed=None):
         super().__init__(numpy_namespace, seed)
@@ -53,7 +54,9 @@ class NumpyBackend(Backend):
     def host_view(self, array):
         return array if array.flags.writeable and array.flags.c_contiguous else None
 
-    _BLOCK = 16384  # elements: a 64 KiB float32 temporary instead of a parameter-sized one
+    # Elements per block: a 256 KiB float32 temporary (not a parameter-sized one), which
+    # stays in a core's L2; a quarter of that paid 1.2x the time in Python calls per block.
+    _BLOCK = 65536
 
     def sub_scaled(self, target, value, scale):
         # `target -= scale * value` would allocate `scale * value` whole: for a 1024x1024

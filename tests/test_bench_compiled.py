@@ -3,6 +3,9 @@
 No timing is asserted (shared, noisy machines); what is checked is that every row is
 there with its ratios and that the compiled steps agree with eager ones.
 """
+import numpy as np
+import pytest
+
 from anygrad.bench import blas, compiled, references
 from anygrad.bench.report import render_text
 from anygrad.bench.runner import Settings
@@ -32,16 +35,25 @@ def test_blas_mismatch_is_reported_with_the_setting(monkeypatch):
     assert blas.check(measure=False)["status"] == "ok"
 
 
-def test_jax_step_compiled_and_jitted_agrees_with_jax_jit():
-    import numpy as np
-    import pytest
-
-    if not references.jax_available():
-        pytest.skip("jax is not installed")
-    settings = Settings(backends=["jax"], repeats=2, warmup=1)
-    rows = compiled._jax_rows((8, 16, 4), 5, settings, np.random.default_rng(0))
+@pytest.mark.parametrize("backend, direct", [("jax", "jax:jit"), ("torch", "torch:autograd")])
+def test_step_handed_to_the_backend_compiler_agrees(backend, direct):
+    available = references.jax_available if backend == "jax" else references.torch_available
+    if not available():
+        pytest.skip(f"{backend} is not installed")
+    settings = Settings(backends=[backend], repeats=2, warmup=1)
+    rows, notes = compiled._backend_compiler_rows(backend, (8, 16, 4), 5, settings,
+                                                  np.random.default_rng(0))
     by_impl = {r["impl"]: r for r in rows}
-    assert set(by_impl) == {"jax:jit", "anygrad:jax functional", "anygrad:jax functional compiled",
-                            "anygrad:jax functional compiled + jit"}
-    assert by_impl["anygrad:jax functional compiled"]["max_difference"] == 0.0
-    assert by_impl["anygrad:jax functional compiled + jit"]["max_difference"] < 1e-5
+    ours = f"anygrad:{backend} functional"
+    assert set(by_impl) == {direct, ours, f"{ours} compiled", f"{ours} compiled + jit"}
+    assert by_impl[f"{ours} compiled"]["max_difference"] == 0.0
+    assert by_impl[f"{ours} compiled + jit"]["max_difference"] < 1e-5
+    assert len(notes) == 1 and "compile" in notes[0]
+
+
+def test_replay_profile_times_each_instruction_next_to_the_floor():
+    from anygrad.bench import replay_profile
+
+    lines, total, floor = replay_profile.profile_step("numpy", (8, 16, 4), 5, repeats=3)
+    assert any("linear(" in text for text, _ in lines) and any("SGD.step()" in t for t, _ in lines)
+    assert total == sum(seconds for _, seconds in lines) and floor > 0

@@ -407,7 +407,8 @@ def test_pure_programs_can_be_handed_to_the_backend_compiler(backend):
         x = ag.tensor(np.arange(4.0).reshape(2, 2) * (k + 1) / 9, backend=backend)
         _same(f(x).numpy(), loss(x).numpy(), backend)
     assert f.program.pure
-    assert (f.program.jitted is not None) == (backend == "jax")  # only jax has a compiler here
+    # jax.jit and torch.compile; numpy and array_api_strict have no compiler
+    assert (f.program.jitted is not None) == (backend in ("jax", "torch"))
     step = ag.compile(lambda x: F.dropout(x, 0.5), jit=True)  # draws: not pure
     for _ in range(3):
         step(ag.ones((3,), dtype="float64", backend=backend))
@@ -426,3 +427,28 @@ def test_model_moved_to_another_backend_records_again():
         assert out.backend.name == "array_api_strict"
         _same(out.numpy(), model(x).numpy(), "numpy")
     assert f.stats["recordings"] == 3
+
+
+def test_a_training_step_is_shown_and_timed_instruction_by_instruction():
+    model = nn.Sequential(nn.Linear(3, 4, dtype="float64"), nn.ReLU(),
+                          nn.Linear(4, 2, dtype="float64"))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    f = ag.compile(step)
+    x, y = ag.ones((5, 3), dtype="float64"), ag.tensor(np.array([0, 1, 0, 1, 1]))
+    for _ in range(3):
+        f(x, y)
+    text = str(f.program)  # parameters that are dtypes (casts) are shown by name
+    assert "dtype=float64" in text and "SGD.step()" in text
+    before = model[0].weight.numpy()
+    lines = f.program.line_times([x, y], f.program.guards.prepare(), repeats=3)
+    assert [shown for shown, _ in lines] == [ins.show() for ins in f.program.code]
+    assert all(seconds >= 0 for _, seconds in lines)
+    assert not np.array_equal(model[0].weight.numpy(), before)  # real replays: 3 steps taken

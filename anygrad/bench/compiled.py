@@ -9,6 +9,8 @@ parameters compared; the report says whether they agree bitwise.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 import anygrad as ag
@@ -21,6 +23,7 @@ from .runner import _host_batch, _host_weights, _measure
 __all__ = ["run", "section"]
 
 FULL = {"chain_ops": 1000, "small": ((64, 32, 10), 16), "large": ((784, 1024, 1024, 10), 64)}
+PER_PARAMETER = ", update per parameter"
 QUICK = {"chain_ops": 100, "small": ((64, 32, 10), 16), "large": ((32, 64, 64, 10), 16)}
 
 
@@ -88,23 +91,31 @@ class FunctionalMlpStep:
                 wait()
 
 
-def _jax_rows(sizes, batch, settings, rng):
-    """The functional step on jax: eager, compiled, compiled + jax.jit, and jax.jit direct."""
+def _backend_compiler_rows(backend, sizes, batch, settings, rng):
+    """The functional step on jax or torch: eager, compiled, and compiled with the
+    recording handed to the backend's compiler (jax.jit, torch.compile), against the
+    step written directly in that library (under jax.jit; PyTorch eager autograd)."""
     params = _host_weights(sizes, settings.dtype, rng)
     x, y = _host_batch(sizes, batch, settings.dtype, rng)
-    eager = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
-    contenders = [references.JaxJitMlp(sizes, settings.dtype, settings.lr), eager]
-    checks = {}
+    eager = FunctionalMlpStep(sizes, backend, settings.dtype, settings.lr)
+    direct = references.JaxJitMlp if backend == "jax" else references.TorchMlp
+    contenders = [direct(sizes, settings.dtype, settings.lr), eager]
+    checks, notes = {}, []
     for mode in ("compiled", "jit"):
-        c = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr, mode)
-        reference = FunctionalMlpStep(sizes, "jax", settings.dtype, settings.lr)
+        c = FunctionalMlpStep(sizes, backend, settings.dtype, settings.lr, mode)
+        reference = FunctionalMlpStep(sizes, backend, settings.dtype, settings.lr)
         for each in (c, reference):
             each.load_weights(params)
             each.set_batch(x, y)
+        start = time.perf_counter()
         checks[c.name] = _agreement(reference, c)
+        if mode == "jit":  # the compiler runs at the first replay, inside these 4 steps
+            notes.append(f"{c.name}: first 4 steps (recording twice, the backend's compile, "
+                         f"one replay) took {time.perf_counter() - start:.1f} s")
         contenders.append(c)
-    return _timed_rows(contenders, checks, params, x, y, settings,
-                       f"jax step {'-'.join(map(str, sizes))} batch {batch}")
+    rows = _timed_rows(contenders, checks, params, x, y, settings,
+                       f"{backend} step {'-'.join(map(str, sizes))} batch {batch}")
+    return rows, notes
 
 
 def _timed_rows(contenders, checks, params, x, y, settings, workload):
@@ -148,6 +159,78 @@ def _mlp_rows(sizes, batch, backends, settings, rng):
                        f"mlp {'-'.join(map(str, sizes))} batch {batch}")
 
 
+def _adam_step(sizes, backend, settings, flat=True):
+    step = workloads.MlpStep(sizes, backend, settings.dtype, settings.lr)
+    step.optimizer = ag.optim.Adam(step.model.parameters(), lr=settings.lr)
+    if not flat:  # what a compiled step did before the flat update, for comparison
+        step.optimizer.use_flat_buffers = lambda: None
+    return step
+
+
+def _flat_update_rows(sizes, batch, backends, settings, rng):
+    """The small MLP with Adam (about ten array operations per parameter and step):
+    eager, compiled with the flat update, compiled updating parameter by parameter."""
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    contenders, checks = [], {}
+    for b in backends:
+        eager = _adam_step(sizes, b, settings)
+        for flat in (True, False):
+            compiled = _Compiled(_adam_step(sizes, b, settings, flat))
+            if not flat:
+                compiled.name += PER_PARAMETER
+            reference = _adam_step(sizes, b, settings)
+            for c in (reference, compiled):
+                c.load_weights(params)
+                c.set_batch(x, y)
+            checks[compiled.name] = _agreement(reference, compiled)
+            contenders.append(compiled)
+        contenders.insert(len(contenders) - 2, eager)
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"mlp {'-'.join(map(str, sizes))} batch {batch} Adam")
+
+
+class _UpdateOnly:
+    """`opt.step()` alone over the parameters of an MLP with fixed gradients: the
+    optimizer's own cost, flat or parameter by parameter."""
+
+    def __init__(self, sizes, backend, make, flat, rng):
+        self.backend = ag.get_backend(backend)
+        self.name = f"anygrad:{self.backend.name} {'flat' if flat else 'per parameter'}"
+        params = []
+        for host in _host_weights(sizes, "float32", rng):
+            p = ag.tensor(host, backend=self.backend, requires_grad=True)
+            p.grad = ag.tensor(host * 1e-3, backend=self.backend)
+            params.append(p)
+        self.optimizer = make(params)
+        if flat:
+            self.optimizer.use_flat_buffers()
+        self.step = self.optimizer.step
+        for _ in range(3):  # state made, laid out flat
+            self.step()
+
+    def sync(self):
+        self.backend.synchronize()
+
+
+def _update_rows(sizes, backends, settings):
+    """SGD with momentum and Adam updating the parameters of the small MLP, flat and
+    parameter by parameter: what the flat update saves per step."""
+    rows = []
+    optimizers = {"SGD momentum": lambda ps: ag.optim.SGD(ps, lr=1e-3, momentum=0.9),
+                  "Adam": lambda ps: ag.optim.Adam(ps, lr=1e-3)}
+    for label, make in optimizers.items():
+        contenders = [_UpdateOnly(sizes, b, make, flat, np.random.default_rng(0))
+                      for b in backends for flat in (True, False)]
+        timings = _measure(contenders, settings)
+        for c in contenders:
+            r = {"impl": c.name, "workload": f"{label} update of {'-'.join(map(str, sizes))}",
+                 **timings[c.name].summary(), "max_difference": None}
+            r["us_per_op"] = None
+            rows.append(r)
+    return rows
+
+
 def _chain_rows(n_ops, backends, settings):
     contenders = []
     if references.torch_available():
@@ -180,14 +263,22 @@ def run(settings, backends):
     rows = _chain_rows(shapes["chain_ops"], backends, settings)
     for sizes, batch in (shapes["small"], shapes["large"]):
         rows += _mlp_rows(sizes, batch, backends, settings, rng)
-    if "jax" in backends and references.jax_available():
-        rows += _jax_rows(*shapes["large"], settings, rng)
+    rows += _flat_update_rows(*shapes["small"], backends, settings, rng)
+    rows += _update_rows(shapes["small"][0], backends, settings)
+    notes = []
+    for backend, available in (("jax", references.jax_available),
+                               ("torch", references.torch_available)):
+        if backend in backends and available():
+            more, said = _backend_compiler_rows(backend, *shapes["large"], settings, rng)
+            rows += more
+            notes += said
     by_workload = {}
     for r in rows:
         by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
     for r in rows:
         times = by_workload[r["workload"]]
-        eager = times.get(r["impl"].removesuffix(" + jit").removesuffix(" compiled"))
+        base = r["impl"].removesuffix(PER_PARAMETER).removesuffix(" + jit")
+        eager = times.get(base.removesuffix(" compiled").replace(" flat", " per parameter"))
         r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
         jit = times.get(references.JaxJitMlp.name)
         r["ratio_to_jax_jit"] = r["median_ms"] / jit if jit else None
@@ -197,7 +288,7 @@ def run(settings, backends):
         r["ratio_to_torch"] = r["median_ms"] / torch if torch else None
     from . import compiled_gpu  # it builds on this module's contenders
 
-    return {"rows": rows, "blas": blas.check(measure=not quick),
+    return {"rows": rows, "blas": blas.check(measure=not quick), "notes": notes,
             "gpu": compiled_gpu.run(settings, quick)}
 
 
@@ -215,8 +306,11 @@ def section(result):
                        _f(r["ratio_to_torch"]), _f(r.get("ratio_to_jax_jit")),
                        "-" if diff is None else f"{diff:.1e}"])
     s.notes += blas.describe(result["blas"])
+    s.notes += result.get("notes", [])
     s.notes.append("x eager: the compiled step's median over eager anygrad's on the same "
-                   "backend; max |compiled - eager|: losses and parameters after 4 steps "
-                   "from equal weights (0 = bitwise equal)")
+                   "backend (for the update rows: flat over parameter by parameter); max "
+                   "|compiled - eager|: losses and parameters after 4 steps from equal "
+                   "weights (0 = bitwise equal)")
     s.notes += compiled_gpu.notes(gpu)
     return s
+

@@ -136,6 +136,12 @@ class Compiled:
             if confirming is not None:
                 if confirming.fingerprint == program.fingerprint:
                     confirming.confirmed = True
+                    # Known now: the optimizers this step updates with, whose small
+                    # parameters can be updated as one flat array from here on.
+                    for owner in confirming.effect_owners():
+                        flatten = getattr(owner, "use_flat_buffers", None)
+                        if flatten is not None:
+                            flatten()
                     if self.jit:
                         confirming.jitted = confirming.backend_compiled()
                     self._accelerate(confirming, tensors)

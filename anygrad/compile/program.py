@@ -10,6 +10,8 @@ graph recording and backward bookkeeping. `str(program)` shows it to the user.
 from __future__ import annotations
 
 import re
+import time
+import warnings
 
 from ..engine import _wrap
 
@@ -242,6 +244,15 @@ class Program:
         return all(isinstance(ins, (LoadArg, LoadCapture, Apply))
                    or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
 
+    def effect_owners(self):
+        """The objects whose methods the program calls as effects (optimizers,
+        schedulers), each once."""
+        owners = {}
+        for ins in self.code:
+            if isinstance(ins, Effect) and getattr(ins.fn, "args", None):
+                owners.setdefault(id(ins.fn.args[0]), ins.fn.args[0])
+        return list(owners.values())
+
     def backend_compiled(self):
         """The program as a function of arrays, compiled by the backend (jax.jit), or
         None where the program is not pure or its backend has no compiler."""
@@ -267,36 +278,64 @@ class Program:
         lines.append(f"  return {_show_outputs(self.outputs)}")
         return "\n".join(lines)
 
-    def _build(self, arrays=False):
+    def _build(self, arrays=False, timed=False):
         """The replay as Python source: of tensors (args, caps), or with `arrays` of
-        their arrays (the pure function a backend compiler takes)."""
-        env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of}
-        body = []
+        their arrays (the pure function a backend compiler takes); with `timed`, it
+        also returns the clock read after each instruction (see `line_times`)."""
+        env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of,
+               "clock": time.perf_counter}
+        body = ["ticks = [clock()]"] if timed else []
         last, read = _last_reads(self.code, self.outputs)
         for i, ins in enumerate(self.code):
-            emitted = ins.emit(f"i{i}")
+            emitted = _bias_in_place(ins, self.meta, f"i{i}") or ins.emit(f"i{i}")
             if arrays and isinstance(ins, (LoadArg, LoadCapture)):
                 emitted = emitted.replace(".data", "")
             line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
             env.update(extra)
             body.append(line)
+            if timed:
+                body.append("ticks.append(clock())")
             dead = list(last.get(i, ()))
             if ins.out is not None and ins.out.index not in read:
                 dead.append(ins.out.index)
             if dead:
                 body.append("del " + ", ".join(f"s{k}" for k in sorted(set(dead))))
         refs = _output_refs(self.outputs)
-        body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")")
+        body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")"
+                    + (", ticks" if timed else ""))
         source = "def replay(args, caps):\n" + "\n".join("    " + line for line in body) + "\n"
-        if not arrays:
+        if not arrays and not timed:
             self.source = source
         exec(compile(source, f"<ag.compile {self.title}>", "exec"), env)
         return env["replay"]
 
+    def line_times(self, args, caps, repeats=20):
+        """[(instruction as shown, median seconds)] over `repeats` replays with the
+        clock read between instructions: where a replay spends its time. The replays
+        are real ones (they update parameters, draw random numbers)."""
+        timed = self._build(timed=True)
+        samples = []
+        for _ in range(repeats):
+            _, ticks = timed(args, caps)
+            samples.append([b - a for a, b in zip(ticks, ticks[1:])])
+        medians = [sorted(column)[len(column) // 2] for column in zip(*samples)]
+        return [(ins.show(), t) for ins, t in zip(self.code, medians)]
+
     def run(self, args, caps):
         self.replays += 1
         if self.jitted is not None:
-            arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+            try:
+                arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+            except Exception as error:  # noqa: BLE001  (the backend's compiler failed)
+                if self.replays > 1:
+                    raise
+                # A compiler compiles at its first call and may fail there (torch.compile
+                # without a C++ toolchain): replay as usual instead.
+                warnings.warn(f"ag.compile({self.title}): the backend's compiler failed "
+                              f"({type(error).__name__}: {error}); replaying without it",
+                              RuntimeWarning, stacklevel=3)
+                self.jitted = None
+                arrays = self._run(args, caps)
         else:
             arrays = self._run(args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
@@ -369,6 +408,32 @@ _REFERENCES = [
     (lambda xp, x: xp.matrix_transpose(x), "{xp}.matrix_transpose({})"),
 ]
 _INLINE = {}
+
+
+def _linear_reference(xp, x, weight, bias=None):
+    out = xp.matmul(x, xp.matrix_transpose(weight))
+    return out if bias is None else out + bias
+
+
+def _bias_in_place(ins, meta, name):
+    """A dense layer's `x @ W.T + b` with the bias added into the product's own fresh
+    array, one allocation less (the same additions), where the backend's arrays are
+    mutable and the recording shows that the sum has the product's shape and dtype.
+    None when that does not hold."""
+    if not (isinstance(ins, Apply) and ins.backend.writable_views and not ins.params
+            and len(ins.operands) == 3 and all(isinstance(a, Ref) for a in ins.operands)
+            and _code_key(ins.op.forward) == _code_key(_linear_reference)):
+        return None
+    (x, dx), (w, dw), (_, db) = (meta[a.index] for a in ins.operands)
+    shape, dtype = meta[ins.out.index]
+    product = tuple(x[:-1]) + tuple(w[:1])
+    if len(w) != 2 or not x or product != tuple(shape) or not dx == dw == db == dtype:
+        return None
+    a, b, c = (f"s{r.index}" for r in ins.operands)
+    out = f"s{ins.out.index}"
+    xp = f"{name}_xp"
+    line = f"{out} = {xp}.matmul({a}, {xp}.matrix_transpose({b})); {out} += {c}"
+    return line, {xp: ins.backend.ops}
 
 
 def _code_key(fn):
@@ -502,7 +567,10 @@ def _target_text(target):
 
 
 def _short(value):
-    text = repr(value) if not (hasattr(value, "shape") and hasattr(value, "dtype")) else \
+    if isinstance(value, type):  # a dtype given as a scalar type (numpy.float64)
+        return value.__name__
+    is_array = hasattr(value, "shape") and hasattr(value, "dtype")
+    text = repr(value) if not is_array else \
         f"array {_dtype_text(value.dtype)}{list(value.shape)}"
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -39,15 +39,18 @@ class Adam(Optimizer):
         if group["weight_decay"] < 0:
             raise ValueError(f"{name}: invalid weight_decay {group['weight_decay']}")
 
+    def _flat_ready(self, group, states):
+        return all(s is not None for s in states)
+
     def _update_group(self, group):
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        for p in self._trainable(group):
-            state = self.state.get(p)
+        for p, g, state in self._updates(group):
             if state is None:
                 state = self.state[p] = self._initial_state(p, group["amsgrad"])
             xp = p.backend.xp
-            g = -p.grad.data if group["maximize"] else p.grad.data
+            if group["maximize"]:
+                g = -g
             # Augmented assignments update in place where the library allows it and
             # rebind where it does not (jax); the arithmetic is the same either way.
             if weight_decay and self._decoupled:

@@ -13,6 +13,7 @@ from ..backends import backend_of
 from ..compile.effects import replayed
 from ..engine import _wrap, tick_inplace
 from ..tensor import Tensor
+from .flat import FlatLayouts
 
 __all__ = ["Optimizer"]
 
@@ -29,6 +30,7 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
+        self._flat = None  # FlatLayouts once use_flat_buffers() is called
         self.state = {}  # parameter -> {"step": int, name: Tensor, ...}
         self.param_groups = []
         if isinstance(params, Tensor):
@@ -111,10 +113,38 @@ class Optimizer:
     def _update_group(self, group):
         raise NotImplementedError
 
-    def _trainable(self, group):
+    def use_flat_buffers(self):
+        """Update small parameters of one backend, device and dtype together, as views
+        of one flat array (see flat.py), where the backend has such views. The values
+        are bitwise those of the update one parameter at a time. `ag.compile` turns this
+        on for the optimizers a compiled step calls."""
+        if getattr(self, "_flat", None) is None:
+            self._flat = FlatLayouts()
+
+    def _updates(self, group):
+        """(parameter, gradient array, state or None) for each update of a step: a
+        flat segment of small parameters (a tensor over the flat array, its state over
+        the flat state arrays) or a single parameter."""
+        params = group["params"]
+        flat = getattr(self, "_flat", None)  # absent on optimizers pickled before it existed
+        if flat is not None:
+            segments, params = flat.split(self, group)
+            for segment in segments:
+                states = [self.state.get(p) for p in segment.params]
+                yield segment.param, segment.gradient(), segment.state
+                segment.settle(states)
+        for p in self._trainable(group, params):
+            yield p, p.grad.data, self.state.get(p)
+
+    def _flat_ready(self, group, states):
+        """Whether parameters with these states (None: no state yet) can be updated as
+        one: their state must be made already (an optimizer makes it at a first step)."""
+        return True
+
+    def _trainable(self, group, params=None):
         """The group's parameters that take a step now, each with its state moved next
         to it first: after `model.to(...)` the state follows the parameters."""
-        for p in group["params"]:
+        for p in group["params"] if params is None else params:
             if p.grad is None or not p.requires_grad:
                 continue
             state = self.state.get(p)

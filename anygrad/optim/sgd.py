@@ -32,15 +32,21 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
 
+    def _flat_ready(self, group, states):
+        return not group["momentum"] or all(s is not None and "momentum_buffer" in s
+                                            for s in states)
+
     def _update_group(self, group):
         lr, momentum = group["lr"], group["momentum"]
         dampening, weight_decay = group["dampening"], group["weight_decay"]
-        for p in self._trainable(group):
-            g = -p.grad.data if group["maximize"] else p.grad.data
+        for p, g, state in self._updates(group):
+            if group["maximize"]:
+                g = -g
             if weight_decay:
                 g = g + weight_decay * p.data
             if momentum:
-                state = self.state.setdefault(p, {})
+                if state is None:
+                    state = self.state[p] = {}
                 buffer = state.get("momentum_buffer")
                 if buffer is None:
                     # a copy: the buffer is updated in place and must not alias the grad
