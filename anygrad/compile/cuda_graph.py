@@ -50,6 +50,7 @@ import numbers
 import warnings
 
 from ..engine import _wrap
+from ..optim.flat import FlatLayouts
 from ..tensor import Tensor
 from .program import Accumulate, Call, ClearGrad, Effect, LoadGrad, Store, _rebuild
 from .recorder import CompileError
@@ -125,6 +126,11 @@ def _numbers(obj, depth, path):
         return obj
     if isinstance(obj, Tensor) or hasattr(obj, "shape") and hasattr(obj, "dtype"):
         return "array"  # arrays are the graph's business, not the guard's
+    if isinstance(obj, FlatLayouts):
+        # Where the update's views live: laid out at the first replay, and changes of
+        # the arrays themselves are the bindings' to see. Its step counts are copies of
+        # the optimizer's state, which is compared.
+        return "flat layouts"
     if depth > 8 or id(obj) in path:
         return "..."
     path = (*path, id(obj))
