@@ -103,6 +103,17 @@ CASES = [
     ("fft_fftshift", lambda z: fft.fftshift(z) * fft.fftshift(z, axes=1), "c", [(3, 4)], {}),
     ("fft_ifftshift", lambda x: fft.ifftshift(x * x, axes=(0,)), "r", [(5, 2)], {}),
     ("fft_roundtrip", lambda x: fft.irfft(fft.rfft(x) * fft.rfft(x), n=5), "r", [(5,)], {}),
+    # products and the linalg functions whose rules are holomorphic transposes
+    ("complex_matmul", lambda a, b: a @ b + ag.matmul(a[0], b) + ag.matmul(a, b[:, 0]), "cc",
+     [(2, 3), (3, 2)], {}),
+    ("complex_linear_real_weight", lambda z, w, b: ag.nn.functional.linear(z, w, b), "crc",
+     [(2, 3), (4, 3), (4,)], {}),
+    ("complex_contractions", lambda a, b: ag.vecdot(a, b) + ag.tensordot(a, b, axes=1)[0]
+     + ag.einsum("ij,kj->i", a, b) + ag.outer(a[0], b[1])[2], "cc", [(3, 3), (3, 3)], {}),
+    ("complex_tril_triu", lambda z: ag.tril(z) * ag.triu(z, k=-1), "c", [(3, 3)], {}),
+    ("complex_inv_det_solve", lambda a, b: ag.linalg.inv(a + 3.0) * ag.linalg.det(a + 3.0)
+     + ag.linalg.solve(a + 3.0, b) + ag.linalg.matrix_power(a, 3), "cc", [(3, 3), (3, 3)],
+     small),
 ]
 
 
@@ -185,7 +196,10 @@ def test_backward_of_a_complex_scalar_needs_an_explicit_gradient(backend):
 
 def test_ops_without_complex_rules_refuse_complex_inputs(backend):
     z = make(_data((3, 3), "c", seed=6), backend, dtype="complex128")
-    refused = [("matmul", lambda: z @ z), ("linalg.det", lambda: ag.linalg.det(z))]
+    h = _data((3, 3), "c", seed=6)
+    positive = make(h @ np.conj(h.T) + 3.0 * np.eye(3), backend, dtype="complex128")
+    refused = [("linalg.cholesky", lambda: ag.linalg.cholesky(positive)),
+               ("linalg.slogdet", lambda: ag.linalg.slogdet(z))]
     if backend == "numpy":  # its maximum and max order complex numbers; the others refuse
         x = make(random((3, 3)), backend)
         refused += [("maximum", lambda: ag.maximum(z, z)), ("max", lambda: ag.max(z)),
@@ -194,7 +208,13 @@ def test_ops_without_complex_rules_refuse_complex_inputs(backend):
         with pytest.raises(TypeError, match=f"{name} does not support complex inputs"):
             fn()
     with ag.no_grad():  # nothing recorded, nothing refused
-        ag.matmul(z, z)
+        ag.linalg.slogdet(z)
+
+
+def test_vecdot_conjugates_its_first_argument_as_the_standard_says(backend):
+    a, b = (_data((2, 3), "c", seed=s) for s in (7, 8))
+    got = ag.vecdot(make(a, backend, dtype="complex128"), make(b, backend, dtype="complex128"))
+    assert np.allclose(host(got), np.sum(np.conj(a) * b, axis=-1), rtol=1e-12, atol=0)
 
 
 def test_fft_argument_errors(backend):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from math import prod as _size
 
+from ..dtypes import is_complex
+from .complex import conj
 from .linalg import matmul
 from .reductions import sum
 from .registry import public
@@ -45,7 +47,10 @@ def tensordot(x1, x2, axes=2):
 
 @public
 def vecdot(x1, x2, axis=-1):
-    """Dot products of the vectors along `axis` (real inputs), broadcasting the rest."""
+    """Dot products of the vectors along `axis`, broadcasting the rest; complex x1 is
+    conjugated, as the standard says (sum(conj(x1) * x2))."""
+    if hasattr(x1, "dtype") and is_complex(x1.dtype):
+        x1 = conj(x1)
     return sum(x1 * x2, axis=axis)
 
 

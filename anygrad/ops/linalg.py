@@ -52,7 +52,10 @@ def _matmul_vjp_b(ns, g, ans, a, b):
     return ns.matmul(ns.matrix_transpose(a), g)
 
 
-matmul = op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b)
+# The rules of matmul, linear, inv, det and solve are plain transposes of a complex-linear
+# (holomorphic) derivative, so they hold for complex inputs as written (engine docstring).
+matmul = op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b,
+            complex=True)
 
 
 # x @ W.T + b in one op, as dense layers use it. Fusing gives the weight gradient as
@@ -66,7 +69,7 @@ linear = op("linear", _linear_forward,
             lambda ns, g, ans, x, weight, bias=None: ns.matmul(g, weight),
             lambda ns, g, ans, x, weight, bias=None:
                 ns.matmul(ns.matrix_transpose(_flat_rows(ns, g)), _flat_rows(ns, x)),
-            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,))
+            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,), complex=True)
 
 
 # ---------------------------------------------------------------- the linalg extension
@@ -82,11 +85,11 @@ def _per_matrix(ns, v):
 # d(A^-1) = -A^-1 dA A^-1, so the gradient is -A^-T g A^-T.
 inv = op("inv", lambda xp, x: xp.linalg.inv(x),
          lambda ns, g, ans, x: -ns.matmul(_t(ns, ans), ns.matmul(g, _t(ns, ans))),
-         extension="linalg", promotes=0, floating=True)
+         extension="linalg", promotes=0, floating=True, complex=True)
 # Jacobi's formula: d det A = det A tr(A^-1 dA).
 det = op("det", lambda xp, x: xp.linalg.det(x),
          lambda ns, g, ans, x: _per_matrix(ns, g * ans) * _t(ns, ns.linalg.inv(x)),
-         extension="linalg", promotes=0, floating=True)
+         extension="linalg", promotes=0, floating=True, complex=True)
 _logabsdet = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[1],
                 lambda ns, g, ans, x: _per_matrix(ns, g) * _t(ns, ns.linalg.inv(x)),
                 promotes=0, floating=True)
@@ -105,7 +108,7 @@ def slogdet(x):
 _solve = Op("linalg.solve", lambda xp, a, b: xp.linalg.solve(a, b),
             lambda ns, g, ans, a, b: -ns.matmul(ns.linalg.solve(_t(ns, a), g), _t(ns, ans)),
             lambda ns, g, ans, a, b: ns.linalg.solve(_t(ns, a), g),
-            promotes=0, floating=True)
+            promotes=0, floating=True, complex=True)
 
 
 @public(extension="linalg")
@@ -141,9 +144,9 @@ def matrix_power(x, n):
 
 
 tril = op("tril", lambda xp, x, k=0: xp.tril(x, k=k),
-          lambda ns, g, ans, x, k=0: ns.tril(g, k=k))
+          lambda ns, g, ans, x, k=0: ns.tril(g, k=k), complex=True)
 triu = op("triu", lambda xp, x, k=0: xp.triu(x, k=k),
-          lambda ns, g, ans, x, k=0: ns.triu(g, k=k))
+          lambda ns, g, ans, x, k=0: ns.triu(g, k=k), complex=True)
 
 
 # A = L L^T (Murray 2016): with P = Phi(L^T g), the lower triangle with its diagonal
