@@ -191,6 +191,15 @@ CASES = [
     ("tril", lambda a: ag.tril(a, k=-1), [(2, 3, 4)], {}),
     ("triu", lambda a: ag.triu(a, k=1), [(3, 4)], {}),
     ("einsum_implicit_out", lambda a, b: ag.einsum("ij,kj", a, b), [(2, 3), (4, 3)], {}),
+    # special functions and sliding windows (the neural-net functions stand on these)
+    ("erf", ag.erf, [(2, 3)], {"low": -3.0, "high": 3.0}),
+    ("softplus", ag.softplus, [(2, 3)], {"low": -5.0, "high": 5.0}),
+    ("softplus_beta_threshold", lambda a: ag.softplus(a, beta=2.0, threshold=3.0), [(2, 4)],
+     {"low": -3.0, "high": 3.0}),
+    ("unfold", lambda a: ag.unfold(a, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+     [(1, 2, 4, 5)], {}),
+    ("unfold_1d", lambda a: ag.unfold(a, 2, stride=2), [(2, 1, 5)], {}),
+    ("fold", lambda c: ag.fold(c, (3, 4), 2, padding=1, stride=2), [(1, 8, 6)], {}),
 ]
 
 
