@@ -7,14 +7,20 @@ The functions are anygrad's ops; creation functions make tensors on the current 
 """
 from __future__ import annotations
 
+import math
+
 from . import creation
 from .backends import get_backend
 from .dtypes import DTYPES as _DTYPES
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
+from .ops import astype as _astype
 from .ops import linalg  # noqa: F401
 
 __array_api_version__ = "2024.12"
+
+e, pi, inf, nan = math.e, math.pi, math.inf, math.nan
+newaxis = None
 
 bool = _DTYPES["bool"]
 int8, int16, int32, int64 = (_DTYPES.get(n) for n in ("int8", "int16", "int32", "int64"))
@@ -36,13 +42,20 @@ def _backend_of(x):
 # Creation functions take `backend` beyond the standard: the namespace a tensor hands out
 # (`namespace_for`) fills it in, so that `xp.asarray(2.0)` lands beside the tensor.
 def asarray(obj, /, *, dtype=None, device=None, copy=None, backend=None):
-    """A tensor from a tensor, an array, a number or nested lists."""
+    """A tensor from a tensor, an array, a number or nested lists.
+
+    A tensor stays in the graph: a cast, move or copy of it is differentiable, as
+    `x.to()` is. Anything else becomes a constant on this namespace's backend (a
+    namespace a tensor hands out makes arrays of that tensor's library, as the
+    standard's `asarray` does)."""
     from .tensor import Tensor
 
-    if isinstance(obj, Tensor) and dtype is None and device is None and not copy:
+    if isinstance(obj, Tensor):
+        if device is not None and str(device) != str(obj.device):
+            obj, copy = obj.to(device=device), False
+        if copy or (dtype is not None and str(dtype) != obj.dtype.name):
+            return _astype(obj, obj.dtype.name if dtype is None else str(dtype))
         return obj
-    if isinstance(obj, Tensor) or hasattr(obj, "__array_namespace__"):
-        backend = None  # an array keeps its own library
     return creation.tensor(obj, dtype=None if dtype is None else str(dtype), device=device,
                            backend=backend)
 
@@ -90,7 +103,55 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None):
                         device=device, backend=backend)
 
 
-_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye")
+def astype(x, dtype, /, *, copy=True, device=None):
+    """x as `dtype` (on `device`), in the standard's signature. A cast to x's own dtype
+    returns x itself when `copy` is false; a tensor is never written in place, so a
+    shared result is as good as a copy."""
+    if device is not None and str(device) != str(x.device):
+        x = x.to(device=device)
+    if not copy and str(dtype) == x.dtype.name:
+        return x
+    return _astype(x, dtype)
+
+
+class _NamespaceInfo:
+    """The standard's inspection object (`xp.__array_namespace_info__()`), for the
+    tensors of one backend: the backend's own answers, its dtypes as anygrad's."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self._native = backend.xp.__array_namespace_info__()
+
+    def capabilities(self):
+        return self._native.capabilities()
+
+    def default_device(self):
+        return self._backend.default_device()
+
+    def devices(self):
+        return self._native.devices()
+
+    def default_dtypes(self, *, device=None):
+        from .dtypes import as_dtype, get_default_dtype
+
+        found = {kind: as_dtype(d) for kind, d in
+                 self._native.default_dtypes(device=device).items()}
+        found["real floating"] = get_default_dtype()  # anygrad's, which set_default_dtype sets
+        return found
+
+    def dtypes(self, *, device=None, kind=None):
+        from .dtypes import as_dtype
+
+        return {name: as_dtype(d) for name, d in
+                self._native.dtypes(device=device, kind=kind).items()}
+
+
+def __array_namespace_info__(*, backend=None):
+    return _NamespaceInfo(get_backend(backend))
+
+
+_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye",
+           "__array_namespace_info__")
 _BOUND: dict = {}
 
 
@@ -158,4 +219,5 @@ __all__ = list(_ops_all) + [
     "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
     "full_like", "arange", "eye", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
     "linalg", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
+    "e", "pi", "inf", "nan", "newaxis", "__array_namespace_info__",
 ]

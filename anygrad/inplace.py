@@ -12,6 +12,7 @@ backward through that op raises (as PyTorch's version counters do).
 """
 from __future__ import annotations
 
+import math
 import operator
 
 from . import coercion, dtypes
@@ -101,3 +102,70 @@ def _recorded(t, op, other):
     t._requires_grad = result._requires_grad
     t._version = tick_inplace()
     return t
+
+
+# ------------------------------------------------------------------ item assignment
+def assign(t, key, value):
+    """`t[key] = value`, the standard's `__setitem__`: t becomes itself with the
+    selected elements replaced, recorded as an op on its old self when gradients are,
+    so the gradient reaches `value` and t's other elements (as in PyTorch).
+
+    The result is one gather from t's elements followed by value's, at positions found
+    by following every element of t through the same selection `t[key]` makes; any key
+    `getitem` takes works alike on every backend. An integer-array key that names an
+    element twice is refused (which write would win is left open by the standard).
+    """
+    from . import ops
+    from .creation import arange, tensor
+
+    if _grad_enabled.get() and t.node is None and t._requires_grad:
+        raise RuntimeError(
+            f"setitem: a leaf tensor that requires grad (shape {t.shape}, dtype {t.dtype}) "
+            "cannot be changed in place while gradients are recorded; assign inside "
+            "`with ag.no_grad():`, or build a new tensor (ag.where, ag.concat)"
+        )
+    backend, shape = t.backend, tuple(t.shape)
+    size = math.prod(shape)
+    positions = ops.getitem(ops.reshape(arange(size, backend=backend.name, device=t.device),
+                                        tuple(shape)), key)
+    picked = tuple(positions.shape)
+    if isinstance(value, Tensor):
+        if value.backend is not backend:
+            raise TypeError(
+                f"setitem: the value lives on backend {value.backend.name!r}, the tensor on "
+                f"{backend.name!r}; move one with .to() first"
+            )
+        if value.dtype != t.dtype:
+            value = ops.astype(value, t.dtype.name)
+    else:  # a number or another library's array: a constant of t's dtype
+        value = tensor(value, dtype=t.dtype.name, backend=backend.name, device=t.device)
+    if coercion.broadcast_shapes(tuple(value.shape), picked) != picked:
+        raise ValueError(
+            f"setitem: a value of shape {tuple(value.shape)} cannot fill the {picked} "
+            f"elements selected from a tensor of shape {tuple(shape)}"
+        )
+    xp = backend.xp
+    flat = xp.reshape(positions.data, (-1,))
+    count = flat.shape[0]
+    ranks = xp.arange(1, count + 1, dtype=flat.dtype, device=backend.device(flat))
+    # ranks[p] - 1: which selected element lands on position p (0: none does).
+    landing = backend.scatter_add_1d(size, flat, ranks)
+    basic = (int, slice, type(None), type(Ellipsis))
+    if count and not all(isinstance(k, basic) for k in (key if isinstance(key, tuple) else (key,))):
+        hits = backend.scatter_add_1d(size, flat, xp.ones_like(ranks))
+        if int(xp.max(hits)) > 1:
+            raise IndexError(f"setitem: the index names an element of the tensor (shape "
+                             f"{tuple(shape)}) more than once")
+    every = xp.arange(size, dtype=flat.dtype, device=backend.device(flat))
+    source = _wrap(xp.where(landing > 0, size + landing - 1, every), backend)
+
+    old = _wrap(t.data, backend, t._requires_grad)
+    old.node = t.node
+    old._version = t._version
+    pool = ops.concat([ops.reshape(old, (-1,)),
+                       ops.reshape(ops.broadcast_to(value, picked), (-1,))])
+    result = ops.reshape(ops.take(pool, source, axis=0), tuple(shape))
+    t.data = result.data
+    t.node = result.node
+    t._requires_grad = result._requires_grad
+    t._version = tick_inplace()

@@ -298,6 +298,11 @@ class Tensor:
     def __getitem__(self, key):
         return ops.getitem(self, key)
 
+    def __setitem__(self, key, value):
+        """`x[key] = value`, differentiable in value and in x's other elements; see
+        `anygrad.inplace.assign`."""
+        inplace.assign(self, key, value)
+
     # Comparisons carry no graph; they give boolean tensors.
     def __eq__(self, other):
         return ops.equal(self, other)
