@@ -7,7 +7,9 @@ The functions are anygrad's ops; creation functions make tensors on the current 
 """
 from __future__ import annotations
 
+import collections
 import math
+import types
 
 from . import creation
 from .backends import get_backend
@@ -114,6 +116,38 @@ def astype(x, dtype, /, *, copy=True, device=None):
     return _astype(x, dtype)
 
 
+def _accumulating_in(reduce):
+    """`reduce` with the standard's `dtype=`: the sum (product, ...) accumulated in that
+    dtype, by casting x first."""
+    import functools
+
+    @functools.wraps(reduce)
+    def accumulate(x, /, *args, dtype=None, **kwargs):
+        if dtype is not None and str(dtype) != x.dtype.name:
+            x = _astype(x, str(dtype))
+        return reduce(x, *args, **kwargs)
+
+    return accumulate
+
+
+sum, prod, cumulative_sum, cumulative_prod = (  # noqa: A001
+    _accumulating_in(f) for f in (sum, prod, cumulative_sum, cumulative_prod))  # noqa: F405
+
+
+# Special functions under the names SciPy looks for (`xp.special.erf`, where a
+# namespace offers them, before it falls back to converting to numpy): scipy.special's
+# functions of these names then run on, and differentiate through, tensors.
+def _entr(x):
+    """-x log x for x > 0, 0 at 0, -inf below (scipy.special.entr). The log sees 1 where
+    x <= 0, so its derivative stays finite in the branch `where` discards."""
+    positive = x > 0
+    inner = -x * log(where(positive, x, 1.0))  # noqa: F405
+    return where(positive, inner, where(x == 0, 0.0, -math.inf))  # noqa: F405
+
+
+special = types.SimpleNamespace(erf=erf, expit=sigmoid, entr=_entr)  # noqa: F405
+
+
 class _NamespaceInfo:
     """The standard's inspection object (`xp.__array_namespace_info__()`), for the
     tensors of one backend: the backend's own answers, its dtypes as anygrad's."""
@@ -158,7 +192,6 @@ _BOUND: dict = {}
 def namespace_for(backend):
     """This namespace with its creation functions making tensors on `backend`."""
     import functools
-    import types
 
     ns = _BOUND.get(backend.name)
     if ns is None:
@@ -199,9 +232,19 @@ def _info_dtype(type):
     return _native(type)
 
 
+_FloatInfo = collections.namedtuple("finfo", ["bits", "eps", "max", "min", "smallest_normal",
+                                              "dtype"])
+
+
 def finfo(type):
+    """The standard's finfo: Python numbers (as the standard says; some libraries give
+    their own scalars, which other libraries' functions refuse) and anygrad's dtype."""
+    from .dtypes import as_dtype
+
     b, native = _info_dtype(type)
-    return b.xp.finfo(native)
+    info = b.xp.finfo(native)
+    return _FloatInfo(int(info.bits), float(info.eps), float(info.max), float(info.min),
+                      float(info.smallest_normal), as_dtype(native))
 
 
 def iinfo(type):
@@ -219,5 +262,5 @@ __all__ = list(_ops_all) + [
     "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
     "full_like", "arange", "eye", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
     "linalg", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
-    "e", "pi", "inf", "nan", "newaxis", "__array_namespace_info__",
+    "e", "pi", "inf", "nan", "newaxis", "__array_namespace_info__", "special",
 ]
