@@ -89,11 +89,43 @@ def _operand(op, t, other):
 _SYMBOL = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "pow": "**"}
 
 
-def _recorded(t, op, other):
-    """The differentiable form: t becomes the result of op on its old self."""
+def _snapshot(t):
+    """A tensor standing for t as it is now: its data, node and version."""
     old = _wrap(t.data, t.backend, t._requires_grad)
     old.node = t.node
     old._version = t._version
+    return old
+
+
+def _reroute(t, old, start):
+    """Make the recorded ops that the new value depends on (the graph above `start`) and
+    that read t, read `old` instead.
+
+    They read t before this update (`x /= x.sum()`, `x[i] = x[i] * 2`), but a node holds
+    its input tensors, and t's node is about to become the update's own: through t they
+    would lead backward from the update into itself, and the gradient would never
+    arrive. Ops that read t and that the new value does not depend on keep t, and
+    backward through them refuses, as for any input changed in place.
+    """
+    stop = t.node
+    seen = set()
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node is None or node is stop or id(node) in seen or node.inputs is None:
+            continue
+        seen.add(id(node))
+        inputs = node.inputs
+        if any(a is t for a in inputs):
+            node.inputs = type(inputs)(old if a is t else a for a in inputs)
+        stack.extend(a.node for a in inputs if isinstance(a, Tensor))
+
+
+def _recorded(t, op, other):
+    """The differentiable form: t becomes the result of op on its old self."""
+    old = _snapshot(t)
+    if isinstance(other, Tensor):
+        _reroute(t, old, other.node)
     result = op(old, other)
     if result.data.dtype != t.data.dtype:
         result = result.astype(t.data.dtype)
@@ -159,9 +191,8 @@ def assign(t, key, value):
     every = xp.arange(size, dtype=flat.dtype, device=backend.device(flat))
     source = _wrap(xp.where(landing > 0, size + landing - 1, every), backend)
 
-    old = _wrap(t.data, backend, t._requires_grad)
-    old.node = t.node
-    old._version = t._version
+    old = _snapshot(t)
+    _reroute(t, old, value.node)
     pool = ops.concat([ops.reshape(old, (-1,)),
                        ops.reshape(ops.broadcast_to(value, picked), (-1,))])
     result = ops.reshape(ops.take(pool, source, axis=0), tuple(shape))
