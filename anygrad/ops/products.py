@@ -32,8 +32,8 @@ def prod(x, axis=None, keepdims=False):
             flat = concat([flat, one], axis=-1)
             n += 1
         flat = flat[..., : n // 2] * flat[..., n // 2:]
-    if flat.shape[-1] == 0:  # the empty product
-        flat = ones_like(sum(flat, axis=-1, keepdims=True))
+    if flat.shape[-1] == 0:  # the empty product: 1, still computed from x (an empty
+        flat = sum(flat, axis=-1, keepdims=True) + 1.0  # sum is exactly 0), so it keeps x's graph
     out = reshape(flat, kept_shape)
     if keepdims:
         out = reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
@@ -51,8 +51,9 @@ def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
         x = astype(x, dtype)
     before = (slice(None),) * axis
     n = x.shape[axis]
-    if include_initial:
-        x = concat([ones_like(x[before + (slice(0, 1), ...)]), x], axis=axis)
+    if include_initial:  # (a sum keeps the axis at length 1 where x has none)
+        x = concat([ones_like(sum(x[before + (slice(0, 1), ...)], axis=axis, keepdims=True))
+                    if n == 0 else ones_like(x[before + (slice(0, 1), ...)]), x], axis=axis)
         n += 1
     step = 1
     while step < n:  # Hillis-Steele: each element takes in the product `step` places back
