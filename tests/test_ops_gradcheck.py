@@ -278,3 +278,16 @@ def test_floating_ops_take_integers_as_exp_does(backend):
         assert fn(ints, 2).dtype == ag.exp(ints).dtype, name
         assert fn(single, ints).dtype == ag.float32, name
         assert fn(single, 0.5).dtype == ag.float32, name
+
+
+def test_empty_products_keep_the_graph(backend):
+    # found by the differential fuzzer: an empty product is 1 and an empty running
+    # product with its initial value is [1], both still computed from (and so
+    # recording a graph back to) the empty input
+    x = make(np.zeros((0, 3)), backend)
+    assert ag.prod(x).requires_grad and float(ag.prod(x)) == 1.0
+    running = ag.cumulative_prod(x, axis=0, include_initial=True)
+    assert running.shape == (1, 3) and running.requires_grad
+    np.testing.assert_array_equal(running.numpy(), np.ones((1, 3)))
+    ag.sum(running * 2.0).backward()
+    assert x.grad.shape == (0, 3)
