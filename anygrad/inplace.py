@@ -191,12 +191,17 @@ def assign(t, key, value):
     every = xp.arange(size, dtype=flat.dtype, device=backend.device(flat))
     source = _wrap(xp.where(landing > 0, size + landing - 1, every), backend)
 
-    old = _snapshot(t)
-    _reroute(t, old, value.node)
+    recorded = _grad_enabled.get() and (t._requires_grad or value._requires_grad)
+    old = _snapshot(t) if recorded else t
+    if recorded:
+        _reroute(t, old, value.node)
     pool = ops.concat([ops.reshape(old, (-1,)),
                        ops.reshape(ops.broadcast_to(value, picked), (-1,))])
     result = ops.reshape(ops.take(pool, source, axis=0), tuple(shape))
     t.data = result.data
-    t.node = result.node
-    t._requires_grad = result._requires_grad
+    if recorded:
+        t.node = result.node
+        t._requires_grad = result._requires_grad
+    elif t.node is not None and t.node.inputs is not None:
+        t.node.clock = OUTPUT_CHANGED  # as for any unrecorded in-place update
     t._version = tick_inplace()

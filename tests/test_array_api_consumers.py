@@ -127,7 +127,7 @@ def test_item_assignment_errors_name_the_problem(backend):
         z[:] = ag.ones((2,), dtype="float64", backend=backend)
     with ag.no_grad():
         leaf[1] = 5.0
-    assert float(leaf[1]) == 5.0
+    assert float(leaf[1]) == 5.0 and leaf.requires_grad and leaf.is_leaf
 
 
 def test_namespace_answers_what_array_api_extra_asks(backend):
