@@ -36,7 +36,6 @@ def _data(shape, seed, low=-1.0, high=1.0):
 
 POSITIVE = {"low": 0.5, "high": 2.0}
 TARGET = _data((6, 2), 100)  # a fixed target the predictions are scored against
-LABELS = np.array([0, 2, 1, 2, 0, 1])
 
 # name -> (function of the inputs, input shapes, input range): the inputs are the
 # differentiated arguments; everything else is a constant.
