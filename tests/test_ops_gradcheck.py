@@ -286,6 +286,7 @@ def test_empty_products_keep_the_graph(backend):
     # recording a graph back to) the empty input
     x = make(np.zeros((0, 3)), backend)
     assert ag.prod(x).requires_grad and float(ag.prod(x)) == 1.0
+    assert ag.prod(x, axis=1).shape == (0,)  # a product along a full axis of an empty x
     running = ag.cumulative_prod(x, axis=0, include_initial=True)
     assert running.shape == (1, 3) and running.requires_grad
     np.testing.assert_array_equal(running.numpy(), np.ones((1, 3)))

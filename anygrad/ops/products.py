@@ -6,6 +6,8 @@ gradients of every order for free. Pairwise halving needs log2(n) multiplies.
 """
 from __future__ import annotations
 
+import math
+
 from ..creation import ones_like
 from .registry import public
 from .shape import concat, permute_dims, reshape
@@ -24,7 +26,8 @@ def prod(x, axis=None, keepdims=False):
     # Reduced axes last, merged into one: (kept..., n)
     moved = permute_dims(x, tuple(kept) + axes) if ndim else x
     kept_shape = tuple(x.shape[a] for a in kept)
-    flat = reshape(moved, kept_shape + (-1,))
+    # the reduced length spelled out: -1 is ambiguous when a kept axis is empty
+    flat = reshape(moved, kept_shape + (math.prod(x.shape[a] for a in axes),))
     while flat.shape[-1] > 1:
         n = flat.shape[-1]
         if n % 2:  # pad with a one so the halves match
