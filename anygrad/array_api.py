@@ -7,14 +7,22 @@ The functions are anygrad's ops; creation functions make tensors on the current 
 """
 from __future__ import annotations
 
+import collections
+import math
+import types
+
 from . import creation
 from .backends import get_backend
 from .dtypes import DTYPES as _DTYPES
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
+from .ops import astype as _astype
 from .ops import fft, linalg  # noqa: F401
 
 __array_api_version__ = "2024.12"
+
+e, pi, inf, nan = math.e, math.pi, math.inf, math.nan
+newaxis = None
 
 bool = _DTYPES["bool"]
 int8, int16, int32, int64 = (_DTYPES.get(n) for n in ("int8", "int16", "int32", "int64"))
@@ -37,13 +45,20 @@ def _backend_of(x):
 # Creation functions take `backend` beyond the standard: the namespace a tensor hands out
 # (`namespace_for`) fills it in, so that `xp.asarray(2.0)` lands beside the tensor.
 def asarray(obj, /, *, dtype=None, device=None, copy=None, backend=None):
-    """A tensor from a tensor, an array, a number or nested lists."""
+    """A tensor from a tensor, an array, a number or nested lists.
+
+    A tensor stays in the graph: a cast, move or copy of it is differentiable, as
+    `x.to()` is. Anything else becomes a constant on this namespace's backend (a
+    namespace a tensor hands out makes arrays of that tensor's library, as the
+    standard's `asarray` does)."""
     from .tensor import Tensor
 
-    if isinstance(obj, Tensor) and dtype is None and device is None and not copy:
+    if isinstance(obj, Tensor):
+        if device is not None and str(device) != str(obj.device):
+            obj, copy = obj.to(device=device), False
+        if copy or (dtype is not None and str(dtype) != obj.dtype.name):
+            return _astype(obj, obj.dtype.name if dtype is None else str(dtype))
         return obj
-    if isinstance(obj, Tensor) or hasattr(obj, "__array_namespace__"):
-        backend = None  # an array keeps its own library
     return creation.tensor(obj, dtype=None if dtype is None else str(dtype), device=device,
                            backend=backend)
 
@@ -91,14 +106,93 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None):
                         device=device, backend=backend)
 
 
-_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye")
+def astype(x, dtype, /, *, copy=True, device=None):
+    """x as `dtype` (on `device`), in the standard's signature. A cast to x's own dtype
+    returns x itself when `copy` is false; a tensor is never written in place, so a
+    shared result is as good as a copy."""
+    if device is not None and str(device) != str(x.device):
+        x = x.to(device=device)
+    if not copy and str(dtype) == x.dtype.name:
+        return x
+    return _astype(x, dtype)
+
+
+def _accumulating_in(reduce):
+    """`reduce` with the standard's `dtype=`: the sum (product, ...) accumulated in that
+    dtype, by casting x first."""
+    import functools
+
+    @functools.wraps(reduce)
+    def accumulate(x, /, *args, dtype=None, **kwargs):
+        if dtype is not None and str(dtype) != x.dtype.name:
+            x = _astype(x, str(dtype))
+        return reduce(x, *args, **kwargs)
+
+    return accumulate
+
+
+sum, prod, cumulative_sum, cumulative_prod = (  # noqa: A001
+    _accumulating_in(f) for f in (sum, prod, cumulative_sum, cumulative_prod))  # noqa: F405
+
+
+# Special functions under the names SciPy looks for (`xp.special.erf`, where a
+# namespace offers them, before it falls back to converting to numpy): scipy.special's
+# functions of these names then run on, and differentiate through, tensors.
+def _entr(x):
+    """-x log x for x > 0, 0 at 0, -inf below (scipy.special.entr). The log sees 1 where
+    x <= 0, so its derivative stays finite in the branch `where` discards."""
+    positive = x > 0
+    inner = -x * log(where(positive, x, 1.0))  # noqa: F405
+    return where(positive, inner, where(x == 0, 0.0, -math.inf))  # noqa: F405
+
+
+special = types.SimpleNamespace(erf=erf, expit=sigmoid, entr=_entr)  # noqa: F405
+
+
+class _NamespaceInfo:
+    """The standard's inspection object (`xp.__array_namespace_info__()`), for the
+    tensors of one backend: the backend's own answers, its dtypes as anygrad's."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self._native = backend.xp.__array_namespace_info__()
+
+    def capabilities(self):
+        return self._native.capabilities()
+
+    def default_device(self):
+        return self._backend.default_device()
+
+    def devices(self):
+        return self._native.devices()
+
+    def default_dtypes(self, *, device=None):
+        from .dtypes import as_dtype, get_default_dtype
+
+        found = {kind: as_dtype(d) for kind, d in
+                 self._native.default_dtypes(device=device).items()}
+        found["real floating"] = get_default_dtype()  # anygrad's, which set_default_dtype sets
+        return found
+
+    def dtypes(self, *, device=None, kind=None):
+        from .dtypes import as_dtype
+
+        return {name: as_dtype(d) for name, d in
+                self._native.dtypes(device=device, kind=kind).items()}
+
+
+def __array_namespace_info__(*, backend=None):
+    return _NamespaceInfo(get_backend(backend))
+
+
+_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye",
+           "__array_namespace_info__")
 _BOUND: dict = {}
 
 
 def namespace_for(backend):
     """This namespace with its creation functions making tensors on `backend`."""
     import functools
-    import types
 
     ns = _BOUND.get(backend.name)
     if ns is None:
@@ -139,9 +233,19 @@ def _info_dtype(type):
     return _native(type)
 
 
+_FloatInfo = collections.namedtuple("finfo", ["bits", "eps", "max", "min", "smallest_normal",
+                                              "dtype"])
+
+
 def finfo(type):
+    """The standard's finfo: Python numbers (as the standard says; some libraries give
+    their own scalars, which other libraries' functions refuse) and anygrad's dtype."""
+    from .dtypes import as_dtype
+
     b, native = _info_dtype(type)
-    return b.xp.finfo(native)
+    info = b.xp.finfo(native)
+    return _FloatInfo(int(info.bits), float(info.eps), float(info.max), float(info.min),
+                      float(info.smallest_normal), as_dtype(native))
 
 
 def iinfo(type):
@@ -159,5 +263,6 @@ __all__ = list(_ops_all) + [
     "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
     "full_like", "arange", "eye", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
     "linalg", "fft", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
-    "complex64", "complex128",
+    "complex64", "complex128", "e", "pi", "inf", "nan", "newaxis", "__array_namespace_info__",
+    "special",
 ]

@@ -12,6 +12,7 @@ backward through that op raises (as PyTorch's version counters do).
 """
 from __future__ import annotations
 
+import math
 import operator
 
 from . import coercion, dtypes
@@ -88,11 +89,43 @@ def _operand(op, t, other):
 _SYMBOL = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "pow": "**"}
 
 
-def _recorded(t, op, other):
-    """The differentiable form: t becomes the result of op on its old self."""
+def _snapshot(t):
+    """A tensor standing for t as it is now: its data, node and version."""
     old = _wrap(t.data, t.backend, t._requires_grad)
     old.node = t.node
     old._version = t._version
+    return old
+
+
+def _reroute(t, old, start):
+    """Make the recorded ops that the new value depends on (the graph above `start`) and
+    that read t, read `old` instead.
+
+    They read t before this update (`x /= x.sum()`, `x[i] = x[i] * 2`), but a node holds
+    its input tensors, and t's node is about to become the update's own: through t they
+    would lead backward from the update into itself, and the gradient would never
+    arrive. Ops that read t and that the new value does not depend on keep t, and
+    backward through them refuses, as for any input changed in place.
+    """
+    stop = t.node
+    seen = set()
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node is None or node is stop or id(node) in seen or node.inputs is None:
+            continue
+        seen.add(id(node))
+        inputs = node.inputs
+        if any(a is t for a in inputs):
+            node.inputs = type(inputs)(old if a is t else a for a in inputs)
+        stack.extend(a.node for a in inputs if isinstance(a, Tensor))
+
+
+def _recorded(t, op, other):
+    """The differentiable form: t becomes the result of op on its old self."""
+    old = _snapshot(t)
+    if isinstance(other, Tensor):
+        _reroute(t, old, other.node)
     result = op(old, other)
     if result.data.dtype != t.data.dtype:
         result = result.astype(t.data.dtype)
@@ -101,3 +134,74 @@ def _recorded(t, op, other):
     t._requires_grad = result._requires_grad
     t._version = tick_inplace()
     return t
+
+
+# ------------------------------------------------------------------ item assignment
+def assign(t, key, value):
+    """`t[key] = value`, the standard's `__setitem__`: t becomes itself with the
+    selected elements replaced, recorded as an op on its old self when gradients are,
+    so the gradient reaches `value` and t's other elements (as in PyTorch).
+
+    The result is one gather from t's elements followed by value's, at positions found
+    by following every element of t through the same selection `t[key]` makes; any key
+    `getitem` takes works alike on every backend. An integer-array key that names an
+    element twice is refused (which write would win is left open by the standard).
+    """
+    from . import ops
+    from .creation import arange, tensor
+
+    if _grad_enabled.get() and t.node is None and t._requires_grad:
+        raise RuntimeError(
+            f"setitem: a leaf tensor that requires grad (shape {t.shape}, dtype {t.dtype}) "
+            "cannot be changed in place while gradients are recorded; assign inside "
+            "`with ag.no_grad():`, or build a new tensor (ag.where, ag.concat)"
+        )
+    backend, shape = t.backend, tuple(t.shape)
+    size = math.prod(shape)
+    positions = ops.getitem(ops.reshape(arange(size, backend=backend.name, device=t.device),
+                                        tuple(shape)), key)
+    picked = tuple(positions.shape)
+    if isinstance(value, Tensor):
+        if value.backend is not backend:
+            raise TypeError(
+                f"setitem: the value lives on backend {value.backend.name!r}, the tensor on "
+                f"{backend.name!r}; move one with .to() first"
+            )
+        if value.dtype != t.dtype:
+            value = ops.astype(value, t.dtype.name)
+    else:  # a number or another library's array: a constant of t's dtype
+        value = tensor(value, dtype=t.dtype.name, backend=backend.name, device=t.device)
+    if coercion.broadcast_shapes(tuple(value.shape), picked) != picked:
+        raise ValueError(
+            f"setitem: a value of shape {tuple(value.shape)} cannot fill the {picked} "
+            f"elements selected from a tensor of shape {tuple(shape)}"
+        )
+    xp = backend.xp
+    flat = xp.reshape(positions.data, (-1,))
+    count = flat.shape[0]
+    ranks = xp.arange(1, count + 1, dtype=flat.dtype, device=backend.device(flat))
+    # ranks[p] - 1: which selected element lands on position p (0: none does).
+    landing = backend.scatter_add_1d(size, flat, ranks)
+    basic = (int, slice, type(None), type(Ellipsis))
+    if count and not all(isinstance(k, basic) for k in (key if isinstance(key, tuple) else (key,))):
+        hits = backend.scatter_add_1d(size, flat, xp.ones_like(ranks))
+        if int(xp.max(hits)) > 1:
+            raise IndexError(f"setitem: the index names an element of the tensor (shape "
+                             f"{tuple(shape)}) more than once")
+    every = xp.arange(size, dtype=flat.dtype, device=backend.device(flat))
+    source = _wrap(xp.where(landing > 0, size + landing - 1, every), backend)
+
+    recorded = _grad_enabled.get() and (t._requires_grad or value._requires_grad)
+    old = _snapshot(t) if recorded else t
+    if recorded:
+        _reroute(t, old, value.node)
+    pool = ops.concat([ops.reshape(old, (-1,)),
+                       ops.reshape(ops.broadcast_to(value, picked), (-1,))])
+    result = ops.reshape(ops.take(pool, source, axis=0), tuple(shape))
+    t.data = result.data
+    if recorded:
+        t.node = result.node
+        t._requires_grad = result._requires_grad
+    elif t.node is not None and t.node.inputs is not None:
+        t.node.clock = OUTPUT_CHANGED  # as for any unrecorded in-place update
+    t._version = tick_inplace()

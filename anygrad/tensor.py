@@ -149,6 +149,9 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __complex__(self):
+        return complex(self.item())
+
     def __bool__(self):
         return bool(self.item())
 
@@ -269,6 +272,18 @@ class Tensor:
     def __rmatmul__(self, other):
         return _apply(ops.matmul, (other, self))
 
+    def __mod__(self, other):
+        return _apply(ops.remainder, (self, other))
+
+    def __rmod__(self, other):
+        return _apply(ops.remainder, (other, self))
+
+    def __floordiv__(self, other):
+        return _apply(ops.floor_divide, (self, other))
+
+    def __rfloordiv__(self, other):
+        return _apply(ops.floor_divide, (other, self))
+
     def __neg__(self):
         return _apply(ops.negative, (self,))
 
@@ -298,6 +313,11 @@ class Tensor:
     def __getitem__(self, key):
         return ops.getitem(self, key)
 
+    def __setitem__(self, key, value):
+        """`x[key] = value`, differentiable in value and in x's other elements; see
+        `anygrad.inplace.assign`."""
+        inplace.assign(self, key, value)
+
     # Comparisons carry no graph; they give boolean tensors.
     def __eq__(self, other):
         return ops.equal(self, other)
@@ -325,6 +345,30 @@ class Tensor:
 
     def __or__(self, other):
         return ops.logical_or(self, other)
+
+    def __rand__(self, other):
+        return ops.logical_and(other, self)
+
+    def __ror__(self, other):
+        return ops.logical_or(other, self)
+
+    def __xor__(self, other):
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return ops.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return ops.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return ops.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return ops.bitwise_right_shift(other, self)
 
     __hash__ = object.__hash__
 

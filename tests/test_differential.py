@@ -542,6 +542,218 @@ def _pick_where_scalar(draw, x, pool):
     return [x], {"c": _choice(draw, [0.0, -0.5, 2])}
 
 
+
+# ------------------------------------------------------------ the standard's wider functions
+def _unit(x):
+    """x / (x*x + 1), within [-0.5, 0.5]: a smooth argument for asin, acos and atanh."""
+    return x / (x * x + 1.0)
+
+
+def _below(limit):
+    def ok(args, params, out):
+        return args[0].size == 0 or np.max(np.abs(args[0])) < limit
+
+    return ok
+
+
+def _off_origin(args, params, out):
+    """atan2 and hypot: away from (0, 0), and atan2 away from its cut (y = 0, x < 0)."""
+    y, x = np.broadcast_arrays(args[0], args[1])
+    if y.size == 0:
+        return True
+    cut = x < 0
+    return np.min(np.hypot(y, x)) > MARGIN and (not cut.any() or np.min(np.abs(y[cut])) > MARGIN)
+
+
+_np_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _t_prod(x, axis, keepdims):
+    """torch.prod reduces one dim at a time."""
+    if x.ndim == 0:
+        return x
+    axes = sorted(a % x.ndim for a in _t_axes(x, axis))
+    out = x
+    for a in axes:
+        out = torch.prod(out, dim=a, keepdim=True)
+    return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+
+def _t_vector_norm(x, axis, keepdims):
+    return torch.linalg.vector_norm(x, dim=_t_axes(x, axis), keepdim=keepdims) if x.ndim \
+        else torch.abs(x)
+
+
+def _np_vector_norm(x, axis, keepdims):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _pick_one_axis(draw, x, pool):
+    if x.ndim == 0:
+        return None
+    return [x], {"axis": draw(st.integers(-x.ndim, x.ndim - 1))}
+
+
+def _pick_cumulative(draw, x, pool):
+    picked = _pick_one_axis(draw, x, pool)
+    if picked is not None:
+        picked[1]["include_initial"] = draw(st.booleans())
+    return picked
+
+
+def _np_cumulative(fn, start):
+    def cumulative(x, axis, include_initial):
+        out = fn(x, axis=axis)
+        if include_initial:
+            shape = list(x.shape)
+            shape[axis] = 1
+            out = np.concatenate([np.full(shape, start), out], axis=axis)
+        return out
+
+    return cumulative
+
+
+def _t_cumulative(name, start):
+    def cumulative(x, axis, include_initial):
+        out = getattr(torch, name)(x, dim=axis)
+        if include_initial:
+            shape = list(x.shape)
+            shape[axis] = 1
+            out = torch.cat([torch.full(shape, start, dtype=x.dtype), out], dim=axis)
+        return out
+
+    return cumulative
+
+
+def _pick_diff(draw, x, pool):
+    picked = _pick_one_axis(draw, x, pool)
+    if picked is not None:
+        picked[1]["n"] = draw(st.sampled_from([1, 1, 2]))
+    return picked
+
+
+def _pick_sort(draw, x, pool):
+    picked = _pick_one_axis(draw, x, pool)
+    if picked is not None:
+        picked[1]["descending"] = draw(st.booleans())
+    return picked
+
+
+def _no_ties(args, params, out):
+    x, axis = args[0], params["axis"]
+    if x.size == 0 or x.shape[axis] < 2:
+        return True
+    return np.min(np.diff(np.sort(x, axis=axis), axis=axis)) > MARGIN
+
+
+def _np_sort(x, axis, descending):
+    out = np.sort(x, axis=axis)
+    return np.flip(out, axis=axis) if descending else out
+
+
+def _pick_moveaxis(draw, x, pool):
+    if x.ndim == 0:
+        return None
+    return [x], {"source": draw(st.integers(-x.ndim, x.ndim - 1)),
+                 "destination": draw(st.integers(-x.ndim, x.ndim - 1))}
+
+
+def _pick_tile(draw, x, pool):
+    n = draw(st.integers(1, x.ndim + 1))
+    return [x], {"reps": tuple(draw(st.integers(1, 2)) for _ in range(n))}
+
+
+def _pick_repeat(draw, x, pool):
+    axis = None if x.ndim == 0 or draw(st.integers(0, 2)) == 0 else \
+        draw(st.integers(-x.ndim, x.ndim - 1))
+    return [x], {"repeats": draw(st.integers(1, 3)), "axis": axis}
+
+
+def _t_repeat(x, repeats, axis):
+    return torch.repeat_interleave(x, repeats, dim=axis)
+
+
+def _pick_roll(draw, x, pool):
+    if x.ndim == 0:
+        return None
+    axis = None if draw(st.integers(0, 2)) == 0 else draw(st.integers(-x.ndim, x.ndim - 1))
+    return [x], {"shift": draw(st.integers(-3, 3)), "axis": axis}
+
+
+def _pick_matrix_offset(draw, x, pool):
+    if x.ndim < 2:
+        return None
+    return [x], {"k": draw(st.integers(-1, 1))}
+
+
+def _t_trace(x, k):
+    return torch.sum(torch.diagonal(x, offset=k, dim1=-2, dim2=-1), dim=-1)
+
+
+def _pick_tensordot(draw, x, pool):
+    k = draw(st.integers(0, min(x.ndim, 2)))
+    tail = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    return [x, Leaf(x.shape[x.ndim - k:] + tail)], {"k": k}
+
+
+def _t_tensordot(a, b, k):
+    a, b = _t_promote(a, b)
+    return torch.tensordot(a, b, dims=k)
+
+
+def _pick_vecdot(draw, x, pool):
+    if x.ndim == 0:
+        return None
+    other = x if draw(st.integers(0, 3)) == 0 else Leaf(x.shape[draw(st.integers(0, x.ndim - 1)):])
+    return [x, other] if draw(st.booleans()) else [other, x], {}
+
+
+def _t_vecdot(a, b):
+    a, b = _t_promote(a, b)
+    return torch.sum(a * b, dim=-1)
+
+
+def _pick_outer(draw, x, pool):
+    if x.ndim != 1:
+        return None
+    return [x, Leaf((draw(st.integers(1, 3)),))], {}
+
+
+def _pick_cross(draw, x, pool):
+    threes = [i for i, n in enumerate(x.shape) if n == 3]
+    if not threes:
+        return None
+    axis = draw(st.sampled_from(threes))
+    other = x if draw(st.integers(0, 3)) == 0 else Leaf(x.shape)
+    return [x, other], {"axis": axis - x.ndim if draw(st.booleans()) else axis}
+
+
+def _t_cross(a, b, axis):
+    a, b = _t_promote(a, b)
+    return torch.linalg.cross(a, b, dim=axis)
+
+
+def _pick_einsum(draw, x, pool):
+    """A contraction for x's rank, and the shape of the second operand it needs."""
+    k = draw(st.integers(1, 3))
+    n = x.shape
+    if x.ndim == 1:
+        forms = [("i,i->", n), ("i,j->ij", (k,)), ("i->", None)]
+    elif x.ndim == 2:
+        forms = [("ij,jk->ik", (n[1], k)), ("ij,ij->i", n), ("ij->ji", None), ("ij,kj", (k, n[1]))]
+    elif x.ndim == 3:
+        forms = [("bij,bjk->bki", (n[0], n[2], k)), ("ijk->kj", None), ("ijk,k->ij", n[2:])]
+    else:
+        forms = None
+    if forms is None:
+        return None
+    spec, shape = _choice(draw, forms)
+    return ([x] if shape is None else [x, Leaf(shape)]), {"spec": spec}
+
+
+def _t_einsum(*operands, spec):
+    return torch.einsum(spec, *_t_promote(*operands))
+
 OPS = [
     # elementwise, one input
     _unary("exp", ag.exp, lambda x: torch.exp(x), np.exp),
@@ -649,8 +861,80 @@ OPS = [
     Op("take_along_axis", lambda x, indices, axis: ag.take_along_axis(x, _on(x, indices), axis=axis),
        _t_take_along, _np_take_along, _pick_take_along, weight=2),
 ]
+# The standard's wider functions: elementwise (domains guarded), reductions,
+# rearrangements and contractions. Most are compositions of many core ops, so each
+# costs several core ops' time to check: drawn a third as often as a core op of the
+# same weight, they keep a run's time near what the core ops alone take.
+WIDER = [
+    _unary("tan", ag.tan, lambda x: torch.tan(x), np.tan, ok=_below(1.2)),
+    _unary("sinh", ag.sinh, lambda x: torch.sinh(x), np.sinh),
+    _unary("cosh", ag.cosh, lambda x: torch.cosh(x), np.cosh),
+    _unary("atan", ag.atan, lambda x: torch.atan(x), np.arctan),
+    _unary("asinh", ag.asinh, lambda x: torch.asinh(x), np.arcsinh),
+    Op("asin", lambda x: ag.asin(_unit(x)), lambda x: torch.asin(_unit(x)),
+       lambda x: np.arcsin(_unit(x))),
+    Op("acos", lambda x: ag.acos(_unit(x)), lambda x: torch.acos(_unit(x)),
+       lambda x: np.arccos(_unit(x))),
+    Op("atanh", lambda x: ag.atanh(_unit(x)), lambda x: torch.atanh(_unit(x)),
+       lambda x: np.arctanh(_unit(x))),
+    Op("acosh", lambda x: ag.acosh(_guard(x) + 1.0), lambda x: torch.acosh(_guard(x) + 1.0),
+       lambda x: np.arccosh(_guard(x) + 1.0)),
+    _unary("log2", ag.log2, lambda x: torch.log2(x), np.log2, guardable=True),
+    _unary("log10", ag.log10, lambda x: torch.log10(x), np.log10, guardable=True),
+    Op("reciprocal", lambda x: ag.reciprocal(_guard(x)), lambda x: torch.reciprocal(_guard(x)),
+       lambda x: 1.0 / _guard(x)),
+    _unary("erf", ag.erf, lambda x: torch.erf(x), _np_erf),
+    _unary("softplus", ag.softplus, lambda x: torch.nn.functional.softplus(x),
+           lambda x: np.logaddexp(0.0, x)),
+    _binary("atan2", ag.atan2, lambda a, b: torch.atan2(a, b), np.arctan2, ok=_off_origin),
+    _binary("hypot", ag.hypot, lambda a, b: torch.hypot(a, b), np.hypot, ok=_off_origin),
+    _binary("logaddexp", ag.logaddexp, lambda a, b: torch.logaddexp(a, b), np.logaddexp),
+    _reduction("prod", lambda x, axis, keepdims: ag.prod(x, axis=axis, keepdims=keepdims),
+               _t_prod, np.prod),
+    _reduction("vector_norm", lambda x, axis, keepdims: ag.vector_norm(
+        x, axis=axis, keepdims=keepdims), _t_vector_norm, _np_vector_norm, ok=_positive_variance),
+    Op("cumulative_sum", lambda x, axis, include_initial: ag.cumulative_sum(
+        x, axis=axis, include_initial=include_initial), _t_cumulative("cumsum", 0.0),
+       _np_cumulative(np.cumsum, 0.0), _pick_cumulative),
+    Op("cumulative_prod", lambda x, axis, include_initial: ag.cumulative_prod(
+        x, axis=axis, include_initial=include_initial), _t_cumulative("cumprod", 1.0),
+       _np_cumulative(np.cumprod, 1.0), _pick_cumulative),
+    Op("diff", lambda x, axis, n: ag.diff(x, axis=axis, n=n),
+       lambda x, axis, n: torch.diff(x, n=n, dim=axis), lambda x, axis, n: np.diff(x, n=n, axis=axis),
+       _pick_diff),
+    Op("sort", lambda x, axis, descending: ag.sort(x, axis=axis, descending=descending),
+       lambda x, axis, descending: torch.sort(x, dim=axis, descending=descending).values,
+       _np_sort, _pick_sort, _no_ties),
+    Op("moveaxis", ag.moveaxis, lambda x, source, destination: torch.movedim(x, source, destination),
+       np.moveaxis, _pick_moveaxis),
+    Op("tile", lambda x, reps: ag.tile(x, reps), lambda x, reps: torch.tile(x, reps),
+       lambda x, reps: np.tile(x, reps), _pick_tile),
+    Op("repeat", lambda x, repeats, axis: ag.repeat(x, repeats, axis=axis), _t_repeat,
+       lambda x, repeats, axis: np.repeat(x, repeats, axis=axis), _pick_repeat),
+    Op("roll", lambda x, shift, axis: ag.roll(x, shift, axis=axis),
+       lambda x, shift, axis: torch.roll(x, shift, dims=axis),
+       lambda x, shift, axis: np.roll(x, shift, axis=axis), _pick_roll),
+    Op("tril", lambda x, k: ag.tril(x, k=k), lambda x, k: torch.tril(x, k),
+       lambda x, k: np.tril(x, k), _pick_matrix_offset),
+    Op("triu", lambda x, k: ag.triu(x, k=k), lambda x, k: torch.triu(x, k),
+       lambda x, k: np.triu(x, k), _pick_matrix_offset),
+    Op("diagonal", lambda x, k: ag.diagonal(x, offset=k),
+       lambda x, k: torch.diagonal(x, offset=k, dim1=-2, dim2=-1),
+       lambda x, k: np.diagonal(x, k, axis1=-2, axis2=-1), _pick_matrix_offset),
+    Op("trace", lambda x, k: ag.trace(x, offset=k), _t_trace,
+       lambda x, k: np.trace(x, k, axis1=-2, axis2=-1), _pick_matrix_offset),
+    Op("tensordot", lambda a, b, k: ag.tensordot(a, b, axes=k), _t_tensordot,
+       lambda a, b, k: np.tensordot(a, b, axes=k), _pick_tensordot),
+    Op("vecdot", ag.vecdot, _t_vecdot, lambda a, b: np.sum(a * b, axis=-1), _pick_vecdot),
+    Op("outer", ag.outer, lambda a, b: torch.outer(*_t_promote(a, b)), np.outer, _pick_outer),
+    Op("cross", lambda a, b, axis: ag.cross(a, b, axis=axis), _t_cross,
+       lambda a, b, axis: np.cross(a, b, axis=axis), _pick_cross),
+    Op("einsum", lambda *xs, spec: ag.einsum(spec, *xs), _t_einsum,
+       lambda *xs, spec: np.einsum(spec, *xs), _pick_einsum),
+]
+CORE, OPS = OPS, OPS + WIDER
 BY_NAME = {op.name: op for op in OPS}
-DRAWN = [op for op in OPS for _ in range(op.weight)]
+DRAWN = [op for op in CORE for _ in range(3 * op.weight)] + [op for op in WIDER for _ in range(op.weight)]
 
 
 # =================================================================== programs

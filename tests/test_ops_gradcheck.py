@@ -227,6 +227,15 @@ CASES = [
     ("pad_wrap_wider_than_axis", lambda a: ag.pad(a, ((4, 7), (1, 2)), mode="wrap"), [(3, 2)],
      {}),
     ("pad_circular", lambda a: ag.pad(a, (1, 2), mode="circular"), [(2, 3, 3)], {}),
+    # special functions and sliding windows (the neural-net functions stand on these)
+    ("erf", ag.erf, [(2, 3)], {"low": -3.0, "high": 3.0}),
+    ("softplus", ag.softplus, [(2, 3)], {"low": -5.0, "high": 5.0}),
+    ("softplus_beta_threshold", lambda a: ag.softplus(a, beta=2.0, threshold=3.0), [(2, 4)],
+     {"low": -3.0, "high": 3.0}),
+    ("unfold", lambda a: ag.unfold(a, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+     [(1, 2, 4, 5)], {}),
+    ("unfold_1d", lambda a: ag.unfold(a, 2, stride=2), [(2, 1, 5)], {}),
+    ("fold", lambda c: ag.fold(c, (3, 4), 2, padding=1, stride=2), [(1, 8, 6)], {}),
 ]
 
 
@@ -305,3 +314,17 @@ def test_floating_ops_take_integers_as_exp_does(backend):
         assert fn(ints, 2).dtype == ag.exp(ints).dtype, name
         assert fn(single, ints).dtype == ag.float32, name
         assert fn(single, 0.5).dtype == ag.float32, name
+
+
+def test_empty_products_keep_the_graph(backend):
+    # found by the differential fuzzer: an empty product is 1 and an empty running
+    # product with its initial value is [1], both still computed from (and so
+    # recording a graph back to) the empty input
+    x = make(np.zeros((0, 3)), backend)
+    assert ag.prod(x).requires_grad and float(ag.prod(x)) == 1.0
+    assert ag.prod(x, axis=1).shape == (0,)  # a product along a full axis of an empty x
+    running = ag.cumulative_prod(x, axis=0, include_initial=True)
+    assert running.shape == (1, 3) and running.requires_grad
+    np.testing.assert_array_equal(running.numpy(), np.ones((1, 3)))
+    ag.sum(running * 2.0).backward()
+    assert x.grad.shape == (0, 3)

@@ -37,15 +37,15 @@ class _ConvNd(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
                              f"and out_channels={out_channels}")
-        self.kernel_size = C._ints(kernel_size, self._nd, "kernel_size", name)
-        self.stride = C._ints(stride, self._nd, "stride", name)
+        self.kernel_size = C.ints(kernel_size, self._nd, "kernel_size", name)
+        self.stride = C.ints(stride, self._nd, "stride", name)
         if padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError(f"{name}: padding='same' needs stride 1, got stride={stride}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.padding = (padding if isinstance(padding, str)
-                        else C._ints(padding, self._nd, "padding", name))
-        self.dilation = C._ints(dilation, self._nd, "dilation", name)
+                        else C.ints(padding, self._nd, "padding", name))
+        self.dilation = C.ints(dilation, self._nd, "dilation", name)
         self.groups = groups
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))

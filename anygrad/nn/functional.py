@@ -1,7 +1,6 @@
 """Neural-net functions on tensors, PyTorch-shaped: `import anygrad.nn.functional as F`.
 
-Everything here is composed from anygrad's differentiable ops (plus erf and softplus
-from `special`), so gradients and gradients of gradients come for free on every
+Everything here is composed from anygrad's differentiable ops, so gradients and gradients of gradients come for free on every
 backend. `dim` is PyTorch's name for what the Array API calls `axis`; functions that
 take an axis accept either.
 """
@@ -14,9 +13,10 @@ import anygrad as ag
 from .._aliases import UNSET, axis_args
 from ..engine import _wrap
 from ..tensor import Tensor
+from ..ops.special import erf  # noqa: F401  (re-exported)
+from ..ops.windows import fold, unfold  # noqa: F401  (re-exported)
 from .convolution import (  # noqa: F401  (re-exported)
-    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
-    unfold,
+    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d,
 )
 from .losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
@@ -24,8 +24,6 @@ from .losses import (  # noqa: F401  (re-exported)
 )
 from .normalization import embedding, layer_norm  # noqa: F401  (re-exported)
 from .regression_losses import huber_loss, smooth_l1_loss  # noqa: F401  (re-exported)
-from .special import erf  # noqa: F401  (re-exported)
-from .special import softplus as _softplus
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool1d",
@@ -73,11 +71,7 @@ def silu(x):
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's
     rule, which keeps the two equal to float precision)."""
-    scaled = x * beta if beta != 1.0 else x
-    soft = _softplus(scaled)
-    if beta != 1.0:
-        soft = soft / beta
-    return ag.where(scaled > threshold, x, soft)
+    return ag.softplus(x, beta=beta, threshold=threshold)
 
 
 def gelu(x, approximate="none"):

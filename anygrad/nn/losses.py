@@ -12,7 +12,7 @@ from __future__ import annotations
 import anygrad as ag
 
 from ..tensor import Tensor
-from .special import softplus
+from ..ops.special import softplus
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",

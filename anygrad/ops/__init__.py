@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import registry
 from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise, comparison, reductions, activations, linalg, shape, products, rearrange,
-    contractions, sorting, complex, fft,
+    contractions, sorting, complex, fft, special, windows,
 )
 
 globals().update(registry.namespace())

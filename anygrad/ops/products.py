@@ -6,6 +6,8 @@ gradients of every order for free. Pairwise halving needs log2(n) multiplies.
 """
 from __future__ import annotations
 
+import math
+
 from ..creation import ones_like
 from .registry import public
 from .shape import concat, permute_dims, reshape
@@ -24,7 +26,8 @@ def prod(x, axis=None, keepdims=False):
     # Reduced axes last, merged into one: (kept..., n)
     moved = permute_dims(x, tuple(kept) + axes) if ndim else x
     kept_shape = tuple(x.shape[a] for a in kept)
-    flat = reshape(moved, kept_shape + (-1,))
+    # the reduced length spelled out: -1 is ambiguous when a kept axis is empty
+    flat = reshape(moved, kept_shape + (math.prod(x.shape[a] for a in axes),))
     while flat.shape[-1] > 1:
         n = flat.shape[-1]
         if n % 2:  # pad with a one so the halves match
@@ -32,8 +35,8 @@ def prod(x, axis=None, keepdims=False):
             flat = concat([flat, one], axis=-1)
             n += 1
         flat = flat[..., : n // 2] * flat[..., n // 2:]
-    if flat.shape[-1] == 0:  # the empty product
-        flat = ones_like(sum(flat, axis=-1, keepdims=True))
+    if flat.shape[-1] == 0:  # the empty product: 1, still computed from x (an empty
+        flat = sum(flat, axis=-1, keepdims=True) + 1.0  # sum is exactly 0), so it keeps x's graph
     out = reshape(flat, kept_shape)
     if keepdims:
         out = reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
@@ -51,8 +54,9 @@ def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
         x = astype(x, dtype)
     before = (slice(None),) * axis
     n = x.shape[axis]
-    if include_initial:
-        x = concat([ones_like(x[before + (slice(0, 1), ...)]), x], axis=axis)
+    if include_initial:  # (a sum keeps the axis at length 1 where x has none)
+        x = concat([ones_like(sum(x[before + (slice(0, 1), ...)], axis=axis, keepdims=True))
+                    if n == 0 else ones_like(x[before + (slice(0, 1), ...)]), x], axis=axis)
         n += 1
     step = 1
     while step < n:  # Hillis-Steele: each element takes in the product `step` places back

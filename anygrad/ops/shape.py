@@ -9,6 +9,7 @@ from ..engine import Op, VariadicOp
 from .registry import helper, op, public
 from ..tensor import Tensor
 from .. import indexing
+from ..dtypes import is_floating
 
 
 def _inverse_permutation(axes):
@@ -54,12 +55,16 @@ def _astype_vjp(ns, g, ans, x, dtype):
 
 
 astype_op = Op("astype", _astype_forward, _astype_vjp, complex=True)
+# A cast to integers or booleans has no gradient: its result records no graph (as in
+# PyTorch), so it can be a `where` condition or an index.
+_astype_constant = Op("astype", _astype_forward)
 
 
 @public
 def astype(x, dtype):
     """Cast to `dtype` (by name or the backend's dtype); differentiable between floats."""
-    return astype_op(x, dtype=x.backend.dtype(dtype))
+    native = x.backend.dtype(dtype)
+    return (astype_op if is_floating(native) else _astype_constant)(x, dtype=native)
 
 
 def _split_along(ns, g, index, inputs, axis):

@@ -1,15 +1,15 @@
-"""Primitives the neural-net functions need that the Array API lacks: erf and softplus.
+"""Special functions the standard lacks that the neural-net functions need: erf and
+softplus.
 
-Each is an Op whose derivative is stated next to its forward, so second derivatives
-(and the losses and GELU built on them) work on every backend.
+Each is written with the standard's elementwise functions, so it runs on every backend,
+and states its derivative next to its forward, so second derivatives (and GELU and the
+losses built on them) work everywhere too.
 """
 from __future__ import annotations
 
 import math
 
-from ..engine import Op
-
-__all__ = ["erf", "softplus"]
+from .registry import op
 
 # Cephes' rational approximations (S. L. Moshier, public domain; scipy's ndtr uses the
 # same): erf(x) = x T(x^2) / U(x^2) for |x| <= 1; erfc(x) = e^{-x^2} P(x) / Q(x) for
@@ -55,17 +55,33 @@ def _erf_forward(xp, x):
     return xp.where(x < 0, -magnitude, magnitude)
 
 
-erf = Op("erf", _erf_forward,
-         lambda ns, g, ans, x: g * _TWO_OVER_SQRT_PI * ns.exp(-(x * x)))
+erf = op("erf", _erf_forward,
+         lambda ns, g, ans, x: g * _TWO_OVER_SQRT_PI * ns.exp(-(x * x)),
+         floating=True)
 
 
-def _softplus_forward(xp, x):
-    # log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): no overflow for large |x|.
-    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+def _scaled(x, beta):
+    return x if beta == 1.0 else x * beta
 
 
-# softplus' = sigmoid(x) = 1 - e^{-softplus(x)}, written with the output so that the
-# rule needs no sigmoid from the raw namespace, and is smooth at x = 0 (where the
-# max/abs form of the forward would give a one-sided derivative).
-softplus = Op("softplus", _softplus_forward,
-              lambda ns, g, ans, x: -g * ns.expm1(-ans))
+def _softplus_forward(xp, x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as
+    torch.nn.functional.softplus."""
+    # log(1 + e^z) = max(z, 0) + log1p(e^{-|z|}): no overflow for large |z|.
+    z = _scaled(x, beta)
+    soft = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+    if beta != 1.0:
+        soft = soft / beta
+    # Above the threshold PyTorch returns x itself, equal to soft to float precision.
+    return xp.where(z > threshold, x, soft)
+
+
+def _softplus_vjp(ns, g, ans, x, beta=1.0, threshold=20.0):
+    # softplus' = sigmoid(beta x) = 1 - e^{-beta softplus}, written with the output so
+    # that the rule needs no sigmoid from the raw namespace, and is smooth at x = 0
+    # (where the max/abs form of the forward would give a one-sided derivative).
+    # Above the threshold the output is x, whose derivative is exactly 1.
+    return ns.where(_scaled(x, beta) > threshold, g, -g * ns.expm1(-_scaled(ans, beta)))
+
+
+softplus = op("softplus", _softplus_forward, _softplus_vjp, floating=True)
