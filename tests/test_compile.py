@@ -432,16 +432,7 @@ def test_model_moved_to_another_backend_records_again():
 def test_a_training_step_is_shown_and_timed_instruction_by_instruction():
     model = nn.Sequential(nn.Linear(3, 4, dtype="float64"), nn.ReLU(),
                           nn.Linear(4, 2, dtype="float64"))
-    opt = optim.SGD(model.parameters(), lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    f = ag.compile(step)
+    f = ag.compile(_step_of(model, optim.SGD(model.parameters(), lr=0.1)))
     x, y = ag.ones((5, 3), dtype="float64"), ag.tensor(np.array([0, 1, 0, 1, 1]))
     for _ in range(3):
         f(x, y)
