@@ -139,6 +139,9 @@ def test_state_stays_in_place_over_a_training_run(backend, build):
     """The program a graph captures — the replay, then each rebound array copied back
     into the one it replaced — trains exactly as eager does, and after every step each
     parameter, .grad, buffer and optimizer state is the same array it was."""
+    if backend == "jax":
+        pytest.skip("jax arrays are immutable: nothing can be written back in place (a CUDA "
+                    "graph is for torch only, and refuses other backends before this)")
     model, opt, scheduler, compiled = _recorded(backend, build)
     program = compiled.program
     xs, ys = _batches(backend)
