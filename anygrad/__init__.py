@@ -12,8 +12,8 @@ from .backends import (
     register_backend, set_backend, use_backend,
 )
 from .creation import (
-    arange, as_tensor, eye, full, full_like, ones, ones_like, rand, randn, tensor, zeros,
-    zeros_like,
+    arange, as_tensor, eye, full, full_like, linspace, ones, ones_like, rand, randn, tensor,
+    zeros, zeros_like,
 )
 from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F401,F403

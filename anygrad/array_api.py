@@ -11,7 +11,7 @@ import collections
 import math
 import types
 
-from . import creation
+from . import coercion, creation
 from .backends import get_backend
 from .dtypes import DTYPES as _DTYPES
 from .ops import *  # noqa: F401,F403
@@ -101,6 +101,28 @@ def arange(start, /, stop=None, step=1, *, dtype=None, device=None, backend=None
                            device=device, backend=backend)
 
 
+def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True, backend=None):
+    return creation.linspace(start, stop, num, dtype=None if dtype is None else str(dtype),
+                             device=device, backend=backend, endpoint=endpoint)
+
+
+def from_dlpack(x, /, *, device=None, copy=None, backend=None):
+    """A constant tensor on this namespace's backend from any array with `__dlpack__`
+    (a tensor's `__dlpack__` is detached, as the standard's protocol has no graph)."""
+    b = get_backend(backend)
+    array = b.xp.from_dlpack(x, device=device, copy=copy)
+    return creation.as_tensor(array, backend=b.name)
+
+
+def broadcast_shapes(*shapes):
+    """The shape `shapes` broadcast to together; ValueError naming them when they do not."""
+    out = coercion.broadcast_shapes(*(tuple(s) for s in shapes))
+    if out is None:
+        raise ValueError(f"broadcast_shapes: shapes {', '.join(map(str, shapes))} do not "
+                         "broadcast together")
+    return out
+
+
 def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None):
     return creation.eye(n_rows, n_cols, k=k, dtype=None if dtype is None else str(dtype),
                         device=device, backend=backend)
@@ -185,8 +207,8 @@ def __array_namespace_info__(*, backend=None):
     return _NamespaceInfo(get_backend(backend))
 
 
-_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye",
-           "__array_namespace_info__")
+_MAKERS = ("asarray", "zeros", "ones", "empty", "full", "arange", "eye", "linspace",
+           "from_dlpack", "__array_namespace_info__")
 _BOUND: dict = {}
 
 
@@ -261,7 +283,7 @@ def can_cast(from_, to, /):
 
 __all__ = list(_ops_all) + [
     "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-    "full_like", "arange", "eye", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
+    "full_like", "arange", "eye", "linspace", "from_dlpack", "broadcast_shapes", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
     "linalg", "fft", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
     "complex64", "complex128", "e", "pi", "inf", "nan", "newaxis", "__array_namespace_info__",
     "special",

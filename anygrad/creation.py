@@ -105,6 +105,16 @@ def arange(start, stop=None, step=1, dtype=None, backend=None, device=None, requ
     return _leaf(array, b, requires_grad)
 
 
+def linspace(start, stop, num, dtype=None, backend=None, device=None, endpoint=True,
+             requires_grad=False):
+    """`num` evenly spaced numbers from `start` to `stop` (included when `endpoint`)."""
+    b = get_backend(backend)
+    dtype = dtypes.infer([start, stop, 0.0]) if dtype is None else dtype
+    array = b.xp.linspace(start, stop, num, dtype=b.dtype(dtype), device=_where(b, device),
+                          endpoint=endpoint)
+    return _leaf(array, b, requires_grad)
+
+
 def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, requires_grad=False):
     b = get_backend(backend)
     dtype = dtypes.get_default_dtype().name if dtype is None else dtype

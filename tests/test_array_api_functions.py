@@ -217,3 +217,28 @@ def test_matrix_norm_of_an_unknown_order_names_the_orders():
     with pytest.raises(ValueError, match="matrix_norm: ord=3 is not one of"):
         ag.linalg.matrix_norm(ag.tensor(a34), ord=3)
 
+
+
+def test_isin_linspace_from_dlpack_and_broadcast_shapes_match_numpy(backend):
+    data = np.array([3.0, 1.0, 0.0, 2.0])
+    x = make(data, backend)
+    for invert in (False, True):  # floats as numpy takes them; integers through the library
+        np.testing.assert_array_equal(host(ag.isin(x, make([1.0, 2.0], backend),
+                                                   invert=invert)),
+                                      np.isin(data, [1.0, 2.0], invert=invert))
+        ints = make(np.array([[1, 5], [7, 2]]), backend, dtype="int64", requires_grad=False)
+        np.testing.assert_array_equal(
+            host(ag.isin(ints, make(np.array([2, 7]), backend, dtype="int64",
+                                    requires_grad=False), invert=invert)),
+            np.isin([[1, 5], [7, 2]], [2, 7], invert=invert))
+    assert not ag.isin(x, x).requires_grad
+    xp = x.__array_namespace__()
+    spaced = xp.linspace(0.0, 1.0, 5, endpoint=False)
+    assert spaced.backend is x.backend
+    np.testing.assert_allclose(host(spaced), np.linspace(0.0, 1.0, 5, endpoint=False))
+    copied = xp.from_dlpack(x)
+    assert copied.backend is x.backend and not copied.requires_grad
+    np.testing.assert_array_equal(host(copied), data)
+    assert xp.broadcast_shapes((2, 1), (3,), ()) == (2, 3)
+    with pytest.raises(ValueError, match=r"broadcast_shapes: shapes \(2,\), \(3,\)"):
+        xp.broadcast_shapes((2,), (3,))

@@ -36,6 +36,19 @@ bitwise_left_shift = _compare("bitwise_left_shift", lambda xp, a, b: xp.bitwise_
 bitwise_right_shift = _compare("bitwise_right_shift",
                                lambda xp, a, b: xp.bitwise_right_shift(a, b))
 nextafter = _compare("nextafter", lambda xp, a, b: xp.nextafter(a, b))
+def _isin(xp, a, b, invert=False):
+    # The standard's isin takes integers only; anygrad takes every dtype, as numpy does,
+    # comparing floats by equality against each of x2's elements. `invert` is applied
+    # here: array_api_strict 2.6 ignores it.
+    if xp.isdtype(a.dtype, "integral") and xp.isdtype(b.dtype, "integral"):
+        found = xp.isin(a, b)
+    else:
+        found = xp.any(xp.expand_dims(a, axis=-1) == xp.reshape(b, (-1,)), axis=-1)
+    return xp.logical_not(found) if invert else found
+
+
+# Whether each element of x1 is among x2's elements (elementwise, x1's shape).
+isin = _compare("isin", _isin)
 floor_divide = _compare("floor_divide", lambda xp, a, b: xp.floor_divide(a, b))
 matrix_rank = op("matrix_rank", lambda xp, x, rtol=None: xp.linalg.matrix_rank(x, rtol=rtol),
                  extension="linalg")
