@@ -111,6 +111,14 @@ CASES = [
     ("complex_contractions", lambda a, b: ag.vecdot(a, b) + ag.tensordot(a, b, axes=1)[0]
      + ag.einsum("ij,kj->i", a, b) + ag.outer(a[0], b[1])[2], "cc", [(3, 3), (3, 3)], {}),
     ("complex_tril_triu", lambda z: ag.tril(z) * ag.triu(z, k=-1), "c", [(3, 3)], {}),
+    # eig of general matrices: eigenvectors through phase-invariant functions only
+    ("linalg_eigvals_real_input", lambda a: ag.linalg.eigvals(a), "r", [(2, 3, 3)], {}),
+    ("linalg_eigvals_complex", lambda z: ag.linalg.eigvals(z), "c", [(3, 3)], {}),
+    ("linalg_eig_vectors_moduli", lambda z: (lambda r: r.eigenvalues * ag.sum(
+        ag.abs(r.eigenvectors) ** 2 * ag.arange(3.0, dtype="float64", backend=z.backend.name),
+        axis=0))(ag.linalg.eig(z)), "c", [(3, 3)], {}),
+    ("linalg_eig_real_input_vectors", lambda a: ag.abs(ag.linalg.eig(a).eigenvectors), "r",
+     [(3, 3)], {}),
     ("complex_inv_det_solve", lambda a, b: ag.linalg.inv(a + 3.0) * ag.linalg.det(a + 3.0)
      + ag.linalg.solve(a + 3.0, b) + ag.linalg.matrix_power(a, 3), "cc", [(3, 3), (3, 3)],
      small),
@@ -215,6 +223,34 @@ def test_vecdot_conjugates_its_first_argument_as_the_standard_says(backend):
     a, b = (_data((2, 3), "c", seed=s) for s in (7, 8))
     got = ag.vecdot(make(a, backend, dtype="complex128"), make(b, backend, dtype="complex128"))
     assert np.allclose(host(got), np.sum(np.conj(a) * b, axis=-1), rtol=1e-12, atol=0)
+
+
+def test_eig_refuses_a_loss_that_depends_on_the_eigenvectors_phase(backend):
+    z = make(_data((3, 3), "c", seed=11), backend, dtype="complex128")
+    vectors = ag.linalg.eig(z).eigenvectors
+    with pytest.raises(ValueError, match=r"linalg.eig of a matrix of shape \(3, 3\): the "
+                                         "loss depends on the phase"):
+        ag.sum(ag.real(vectors)).backward()
+
+
+def test_eig_against_torch():
+    if torch is None:
+        pytest.skip("torch is not installed")
+    for kind in "rc":
+        data = _data((2, 4, 4), kind, seed=12)
+        x = make(data, "numpy", dtype="complex128" if kind == "c" else "float64")
+        ours = ag.linalg.eig(x)
+        t = torch.tensor(data, requires_grad=True)
+        values, vectors = torch.linalg.eig(t)
+        np.testing.assert_allclose(host(ours.eigenvalues), values.detach().numpy(), atol=1e-12)
+        weights = np.arange(4.0)
+        loss = ag.sum(ag.real(ours.eigenvalues) * ag.imag(ours.eigenvalues)) + ag.sum(
+            ag.abs(ours.eigenvectors) ** 3 * ag.tensor(weights))
+        loss.backward()
+        (torch.sum(values.real * values.imag)
+         + torch.sum(vectors.abs() ** 3 * torch.tensor(weights))).backward()
+        assert x.grad.dtype == x.dtype
+        np.testing.assert_allclose(host(x.grad), t.grad.numpy(), atol=1e-10)
 
 
 def test_fft_argument_errors(backend):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+from ..dtypes import is_complex
 from ..engine import Op
 from .registry import op, public
 
@@ -204,6 +205,72 @@ def eigh(x):
 def eigvalsh(x):
     """The eigenvalues (ascending) of symmetric matrices; see eigh for the gradient."""
     return eigh(x).eigenvalues
+
+
+# eig's two results travel as one complex array, (..., n + 1, n), as eigh's do.
+def _eig_forward(xp, x):
+    w, v = xp.linalg.eig(x)
+    return xp.concat([xp.expand_dims(w, axis=-2), v], axis=-2)
+
+
+def _h(ns, a):
+    return ns.conj(_t(ns, a))
+
+
+# PyTorch's rule (linalg_eig_backward), in its convention, for eigenvectors of unit norm:
+#   gA = V^-H (diag(gL) + (V^H gV - V^H V Re(diag(V^H gV))) / conj(E)) V^H,
+#   E_ij = L_j - L_i off the diagonal.
+# The engine's gradients of complex values are the conjugates of PyTorch's, so g comes in
+# and gA goes out conjugated; a real input takes the real part. An eigenvector is fixed
+# only up to a phase e^(i phi): a loss that depends on it has no gradient, and (as in
+# PyTorch) backward refuses when Im(diag(V^H gV)) says so.
+def _eig_vjp(ns, g, ans, x):
+    g = ns.conj(g)
+    gw, gv = g[..., 0, :], g[..., 1:, :]
+    w, v = ans[..., 0, :], ans[..., 1:, :]
+    vh = _h(ns, v)
+    vhgv = ns.matmul(vh, gv)
+    gaps = ns.conj(ns.expand_dims(w, axis=-2) - ns.expand_dims(w, axis=-1))
+    on_diagonal = gaps == 0
+    diagonal = ns.sum(ns.where(on_diagonal, vhgv, 0.0), axis=-1)
+    _refuse_phase_dependence(ns, diagonal, tuple(x.shape))
+    inner = vhgv - ns.matmul(vh, v * ns.expand_dims(ns.real(diagonal), axis=-2))
+    inner = ns.where(on_diagonal, ns.expand_dims(gw, axis=-1),
+                     inner / ns.where(on_diagonal, 1.0, gaps))
+    ga = ns.conj(ns.linalg.solve(vh, ns.matmul(inner, vh)))
+    return ga if is_complex(x.dtype) else ns.real(ga)
+
+
+def _refuse_phase_dependence(ns, diagonal, shape):
+    from ..tensor import Tensor
+
+    if isinstance(diagonal, Tensor):  # recorded for higher orders: no host check here
+        return
+    drift = float(ns.max(ns.abs(ns.imag(diagonal)))) if math.prod(diagonal.shape) else 0.0
+    if drift > 1e-2:
+        raise ValueError(
+            f"linalg.eig of a matrix of shape {shape}: the loss depends on the phase of the "
+            f"eigenvectors (Im diag(V^H gV) reaches {drift:.3g}), which eig does not fix; "
+            "use a phase-invariant function of them, such as abs(V) or V * conj(V)")
+
+
+_eig = Op("linalg.eig", _eig_forward, _eig_vjp, promotes=0, floating=True, complex=True)
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
+
+
+@public(extension="linalg")
+def eig(x):
+    """Eigenvalues and eigenvectors (unit norm, complex) of square matrices. The gradient
+    assumes distinct eigenvalues, and a loss that does not depend on the eigenvectors'
+    phases (as in PyTorch: backward raises when it does)."""
+    both = _eig(x)
+    return EigResult(both[..., 0, :], both[..., 1:, :])
+
+
+@public(extension="linalg")
+def eigvals(x):
+    """The eigenvalues (complex) of square matrices; see eig for the gradient."""
+    return eig(x).eigenvalues
 
 
 @public(extension="linalg")
