@@ -216,7 +216,7 @@ def test_optimizer_step_leaves_callers_array_alone():
     np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
 
 
-@pytest.mark.parametrize("shape", [(3,), (40000,), (300, 200)])
+@pytest.mark.parametrize("shape", [(3,), (40000,), (300, 200), (600, 1000)])  # 1 to 3 blocks
 def test_sub_scaled_matches_the_formula(backend, shape):
     b = get_backend(backend)
     rng = np.random.default_rng(0)
