@@ -337,20 +337,21 @@ class Tensor:
     def __ge__(self, other):
         return ops.greater_equal(self, other)
 
+    # The standard's ~, & and | are bitwise; on booleans that is logical not, and, or.
     def __invert__(self):
-        return ops.logical_not(self)
+        return ops.bitwise_invert(self)
 
     def __and__(self, other):
-        return ops.logical_and(self, other)
+        return ops.bitwise_and(self, other)
 
     def __or__(self, other):
-        return ops.logical_or(self, other)
+        return ops.bitwise_or(self, other)
 
     def __rand__(self, other):
-        return ops.logical_and(other, self)
+        return ops.bitwise_and(other, self)
 
     def __ror__(self, other):
-        return ops.logical_or(other, self)
+        return ops.bitwise_or(other, self)
 
     def __xor__(self, other):
         return ops.bitwise_xor(self, other)

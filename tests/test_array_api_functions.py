@@ -242,3 +242,20 @@ def test_isin_linspace_from_dlpack_and_broadcast_shapes_match_numpy(backend):
     assert xp.broadcast_shapes((2, 1), (3,), ()) == (2, 3)
     with pytest.raises(ValueError, match=r"broadcast_shapes: shapes \(2,\), \(3,\)"):
         xp.broadcast_shapes((2,), (3,))
+
+
+def test_operators_and_or_invert_are_bitwise_and_logical_on_booleans(backend):
+    x = make(np.array([1.0, 2.0, 3.0]), backend, requires_grad=False)
+    ints = make(np.array([5, 3, 12]), backend, dtype="int64", requires_grad=False)
+    mask = x > 1.5
+    np.testing.assert_array_equal(host(mask & (x < 2.5)), [False, True, False])
+    np.testing.assert_array_equal(host(True & mask), [False, True, True])
+    np.testing.assert_array_equal(host(mask | (x < 1.5)), [True, True, True])
+    np.testing.assert_array_equal(host(~mask), [True, False, False])
+    raw = np.array([5, 3, 12])
+    np.testing.assert_array_equal(host(ints & 6), raw & 6)
+    np.testing.assert_array_equal(host(6 | ints), 6 | raw)
+    np.testing.assert_array_equal(host(~ints), ~raw)
+    for bad in (lambda: x & x, lambda: ~x, lambda: ints << x):
+        with pytest.raises(TypeError, match=r"bitwise_\w+ takes integral.* inputs, not float64"):
+            bad()

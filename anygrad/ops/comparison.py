@@ -3,6 +3,7 @@ without a graph, whatever their inputs require. Comparisons promote their inputs
 dtype first, as arithmetic does (an integer tensor < 0.5 compares as floats)."""
 from __future__ import annotations
 
+from ..dtypes import as_dtype
 from .registry import op
 
 # An op declared without rules is a constant op: its result never records a graph.
@@ -28,13 +29,25 @@ isinf = _constant_op("isinf", lambda xp, a: xp.isinf(a))
 signbit = _constant_op("signbit", lambda xp, a: xp.signbit(a))
 trunc = _constant_op("trunc", lambda xp, a: xp.trunc(a))
 logical_xor = _compare("logical_xor", lambda xp, a, b: xp.logical_xor(a, b))
-bitwise_and = _compare("bitwise_and", lambda xp, a, b: xp.bitwise_and(a, b))
-bitwise_or = _compare("bitwise_or", lambda xp, a, b: xp.bitwise_or(a, b))
-bitwise_xor = _compare("bitwise_xor", lambda xp, a, b: xp.bitwise_xor(a, b))
-bitwise_invert = _constant_op("bitwise_invert", lambda xp, a: xp.bitwise_invert(a))
-bitwise_left_shift = _compare("bitwise_left_shift", lambda xp, a, b: xp.bitwise_left_shift(a, b))
-bitwise_right_shift = _compare("bitwise_right_shift",
-                               lambda xp, a, b: xp.bitwise_right_shift(a, b))
+def _bitwise(name, kinds=("integral", "bool")):
+    """A bitwise op, defined for integers (and booleans, where it is logical): a float
+    input gets the same error on every backend, not each library's own."""
+    def forward(xp, *arrays):
+        for a in arrays:
+            if hasattr(a, "dtype") and not xp.isdtype(a.dtype, kinds):
+                raise TypeError(f"{name} takes {' or '.join(kinds)} inputs, not "
+                                f"{as_dtype(a.dtype).name}")
+        return getattr(xp, name)(*arrays)
+
+    return (_compare if name != "bitwise_invert" else _constant_op)(name, forward)
+
+
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
+bitwise_invert = _bitwise("bitwise_invert")
+bitwise_left_shift = _bitwise("bitwise_left_shift", ("integral",))
+bitwise_right_shift = _bitwise("bitwise_right_shift", ("integral",))
 nextafter = _compare("nextafter", lambda xp, a, b: xp.nextafter(a, b))
 def _isin(xp, a, b, invert=False):
     # The standard's isin takes integers only; anygrad takes every dtype, as numpy does,
