@@ -36,6 +36,12 @@ def _inputs(kinds, shapes, rng_kw, backend):
 
 fft = ag.fft
 
+
+def _hermitian(z):
+    """z z^H + 3 I: Hermitian positive definite, for any square z."""
+    n = z.shape[-1]
+    return z @ ag.conj(z.mT) + 3.0 * ag.eye(n, dtype="float64", backend=z.backend.name)
+
 CASES = [
     # name, function, input kinds ("c" complex128, "r" float64), shapes, input range
     ("real", lambda z: ag.real(z * z), "c", [(2, 3)], {}),
@@ -111,6 +117,16 @@ CASES = [
     ("complex_contractions", lambda a, b: ag.vecdot(a, b) + ag.tensordot(a, b, axes=1)[0]
      + ag.einsum("ij,kj->i", a, b) + ag.outer(a[0], b[1])[2], "cc", [(3, 3), (3, 3)], {}),
     ("complex_tril_triu", lambda z: ag.tril(z) * ag.triu(z, k=-1), "c", [(3, 3)], {}),
+    # Hermitian factorisations of Hermitian positive definite z z^H + 3 I
+    ("linalg_cholesky_complex", lambda z: ag.linalg.cholesky(_hermitian(z)), "c", [(2, 3, 3)],
+     {}),
+    ("linalg_cholesky_complex_upper", lambda z: ag.linalg.cholesky(_hermitian(z), upper=True),
+     "c", [(3, 3)], {}),
+    ("linalg_eigvalsh_complex", lambda z: ag.linalg.eigvalsh(_hermitian(z)), "c", [(2, 3, 3)],
+     {}),
+    ("linalg_eigh_complex_moduli", lambda z: (lambda r: r.eigenvalues * ag.sum(
+        ag.abs(r.eigenvectors) ** 2 * ag.arange(3.0, dtype="float64", backend=z.backend.name),
+        axis=-2))(ag.linalg.eigh(_hermitian(z))), "c", [(3, 3)], {}),
     # eig of general matrices: eigenvectors through phase-invariant functions only
     ("linalg_eigvals_real_input", lambda a: ag.linalg.eigvals(a), "r", [(2, 3, 3)], {}),
     ("linalg_eigvals_complex", lambda z: ag.linalg.eigvals(z), "c", [(3, 3)], {}),
@@ -206,7 +222,8 @@ def test_ops_without_complex_rules_refuse_complex_inputs(backend):
     z = make(_data((3, 3), "c", seed=6), backend, dtype="complex128")
     h = _data((3, 3), "c", seed=6)
     positive = make(h @ np.conj(h.T) + 3.0 * np.eye(3), backend, dtype="complex128")
-    refused = [("linalg.cholesky", lambda: ag.linalg.cholesky(positive)),
+    refused = [("linalg.svd", lambda: ag.linalg.svd(positive)),
+               ("linalg.qr", lambda: ag.linalg.qr(z)),
                ("linalg.slogdet", lambda: ag.linalg.slogdet(z))]
     if backend == "numpy":  # its maximum and max order complex numbers; the others refuse
         x = make(random((3, 3)), backend)
@@ -231,6 +248,52 @@ def test_eig_refuses_a_loss_that_depends_on_the_eigenvectors_phase(backend):
     with pytest.raises(ValueError, match=r"linalg.eig of a matrix of shape \(3, 3\): the "
                                          "loss depends on the phase"):
         ag.sum(ag.real(vectors)).backward()
+
+
+def test_eigh_refuses_a_loss_that_depends_on_the_eigenvectors_phase(backend):
+    z = make(_data((3, 3), "c", seed=13), backend, dtype="complex128")
+    vectors = ag.linalg.eigh(_hermitian(z)).eigenvectors
+    with pytest.raises(ValueError, match="linalg.eigh of a matrix of shape"):
+        ag.sum(ag.real(vectors)).backward()
+
+
+def test_hermitian_factorisations_agree_with_torch_on_hermitian_directions():
+    """Both gradients must give every Hermitian direction dA the same directional
+    derivative; anygrad's is Hermitian itself, PyTorch's need not be."""
+    if torch is None:
+        pytest.skip("torch is not installed")
+    h = _data((4, 4), "c", seed=14)
+    a = h @ np.conj(h.T) + 3.0 * np.eye(4)
+    w = _data((4, 4), "c", seed=15)
+    directions = [d + np.conj(d.T) for d in (_data((4, 4), "c", seed=s) for s in (16, 17, 18))]
+
+    def ours(f):
+        x = make(a, "numpy", dtype="complex128")
+        f(x).backward()
+        return host(x.grad)
+
+    def theirs(f):
+        t = torch.tensor(a, requires_grad=True)
+        f(t).backward()
+        return t.grad.numpy()
+
+    values = ag.linalg.eigvalsh(make(a, "numpy", dtype="complex128"))
+    assert values.dtype == ag.float64  # real, as numpy's
+    np.testing.assert_allclose(host(values), np.linalg.eigvalsh(a), rtol=1e-12)
+    weights = ag.tensor(w)
+    cases = [
+        (lambda x: ag.sum(ag.real(ag.linalg.cholesky(x) * weights)),
+         lambda t: (torch.linalg.cholesky(t) * torch.tensor(w)).real.sum()),
+        (lambda x: (lambda r: ag.sum(r.eigenvalues ** 2) + ag.sum(ag.abs(r.eigenvectors) ** 3))(
+            ag.linalg.eigh(x)),
+         lambda t: (lambda r: (r[0] ** 2).sum() + (r[1].abs() ** 3).sum())(torch.linalg.eigh(t))),
+    ]
+    for f, g in cases:
+        mine, reference = ours(f), theirs(g)
+        np.testing.assert_allclose(mine, np.conj(mine.T), atol=1e-12)
+        for d in directions:
+            np.testing.assert_allclose(np.sum(np.real(np.conj(mine) * d)),
+                                       np.sum(np.real(np.conj(reference) * d)), rtol=1e-10)
 
 
 def test_eig_against_torch():

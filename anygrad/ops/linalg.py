@@ -78,6 +78,11 @@ def _t(ns, a):
     return ns.matrix_transpose(a)
 
 
+def _h(ns, a):
+    """The conjugate transpose (the transpose, for real a)."""
+    return ns.conj(_t(ns, a)) if is_complex(a.dtype) else _t(ns, a)
+
+
 def _per_matrix(ns, v):
     """A value per matrix, (...), as (..., 1, 1) to scale whole matrices."""
     return ns.expand_dims(ns.expand_dims(v, axis=-1), axis=-1)
@@ -150,21 +155,35 @@ triu = op("triu", lambda xp, x, k=0: xp.triu(x, k=k),
           lambda ns, g, ans, x, k=0: ns.triu(g, k=k), complex=True)
 
 
-# A = L L^T (Murray 2016): with P = Phi(L^T g), the lower triangle with its diagonal
-# halved, the gradient is L^-T P L^-1, symmetrised (only symmetric dA are admissible).
+# A = L L^H (Murray 2016): with P = Phi(L^H g), the lower triangle with its diagonal
+# halved, the gradient is L^-H P L^-1, made Hermitian (only Hermitian dA are admissible).
+# Written in PyTorch's convention, where it holds for complex input as it stands; the
+# engine's complex gradients are the conjugates of PyTorch's, hence `_in_pytorchs`.
 def _cholesky_vjp(ns, g, ans, x, upper=False):
-    low = _t(ns, ans) if upper else ans
+    return _in_pytorchs(ns, _cholesky_rule, g, ans, upper)
+
+
+def _cholesky_rule(ns, g, ans, upper):
+    low = _h(ns, ans) if upper else ans
     if upper:
-        g = _t(ns, g)
-    phi = ns.tril(ns.matmul(_t(ns, low), g), k=-1) + ns.tril(ns.triu(
-        ns.matmul(_t(ns, low), g), k=0), k=0) * 0.5
+        g = _h(ns, g)
+    inner = ns.matmul(_h(ns, low), g)
+    phi = ns.tril(inner, k=-1) + ns.tril(ns.triu(inner, k=0), k=0) * 0.5
     inv_low = ns.linalg.inv(low)
-    s = ns.matmul(_t(ns, inv_low), ns.matmul(phi, inv_low))
-    return (s + _t(ns, s)) * 0.5
+    s = ns.matmul(_h(ns, inv_low), ns.matmul(phi, inv_low))
+    return (s + _h(ns, s)) * 0.5
+
+
+def _in_pytorchs(ns, rule, g, *args):
+    """Run `rule`, written in PyTorch's convention for complex gradients, on the engine's
+    `g` (their conjugate); identical for real values, where no conjugate is taken."""
+    if not is_complex(g.dtype):
+        return rule(ns, g, *args)
+    return ns.conj(rule(ns, ns.conj(g), *args))
 
 
 cholesky = op("cholesky", lambda xp, x, upper=False: xp.linalg.cholesky(x, upper=upper),
-              _cholesky_vjp, extension="linalg", promotes=0, floating=True)
+              _cholesky_vjp, extension="linalg", promotes=0, floating=True, complex=True)
 
 
 # eigh's two results travel as one array, (..., n + 1, n): the eigenvalues in row 0
@@ -174,22 +193,31 @@ def _eigh_forward(xp, x):
     return xp.concat([xp.expand_dims(w, axis=-2), v], axis=-2)
 
 
-# With A = V diag(w) V^T: gA = V (diag(gw) + F * (V^T gV)) V^T, F_ij = 1 / (w_j - w_i)
-# off the diagonal, symmetrised as JAX does. The diagonal is where w_j - w_i is exactly
-# 0, which with distinct eigenvalues (required, as in PyTorch and JAX) is only i = j.
+# With A = V diag(w) V^H: gA = V (diag(gw) + F * (V^H gV)) V^H, F_ij = 1 / (w_j - w_i)
+# off the diagonal, made Hermitian as JAX does. The diagonal is where w_j - w_i is
+# exactly 0, which with distinct eigenvalues (required, as in PyTorch and JAX) is only
+# i = j. In PyTorch's convention (see `_in_pytorchs`); complex eigenvectors are fixed
+# only up to a phase, so a loss that depends on it is refused, as eig does.
 def _eigh_vjp(ns, g, ans, x):
+    return _in_pytorchs(ns, _eigh_rule, g, ans, tuple(x.shape))
+
+
+def _eigh_rule(ns, g, ans, shape):
     gw, gv = g[..., 0, :], g[..., 1:, :]
     w, v = ans[..., 0, :], ans[..., 1:, :]
     gaps = ns.expand_dims(w, axis=-2) - ns.expand_dims(w, axis=-1)
     on_diagonal = gaps == 0
     f = ns.where(on_diagonal, 0.0, 1.0 / ns.where(on_diagonal, 1.0, gaps))
-    inner = ns.astype(on_diagonal, g.dtype) * ns.expand_dims(gw, axis=-1) \
-        + f * ns.matmul(_t(ns, v), gv)
-    ga = ns.matmul(v, ns.matmul(inner, _t(ns, v)))
-    return (ga + _t(ns, ga)) * 0.5
+    vhgv = ns.matmul(_h(ns, v), gv)
+    if is_complex(vhgv.dtype):
+        _refuse_phase_dependence(ns, ns.sum(ns.where(on_diagonal, vhgv, 0.0), axis=-1), shape,
+                                 "linalg.eigh")
+    inner = ns.astype(on_diagonal, g.dtype) * ns.expand_dims(gw, axis=-1) + f * vhgv
+    ga = ns.matmul(v, ns.matmul(inner, _h(ns, v)))
+    return (ga + _h(ns, ga)) * 0.5
 
 
-_eigh = Op("linalg.eigh", _eigh_forward, _eigh_vjp, promotes=0, floating=True)
+_eigh = Op("linalg.eigh", _eigh_forward, _eigh_vjp, promotes=0, floating=True, complex=True)
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
@@ -198,7 +226,12 @@ def eigh(x):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices. The gradient
     assumes distinct eigenvalues, and treats x as symmetric (the gradient is too)."""
     both = _eigh(x)
-    return EighResult(both[..., 0, :], both[..., 1:, :])
+    values = both[..., 0, :]
+    if is_complex(values.dtype):  # packed beside complex eigenvectors; real, as in numpy
+        from .complex import real
+
+        values = real(values)
+    return EighResult(values, both[..., 1:, :])
 
 
 @public(extension="linalg")
@@ -213,10 +246,6 @@ def _eig_forward(xp, x):
     return xp.concat([xp.expand_dims(w, axis=-2), v], axis=-2)
 
 
-def _h(ns, a):
-    return ns.conj(_t(ns, a))
-
-
 # PyTorch's rule (linalg_eig_backward), in its convention, for eigenvectors of unit norm:
 #   gA = V^-H (diag(gL) + (V^H gV - V^H V Re(diag(V^H gV))) / conj(E)) V^H,
 #   E_ij = L_j - L_i off the diagonal.
@@ -225,7 +254,11 @@ def _h(ns, a):
 # only up to a phase e^(i phi): a loss that depends on it has no gradient, and (as in
 # PyTorch) backward refuses when Im(diag(V^H gV)) says so.
 def _eig_vjp(ns, g, ans, x):
-    g = ns.conj(g)
+    ga = _in_pytorchs(ns, _eig_rule, g, ans, tuple(x.shape))
+    return ga if is_complex(x.dtype) else ns.real(ga)
+
+
+def _eig_rule(ns, g, ans, shape):
     gw, gv = g[..., 0, :], g[..., 1:, :]
     w, v = ans[..., 0, :], ans[..., 1:, :]
     vh = _h(ns, v)
@@ -233,15 +266,14 @@ def _eig_vjp(ns, g, ans, x):
     gaps = ns.conj(ns.expand_dims(w, axis=-2) - ns.expand_dims(w, axis=-1))
     on_diagonal = gaps == 0
     diagonal = ns.sum(ns.where(on_diagonal, vhgv, 0.0), axis=-1)
-    _refuse_phase_dependence(ns, diagonal, tuple(x.shape))
+    _refuse_phase_dependence(ns, diagonal, shape, "linalg.eig")
     inner = vhgv - ns.matmul(vh, v * ns.expand_dims(ns.real(diagonal), axis=-2))
     inner = ns.where(on_diagonal, ns.expand_dims(gw, axis=-1),
                      inner / ns.where(on_diagonal, 1.0, gaps))
-    ga = ns.conj(ns.linalg.solve(vh, ns.matmul(inner, vh)))
-    return ga if is_complex(x.dtype) else ns.real(ga)
+    return ns.linalg.solve(vh, ns.matmul(inner, vh))
 
 
-def _refuse_phase_dependence(ns, diagonal, shape):
+def _refuse_phase_dependence(ns, diagonal, shape, name):
     from ..tensor import Tensor
 
     if isinstance(diagonal, Tensor):  # recorded for higher orders: no host check here
@@ -249,7 +281,7 @@ def _refuse_phase_dependence(ns, diagonal, shape):
     drift = float(ns.max(ns.abs(ns.imag(diagonal)))) if math.prod(diagonal.shape) else 0.0
     if drift > 1e-2:
         raise ValueError(
-            f"linalg.eig of a matrix of shape {shape}: the loss depends on the phase of the "
+            f"{name} of a matrix of shape {shape}: the loss depends on the phase of the "
             f"eigenvectors (Im diag(V^H gV) reaches {drift:.3g}), which eig does not fix; "
             "use a phase-invariant function of them, such as abs(V) or V * conj(V)")
 
