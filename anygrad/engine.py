@@ -202,6 +202,10 @@ def apply(op, args, params=_EMPTY):
             args = coercion.promote(op, args)
         if args is not given:
             arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    # Before the forward, so that every backend gives this error, not its own.
+    if needs_grad and not op.complex and (dtype is not _last_real[0] or mixed) and op.vjps \
+            and _grad_enabled.get():
+        _refuse_complex(op, args, dtype)
     try:
         if backend.device_guard is None:
             out = op.forward(backend.ops, *arrays, **params)
@@ -217,8 +221,6 @@ def apply(op, args, params=_EMPTY):
     result.grad = None
     result._version = 0
     if needs_grad and _grad_enabled.get() and op.vjps:
-        if not op.complex and (dtype is not _last_real[0] or mixed):
-            _refuse_complex(op, args, dtype)
         result._requires_grad = True
         result.node = Node(op, args, out, params, backend)
     else:

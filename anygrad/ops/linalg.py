@@ -96,11 +96,24 @@ inv = op("inv", lambda xp, x: xp.linalg.inv(x),
 det = op("det", lambda xp, x: xp.linalg.det(x),
          lambda ns, g, ans, x: _per_matrix(ns, g * ans) * _t(ns, ns.linalg.inv(x)),
          extension="linalg", promotes=0, floating=True, complex=True)
+# log|det A| = Re(log det A): its rule, A^-T g, holds for complex A as written.
 _logabsdet = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[1],
                 lambda ns, g, ans, x: _per_matrix(ns, g) * _t(ns, ns.linalg.inv(x)),
-                promotes=0, floating=True)
-_sign_of_det = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[0],
-                  promotes=0, floating=True)
+                promotes=0, floating=True, complex=True)
+
+
+# The sign det A / |det A| of a complex A turns with A: d sign = i Im(tr(A^-1 dA)) sign,
+# so the gradient is i Im(sign g) A^-T in the engine's convention (PyTorch's
+# slogdet_backward, conjugated). A real sign is +-1, locally constant.
+def _sign_vjp(ns, g, ans, x):
+    if not is_complex(x.dtype):
+        return x * 0.0
+    turn = ns.astype(ns.imag(ans * g), ans.dtype) * 1j
+    return _per_matrix(ns, turn) * _t(ns, ns.linalg.inv(x))
+
+
+_sign_of_det = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[0], _sign_vjp,
+                  promotes=0, floating=True, complex=True)
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
@@ -362,23 +375,34 @@ def _unused(ns, g, where, part, shape, advice):
             f"has no derivative; {advice}")
 
 
-# Townsend, "Differentiating the singular value decomposition" (2016), real case, with
+# Townsend, "Differentiating the singular value decomposition" (2016), with
 # F_ij = 1 / (s_j^2 - s_i^2) off the diagonal (distinct singular values required):
-#   gA = U (F*(U^T gU - gU^T U) S + S F*(V^T gV - gV^T V) + diag(gS)) V^T
-#        + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
-def _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh):
-    v, gv = _t(ns, vh), _t(ns, gvh)
+#   gA = U (F*(U^H gU - gU^H U) S + S F*(V^H gV - gV^H V) + diag(gS)
+#           + i Im(diag(U^H gU - V^H gV)) / 2S) V^H
+#        + (I - U U^H) gU S^-1 V^H + U S^-1 gV^H (I - V V^H)
+# in PyTorch's convention (see `_in_pytorchs`). The imaginary diagonal term exists for
+# complex input only, where singular vectors are fixed up to a common phase per pair: a
+# loss that depends on that phase is refused, as PyTorch does.
+def _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh, shape):
+    v, gv = _h(ns, vh), _h(ns, gvh)
     row, col = ns.expand_dims(s, axis=-2), ns.expand_dims(s, axis=-1)
     gaps = row * row - col * col
     on_diagonal = gaps == 0
     f = ns.where(on_diagonal, 0.0, 1.0 / ns.where(on_diagonal, 1.0, gaps))
-    ut_gu, vt_gv = ns.matmul(_t(ns, u), gu), ns.matmul(_t(ns, v), gv)
-    inner = (f * (ut_gu - _t(ns, ut_gu))) * row + col * (f * (vt_gv - _t(ns, vt_gv))) \
+    uh_gu, vh_gv = ns.matmul(_h(ns, u), gu), ns.matmul(_h(ns, v), gv)
+    inner = (f * (uh_gu - _h(ns, uh_gu))) * row + col * (f * (vh_gv - _h(ns, vh_gv))) \
         + ns.astype(on_diagonal, gs.dtype) * ns.expand_dims(gs, axis=-1)
+    if is_complex(uh_gu.dtype):
+        diag_u = ns.sum(ns.where(on_diagonal, uh_gu, 0.0), axis=-1)
+        diag_v = ns.sum(ns.where(on_diagonal, vh_gv, 0.0), axis=-1)
+        _refuse_phase_dependence(ns, diag_u + diag_v, shape, "linalg.svd")
+        twist = ns.imag(diag_u - diag_v) / (2.0 * s)
+        twist = ns.where(on_diagonal, ns.expand_dims(twist, axis=-1), 0.0)
+        inner = inner + ns.astype(twist, inner.dtype) * 1j
     out = ns.matmul(u, ns.matmul(inner, vh))
     # The parts of gU and gV outside the spans of U and V (zero for square x).
-    out = out + ns.matmul((gu - ns.matmul(u, ut_gu)) / row, vh)
-    out = out + ns.matmul(u, _t(ns, (gv - ns.matmul(v, vt_gv)) / row))
+    out = out + ns.matmul((gu - ns.matmul(u, uh_gu)) / row, vh)
+    out = out + ns.matmul(u, _h(ns, (gv - ns.matmul(v, vh_gv)) / row))
     return out
 
 
@@ -389,18 +413,28 @@ def _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh):
 def _svd_vjp(ns, g, ans, x, full_matrices=False):
     m, n = x.shape[-2], x.shape[-1]
     k = min(m, n)
-    gu, gs, gvh = _svd_parts(ns.reshape, g, m, n, full_matrices)
-    u, s, vh = _svd_parts(ns.reshape, ans, m, n, full_matrices)
     if full_matrices:
+        gu, _, gvh = _svd_parts(ns.reshape, g, m, n, full_matrices)
         advice = f"use only U[..., :, :{k}] and Vh[..., :{k}, :], or full_matrices=False"
         where = "linalg.svd(full_matrices=True)"
         _unused(ns, gu[..., k:], where, f"U[..., :, {k}:]", x.shape, advice)
         _unused(ns, gvh[..., k:, :], where, f"Vh[..., {k}:, :]", x.shape, advice)
+    return _in_pytorchs(ns, _svd_rule, g, ans, x, full_matrices)
+
+
+def _svd_rule(ns, g, ans, x, full_matrices):
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    gu, gs, gvh = _svd_parts(ns.reshape, g, m, n, full_matrices)
+    u, s, vh = _svd_parts(ns.reshape, ans, m, n, full_matrices)
+    if is_complex(s.dtype):  # packed beside complex vectors: real numbers
+        gs, s = ns.real(gs), ns.real(s)
+    if full_matrices:
         gu, u, gvh, vh = gu[..., :k], u[..., :k], gvh[..., :k, :], vh[..., :k, :]
-    return _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh)
+    return _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh, tuple(x.shape))
 
 
-_svd = Op("linalg.svd", _svd_forward, _svd_vjp, promotes=0, floating=True)
+_svd = Op("linalg.svd", _svd_forward, _svd_vjp, promotes=0, floating=True, complex=True)
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
@@ -418,8 +452,12 @@ def svd(x, full_matrices=True):
 
     m, n = x.shape[-2], x.shape[-1]
     full_matrices = bool(full_matrices) and m != n  # square: the two forms agree
-    return SVDResult(*_svd_parts(reshape, _svd(x, full_matrices=full_matrices), m, n,
-                                 full_matrices))
+    u, s, vh = _svd_parts(reshape, _svd(x, full_matrices=full_matrices), m, n, full_matrices)
+    if is_complex(s.dtype):  # packed beside complex vectors; real, as in numpy
+        from .complex import real
+
+        s = real(s)
+    return SVDResult(u, s, vh)
 
 
 @public(extension="linalg")
@@ -430,7 +468,7 @@ def svdvals(x):
 
 @public(extension="linalg")
 def pinv(x, rtol=None):
-    """The pseudo-inverse, from the reduced svd: singular values at or below
+    """The pseudo-inverse V S^-1 U^H, from the reduced svd: singular values at or below
     rtol * max(S) (rtol defaults to max(M, N) * eps) count as zero. Differentiable where
     the rank does not change."""
     from .elementwise import where
@@ -443,7 +481,12 @@ def pinv(x, rtol=None):
             * float(x.backend.xp.finfo(x.data.dtype).eps)
     kept = s > max(s, axis=-1, keepdims=True) * rtol
     inv_s = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
-    return matmul(matrix_transpose(vh) * expand_dims(inv_s, axis=-2), matrix_transpose(u))
+    v, uh = matrix_transpose(vh), matrix_transpose(u)
+    if is_complex(x.dtype):  # V S^-1 U^H
+        from .complex import conj
+
+        v, uh = conj(v), conj(uh)
+    return matmul(v * expand_dims(inv_s, axis=-2), uh)
 
 
 # qr's two results travel as one flat array, Q then R, each flattened: Q is (m, k) and R
@@ -461,36 +504,48 @@ def _qr_forward(xp, x, mode="reduced"):
     return xp.concat([xp.reshape(q, lead + (-1,)), xp.reshape(r, lead + (-1,))], axis=-1)
 
 
-# For m >= n, with M = R gR^T - gQ^T Q and copyltu(M) the symmetric matrix with M's
-# lower triangle, gA = (gQ + Q copyltu(M)) R^-T (Walter and Lehmann 2018).
+# For m >= n, with M = R gR^H - gQ^H Q and copyltu(M) the Hermitian matrix with M's
+# lower triangle and the real part of its diagonal, gA = (gQ + Q copyltu(M)) R^-H
+# (Walter and Lehmann 2018; PyTorch's convention, see `_in_pytorchs`).
 def _qr_tall_vjp(ns, gq, gr, q, r):
-    big_m = ns.matmul(r, _t(ns, gr)) - ns.matmul(_t(ns, gq), q)
+    big_m = ns.matmul(r, _h(ns, gr)) - ns.matmul(_h(ns, gq), q)
     low = ns.tril(big_m, k=-1)
-    sym = low + _t(ns, low) + (ns.tril(big_m, k=0) - low)
-    return ns.matmul(gq + ns.matmul(q, sym), _t(ns, ns.linalg.inv(r)))
+    diagonal = ns.tril(big_m, k=0) - low
+    if is_complex(diagonal.dtype):
+        diagonal = ns.real(diagonal)
+    sym = low + _h(ns, low) + diagonal
+    return ns.matmul(gq + ns.matmul(q, sym), _h(ns, ns.linalg.inv(r)))
 
 
-# For m < n, PyTorch's split: A = [X | Y] with X square, X = Q R1 and R2 = Q^T Y. R2
-# adds Y gR2^T to Q's gradient, X's gradient is the square rule's, and gY = Q gR2.
+# For m < n, PyTorch's split: A = [X | Y] with X square, X = Q R1 and R2 = Q^H Y. R2
+# adds Y gR2^H to Q's gradient, X's gradient is the square rule's, and gY = Q gR2.
 # Complete mode with m > n: Q's last m - n columns are an arbitrary basis of the
 # complement (R's last rows are zeros): the gradient goes through the leading n columns,
 # and is refused (as PyTorch always refuses this mode) when anything reaches the rest.
 def _qr_vjp(ns, g, ans, x, mode="reduced"):
     m, n = x.shape[-2], x.shape[-1]
+    q, r = _qr_parts(ns.reshape, ans, m, n, mode)
+    if m > n and mode == "complete":
+        _unused(ns, _qr_parts(ns.reshape, g, m, n, mode)[0][..., n:],
+                "linalg.qr(mode='complete')", f"Q[..., :, {n}:]", x.shape,
+                f"use only Q[..., :, :{n}], or mode='reduced'")
+    return _in_pytorchs(ns, _qr_rule, g, ans, x, mode)
+
+
+def _qr_rule(ns, g, ans, x, mode):
+    m, n = x.shape[-2], x.shape[-1]
     gq, gr = _qr_parts(ns.reshape, g, m, n, mode)
     q, r = _qr_parts(ns.reshape, ans, m, n, mode)
     if m >= n:
         if m > n and mode == "complete":
-            _unused(ns, gq[..., n:], "linalg.qr(mode='complete')", f"Q[..., :, {n}:]", x.shape,
-                    f"use only Q[..., :, :{n}], or mode='reduced'")
             gq, q, gr, r = gq[..., :n], q[..., :n], gr[..., :n, :], r[..., :n, :]
         return _qr_tall_vjp(ns, gq, gr, q, r)
     gr1, gr2 = gr[..., :m], gr[..., m:]
-    gx = _qr_tall_vjp(ns, gq + ns.matmul(x[..., m:], _t(ns, gr2)), gr1, q, r[..., :m])
+    gx = _qr_tall_vjp(ns, gq + ns.matmul(x[..., m:], _h(ns, gr2)), gr1, q, r[..., :m])
     return ns.concat([gx, ns.matmul(q, gr2)], axis=-1)
 
 
-_qr = Op("linalg.qr", _qr_forward, _qr_vjp, promotes=0, floating=True)
+_qr = Op("linalg.qr", _qr_forward, _qr_vjp, promotes=0, floating=True, complex=True)
 QRResult = namedtuple("QRResult", ["Q", "R"])
 
 
