@@ -275,6 +275,14 @@ def test_eigh_refuses_a_loss_that_depends_on_the_eigenvectors_phase(backend):
         ag.sum(ag.real(vectors)).backward()
 
 
+def test_svd_refuses_a_loss_that_depends_on_the_singular_vectors_phase(backend):
+    z = make(_data((3, 4), "c", seed=19), backend, dtype="complex128")
+    u = ag.linalg.svd(z, full_matrices=False).U
+    with pytest.raises(ValueError, match="linalg.svd of a matrix of shape .* phases of the "
+                                         "singular vectors"):
+        ag.sum(ag.imag(u)).backward()
+
+
 def test_hermitian_factorisations_agree_with_torch_on_hermitian_directions():
     """Both gradients must give every Hermitian direction dA the same directional
     derivative; anygrad's is Hermitian itself, PyTorch's need not be."""

@@ -294,9 +294,12 @@ def _refuse_phase_dependence(ns, diagonal, shape, name):
     drift = float(ns.max(ns.abs(ns.imag(diagonal)))) if math.prod(diagonal.shape) else 0.0
     if drift > 1e-2:
         raise ValueError(
-            f"{name} of a matrix of shape {shape}: the loss depends on the phase of the "
-            f"eigenvectors (Im diag(V^H gV) reaches {drift:.3g}), which eig does not fix; "
-            "use a phase-invariant function of them, such as abs(V) or V * conj(V)")
+            f"{name} of a matrix of shape {shape}: the loss depends on the phases of the "
+            f"{'singular vectors' if name == 'linalg.svd' else 'eigenvectors'} (the "
+            f"imaginary part of diag(V^H gV) reaches {drift:.3g}), which {name} does not "
+            "fix; use a phase-invariant function of them"
+            + (", such as U diag(S) Vh or abs(U)" if name == "linalg.svd"
+               else ", such as abs(V) or V * conj(V)"))
 
 
 _eig = Op("linalg.eig", _eig_forward, _eig_vjp, promotes=0, floating=True, complex=True)
