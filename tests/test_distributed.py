@@ -139,8 +139,9 @@ def test_models_that_differ_between_ranks_fail_at_broadcast_naming_the_tensor():
 ])
 def test_a_failed_or_stuck_rank_ends_the_whole_job(scenario, printed, never):
     code, output, seconds = mpiexec(WORKER, scenario, timeout=100)
-    assert code != 0, output
-    assert printed in output and never not in output, output
+    said = f"exit code {code} after {seconds:.1f} s; output:\n{output}"
+    assert code != 0, said
+    assert printed in output and never not in output, said
     assert seconds < 60, f"the job took {seconds:.0f} s to end"
 
 

@@ -19,8 +19,12 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 
 from .watchdog import Watchdog
+
+# Seconds an abort waits for the output printed just before it to leave the process.
+ABORT_GRACE = 0.5
 
 __all__ = ["Communicator", "MPICommunicator", "DistributedUnavailable", "cuda_aware_mpi",
            "import_mpi"]
@@ -206,4 +210,10 @@ class MPICommunicator(Communicator):
             self.comm.Barrier()
 
     def abort(self, code=1):
+        # mpiexec forwards each rank's output through its own processes, which an abort
+        # tears down at once: a moment's pause lets the reason just printed reach the
+        # user rather than die in a pipe.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        time.sleep(ABORT_GRACE)
         self.comm.Abort(code)
