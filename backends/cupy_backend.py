@@ -161,6 +161,20 @@ class CupyBackend(Backend):
         with self._on(device):
             self.cupy.cuda.get_current_stream().synchronize()
 
+    def use_gpu_of_rank(self, local_rank):
+        """Make the GPU numbered `local_rank` among this node's (modulo their count) the
+        current one, for a process of a multi-GPU job; returns its index."""
+        device = self.cupy.cuda.Device(local_rank % self.cupy.cuda.runtime.getDeviceCount())
+        device.use()
+        return device.id
+
+    def nccl_communicator(self, size, rank):
+        """cupyx.distributed's NCCL communicator for `rank` of `size`, its unique id
+        handed round over MPI."""
+        import cupyx.distributed
+
+        return cupyx.distributed.NCCLBackend(size, rank, use_mpi=True)
+
     def memory_stats(self, device=None):
         # The pool counts per device, for the current one: enter the one asked about.
         # It keeps no peak.

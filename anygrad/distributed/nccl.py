@@ -4,10 +4,12 @@ MPI still starts the job, says which rank this is, hands NCCL its unique id, and
 carries small Python values; gradients and parameters on the GPU go through NCCL, which
 moves them device to device (NVLink, InfiniBand with GPUDirect) without the host. Each
 rank takes the GPU numbered by its rank among the ranks on its node. Arrays of other
-backends fall back to MPI. cupy is imported only when this backend is asked for.
+backends fall back to MPI. cupy is reached through its adapter in anygrad.backends,
+only when this backend is asked for.
 """
 from __future__ import annotations
 
+from ..backends import BackendUnavailable, get_backend
 from .communicator import DistributedUnavailable, MPICommunicator
 
 __all__ = ["NCCLCommunicator"]
@@ -19,27 +21,20 @@ class NCCLCommunicator(MPICommunicator):
     def __init__(self, comm=None, timeout=300.0):
         super().__init__(comm, timeout)
         try:
-            import cupy
-            import cupyx.distributed
-        except ImportError as exc:
+            self.cupy = get_backend("cupy")
+        except BackendUnavailable as exc:
             raise DistributedUnavailable(
-                "anygrad.distributed backend 'nccl' needs CuPy with NCCL: pip install "
-                "cupy-cuda12x (cupy-cuda13x for CUDA 13 drivers); or use backend 'mpi'") from exc
-        count = cupy.cuda.runtime.getDeviceCount()
-        if count == 0:
-            raise DistributedUnavailable("anygrad.distributed backend 'nccl': no CUDA device "
-                                         "is visible")
+                f"anygrad.distributed backend 'nccl' needs CuPy with NCCL: {exc}; or use "
+                "backend 'mpi'") from exc
         node = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)
         self.local_rank = node.Get_rank()
         node.Free()
-        self.device = cupy.cuda.Device(self.local_rank % count)
-        self.device.use()
-        self._cupy = cupy
+        self.device = self.cupy.use_gpu_of_rank(self.local_rank)
         with self.watchdog.watch("NCCL start-up"):
-            self.nccl = cupyx.distributed.NCCLBackend(self.size, self.rank, use_mpi=True)
+            self.nccl = self.cupy.nccl_communicator(self.size, self.rank)
 
     def __repr__(self):
-        return f"NCCLCommunicator(rank={self.rank}, size={self.size}, device={self.device.id})"
+        return f"NCCLCommunicator(rank={self.rank}, size={self.size}, device={self.device})"
 
     def _nccl_array(self, array, backend):
         return array if backend.name == "cupy" and backend.gpu_buffer(array) is not None else None
@@ -47,7 +42,7 @@ class NCCLCommunicator(MPICommunicator):
     def _finish(self, what):
         # NCCL queues its work on the stream; waiting here lets the watchdog see a hang.
         with self.watchdog.watch(what):
-            self._cupy.cuda.get_current_stream().synchronize()
+            self.cupy.synchronize()
 
     def allreduce(self, array, backend, op="sum"):
         gpu = self._nccl_array(array, backend)
