@@ -14,7 +14,9 @@ accepts; the libraries never see what only numpy allows:
 """
 from __future__ import annotations
 
+from .checks import check_values
 from .dtypes import as_dtype, python_scalar
+from .modes import _recording
 from .tensor import Tensor
 
 
@@ -67,19 +69,19 @@ def normalize(x, key):
 
 def check_range(x, indices, axis, where):
     """Integer indices along `axis` of x must lie in [-n, n): some libraries wrap or clamp
-    the others silently. Checked on the device (`Backend.check`): a GPU backend raises
-    at its next host read instead of stalling now."""
+    the others silently (see checks.py)."""
     n = x.shape[axis]
-    xp = x.backend.xp
-    bad = xp.any(xp.logical_or(indices < -n, indices >= n))
 
-    def error():
+    def outside(xp, indices):
+        return xp.any(xp.logical_or(indices < -n, indices >= n))
+
+    def error(indices):
         values = x.backend.to_numpy(indices).reshape(-1)
         wrong = next(int(v) for v in values if not -n <= v < n)
         return IndexError(f"{where}: index {wrong} is out of range for axis {axis} of size "
                           f"{n} (tensor of shape {x.shape})")
 
-    x.backend.check(bad, error)
+    check_values(x.backend, f"{where} indices in [-{n}, {n})", outside, [indices], error)
 
 
 def _within(k, n):
@@ -125,6 +127,9 @@ def index_array(x, k):
     array or boolean mask."""
     backend = x.backend
     if isinstance(k, Tensor):
+        recorder = _recording.get()
+        if recorder is not None:  # a compiled function indexes with this call's values
+            recorder.on_read(k, backend)
         array = k.data if k.backend is backend else backend.convert(k.data, k.backend)
     elif isinstance(k, (list, tuple)):
         array = backend.asarray(k, dtype=None if k else "int64")

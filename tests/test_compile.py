@@ -415,6 +415,126 @@ def test_pure_programs_can_be_handed_to_the_backend_compiler(backend):
     assert not step.program.pure and step.program.jitted is None
 
 
+# ------------------------------------------------------------ values read outside ops
+@pytest.mark.parametrize("pick", ["getitem", "take", "take_along_axis"])
+def test_an_index_tensor_is_this_calls_index(backend, pick):
+    """An index passed in is read at every replay, even where the recording's first two
+    calls passed equal ones (which a recording cannot tell from a constant)."""
+    x = ag.tensor(np.arange(10.0).reshape(5, 2), backend=backend)
+    use = {
+        "getitem": lambda x, i: x[i],
+        "take": lambda x, i: ag.take(x, i, axis=0),
+        "take_along_axis": lambda x, i: ag.take_along_axis(x, ag.reshape(i, (-1, 1)), axis=0),
+    }[pick]
+    f = ag.compile(lambda x, i: ag.sum(use(x, i) * 1.0))
+    first = ag.tensor(np.array([0, 1, 4, 3, 2]), backend=backend)
+    for _ in range(3):
+        f(x, first)
+    other = ag.tensor(np.array([3, 2, 0, 0, 1]), backend=backend)
+    assert f.stats["replays"] >= 1
+    assert f(x, other).item() == use(x, other).numpy().sum()
+    assert f.stats["recordings"] == 2
+
+
+@pytest.mark.parametrize("select", ["mask", "nonzero", "unique_values", "unique_counts"])
+def test_a_shape_set_by_values_runs_eagerly(backend, select):
+    """A boolean mask's count, nonzero and unique make shapes a replay would keep: such a
+    call is not replayed (eager with a warning; an error with strict=True)."""
+    use = {
+        "mask": lambda x: ag.sum(x[x < 2.0]),
+        "nonzero": lambda x: ag.sum(ag.take(x, ag.nonzero(x < 2.0)[0], axis=0)),
+        "unique_values": lambda x: ag.sum(ag.unique_values(x)),
+        "unique_counts": lambda x: ag.sum(ag.unique_counts(x).values),
+    }[select]
+    f = ag.compile(use)
+    with pytest.warns(RuntimeWarning, match="whose result's shape depends on the values"):
+        f(ag.tensor(np.array([0.0, 1.0, 1.0, 3.0]), backend=backend))
+    other = ag.tensor(np.array([0.0, 0.5, 1.5, 1.0]), backend=backend)
+    assert f(other).item() == use(other).item()
+    assert f.stats["replays"] == 0
+    strict = ag.compile(use, strict=True)
+    with pytest.raises(ag.CompileError, match="whose result's shape depends on the values"):
+        strict(other)
+
+
+@pytest.mark.parametrize("pick", ["getitem", "take"])
+def test_an_index_out_of_range_raises_at_replay(backend, pick):
+    x = ag.tensor(np.arange(5.0), backend=backend)
+    f = ag.compile(lambda x, i: ag.sum(x[i] if pick == "getitem" else ag.take(x, i, axis=0)))
+    for _ in range(3):
+        f(x, ag.tensor(np.array([0, 1]), backend=backend))
+    with pytest.raises(IndexError, match=rf"{pick}: index 5 is out of range for axis 0 of size 5"):
+        f(x, ag.tensor(np.array([5, 1]), backend=backend)).item()
+    assert f.stats["recordings"] == 2  # raised by the replay, not by a new recording
+
+
+def test_a_label_out_of_range_raises_at_replay_before_the_update(backend):
+    """cross_entropy's label check is part of the program: a replay raises on a bad
+    label as eager does, where eager does (before backward and the optimizer step)."""
+    ag.manual_seed(3)
+    model, opt, _ = _mlp_sgd(backend, "float64")
+    step = ag.compile(_step_of(model, opt))
+    xs, ys = _batches(backend)
+    for x, y in zip(xs[:3], ys[:3]):
+        step(x, y)
+    assert "check cross_entropy labels in [0, 3): %" in str(step.program)
+    before = [t.numpy() for t in model.state_dict().values()]
+    bad = ag.tensor(np.array([0, 1, 2, 3, 1, 0]), backend=backend)
+    with pytest.raises(IndexError, match=r"cross_entropy: target label 3 is outside \[0, 3\)"):
+        step(xs[3], bad).item()
+    assert step.stats["recordings"] == 2
+    if not bad.backend.defer_checks:  # a GPU raises at the next host read, as eager does
+        for a, b in zip(before, [t.numpy() for t in model.state_dict().values()]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_checks_leave_a_function_handed_to_the_backend_compiler(backend):
+    """Under jax.jit or torch.compile nothing can read a value midway: the checks return
+    their flags, raised before the results are used."""
+    if backend not in ("jax", "torch"):
+        pytest.skip("only jax and torch have a compiler to hand the program to")
+    w = ag.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), backend=backend)
+    f = ag.compile(lambda x, y: F.cross_entropy(x @ w, y), jit=True)
+    x = ag.tensor(np.arange(4.0).reshape(2, 2) / 9, backend=backend)
+    for _ in range(3):
+        f(x, ag.tensor(np.array([0, 2]), backend=backend))
+    assert f.program.pure and f.program.jitted is not None
+    _same(f(x, ag.tensor(np.array([1, 1]), backend=backend)).item(),
+          F.cross_entropy(x @ w, ag.tensor(np.array([1, 1]), backend=backend)).item(), backend)
+    with pytest.raises(IndexError, match=r"target label 3 is outside \[0, 3\)"):
+        f(x, ag.tensor(np.array([3, 1]), backend=backend)).item()
+
+
+def test_one_hot_targets_are_this_calls(backend):
+    """The MSE-on-one-hot step of the classic tutorials: the one-hot rows are ops on
+    each call's labels, not values fixed at recording."""
+    w = ag.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), backend=backend)
+    x = ag.tensor(np.arange(4.0).reshape(2, 2) / 9, backend=backend)
+    loss = lambda y: F.mse_loss(ag.softmax(x @ w, axis=1), F.one_hot(y, 3, dtype="float64"))
+    f = ag.compile(loss)
+    for _ in range(3):
+        f(ag.tensor(np.array([0, 1]), backend=backend))
+    y = ag.tensor(np.array([2, 2]), backend=backend)
+    _same(f(y).item(), loss(y).item(), backend)
+    assert f.stats["replays"] >= 2
+
+
+def test_repeat_counts_from_a_tensor_are_read_on_the_host_and_fall_back():
+    f = ag.compile(lambda x, counts: ag.sum(ag.repeat(x, counts, axis=0)))
+    x = ag.tensor(np.arange(3.0))
+    with pytest.warns(RuntimeWarning, match=r"reads a tensor's value on the host with numpy\(\)"):
+        f(x, ag.tensor(np.array([1, 1, 1])))
+    assert f(x, ag.tensor(np.array([0, 0, 4]))).item() == 8.0
+
+
+def test_an_index_from_another_backend_falls_back():
+    x = ag.tensor(np.arange(5.0))
+    f = ag.compile(lambda x, i: ag.sum(x[i]))
+    with pytest.warns(RuntimeWarning, match="indexes a numpy tensor with a array_api_strict tensor"):
+        f(x, ag.tensor(np.array([0, 1]), backend="array_api_strict"))
+    assert f(x, ag.tensor(np.array([3, 4]), backend="array_api_strict")).item() == 7.0
+
+
 def test_model_moved_to_another_backend_records_again():
     model = nn.Linear(3, 2, dtype="float64")
     f = ag.compile(lambda x: model(x))

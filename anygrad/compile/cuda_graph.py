@@ -255,17 +255,22 @@ def _set(place, value):
         setattr(holder, key, value)
 
 
+def _copy(value):
+    return value.clone() if hasattr(value, "clone") else value
+
+
 def _torch(args, caps):
     """The torch module, reached through the backend of the step's tensors."""
     return (args[0] if args else caps[0]).backend.library
 
 
-def run_in_place(program, args, caps, bindings):
-    """Replay `program` and settle its state in place: what the graph captures."""
+def run_in_place(replay, args, caps, bindings):
+    """Run `replay` (a collecting build of the program, see Program._build) and settle
+    its state in place: what the graph captures. Returns its arrays and check flags."""
     start = bindings.read()
-    arrays = program._run(args, caps)
+    arrays, checks = replay(args, caps)
     bindings.settle(start)
-    return arrays
+    return arrays, checks
 
 
 class GraphedStep:
@@ -367,7 +372,8 @@ class GraphedStep:
             # On the warm-ups' stream, where the BLAS handles (cached per stream) that
             # the first matmuls create lazily already exist: none is made mid-capture.
             with torch.cuda.graph(graph, stream=self._side_stream(torch)):
-                arrays = run_in_place(self.program, static_args, caps, bindings)
+                arrays, checks = run_in_place(self.program._build(collect=True), static_args,
+                                              caps, bindings)
         except Exception as exc:  # noqa: BLE001  (what stream capture refuses is the library's to say)
             bindings.write(start)  # nothing ran on the device: the state is as it was
             return self._give_up(f"could not be captured ({type(exc).__name__}: {exc})", args, caps)
@@ -375,7 +381,7 @@ class GraphedStep:
             bindings.write(start)
             return self._give_up(f"keeps {', '.join(bindings.rebound)} in an array that cannot "
                                  "be written in place", args, caps)
-        self.graph, self.arrays = graph, arrays
+        self.graph, self.arrays, self.checks = graph, arrays, checks
         self.bindings, self.start, self.final = bindings, start, bindings.read()
         self.caps = list(caps)
         self.settings = settings(self.owners)
@@ -387,6 +393,10 @@ class GraphedStep:
             buffer.copy_(a.data)
         self.graph.replay()
         self.bindings.write(self.final)
+        # The flags live in the graph's buffers, which the next launch overwrites: the
+        # checks (queued until the next host read on a GPU) keep copies.
+        self.program.raise_checks([(flag.clone(), tuple(_copy(a) for a in arrays))
+                                   for flag, arrays in self.checks])
         self.launches += 1
         self.program.replays += 1
         copies = [a.clone() for a in self.arrays]

@@ -13,6 +13,7 @@ import re
 import time
 import warnings
 
+from ..checks import raise_if
 from ..engine import _wrap
 
 __all__ = ["Program", "Ref"]
@@ -152,6 +153,33 @@ class Call(Instruction):
         return f"s{self.out.index} = {name}_f({', '.join(args)})", env
 
 
+class Check(Instruction):
+    """A check on values (labels in range, indices in bounds; see checks.py), run on
+    each replay's own arrays."""
+
+    def __init__(self, backend, label, predicate, operands, error):
+        self.backend, self.label, self.predicate = backend, label, predicate
+        self.operands, self.error = operands, error
+
+    def reads(self):
+        return [a for a in self.operands if isinstance(a, Ref)]
+
+    def show(self):
+        args = [repr(a) if isinstance(a, Ref) else _short(a) for a in self.operands]
+        return f"check {self.label}: {', '.join(args)}"
+
+    def emit(self, name, collect=False):
+        env = {f"{name}_b": self.backend, f"{name}_p": self.predicate, f"{name}_e": self.error}
+        args = ", ".join(_operand(a, f"{name}_a{j}", env) for j, a in enumerate(self.operands))
+        if collect:  # the flag leaves the function, to be checked by its caller
+            return f"checks.append(({name}_p({name}_b.xp, {args}), ({args},)))", env
+        return f"check({name}_b, {name}_p, {name}_e, {args})", env
+
+    def raise_if(self, flag, arrays):
+        """The check of a flag and arrays that left the program (see `emit`)."""
+        raise_if(self.backend, flag, self.error, arrays)
+
+
 class Effect(Instruction):
     """A method call replayed as a call (optimizer step, zero_grad, scheduler step)."""
 
@@ -241,8 +269,13 @@ class Program:
         """Whether the program is a function of its input arrays alone: no effects, random
         draws, gradient or buffer writes. Only such a program can be handed to a
         backend's own compiler."""
-        return all(isinstance(ins, (LoadArg, LoadCapture, Apply))
+        return all(isinstance(ins, (LoadArg, LoadCapture, Apply, Check))
                    or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
+
+    @property
+    def checks(self):
+        """The program's checks, in the order a collecting build returns their flags."""
+        return [ins for ins in self.code if isinstance(ins, Check)]
 
     def effect_owners(self):
         """The objects whose methods the program calls as effects (optimizers,
@@ -278,16 +311,24 @@ class Program:
         lines.append(f"  return {_show_outputs(self.outputs)}")
         return "\n".join(lines)
 
-    def _build(self, arrays=False, timed=False):
+    def _build(self, arrays=False, timed=False, collect=False):
         """The replay as Python source: of tensors (args, caps), or with `arrays` of
         their arrays (the pure function a backend compiler takes); with `timed`, it
-        also returns the clock read after each instruction (see `line_times`)."""
+        also returns the clock read after each instruction (see `line_times`). With
+        `arrays` or `collect` the checks do not raise inside: it also returns their
+        flags and arrays, for `raise_checks` (a compiled or captured function cannot
+        read values midway)."""
+        collect = collect or arrays
         env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of,
-               "clock": time.perf_counter}
+               "clock": time.perf_counter, "check": _check}
         body = ["ticks = [clock()]"] if timed else []
+        if collect:
+            body.append("checks = []")
         last, read = _last_reads(self.code, self.outputs)
         for i, ins in enumerate(self.code):
-            emitted = _bias_in_place(ins, self.meta, f"i{i}") or ins.emit(f"i{i}")
+            emitted = _bias_in_place(ins, self.meta, f"i{i}") or (
+                ins.emit(f"i{i}", collect=True) if collect and isinstance(ins, Check)
+                else ins.emit(f"i{i}"))
             if arrays and isinstance(ins, (LoadArg, LoadCapture)):
                 emitted = emitted.replace(".data", "")
             line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
@@ -302,9 +343,9 @@ class Program:
                 body.append("del " + ", ".join(f"s{k}" for k in sorted(set(dead))))
         refs = _output_refs(self.outputs)
         body.append("return (" + "".join(f"s{r.index}, " for r in refs) + ")"
-                    + (", ticks" if timed else ""))
+                    + (", ticks" if timed else "") + (", checks" if collect else ""))
         source = "def replay(args, caps):\n" + "\n".join("    " + line for line in body) + "\n"
-        if not arrays and not timed:
+        if not arrays and not timed and not collect:
             self.source = source
         exec(compile(source, f"<ag.compile {self.title}>", "exec"), env)
         return env["replay"]
@@ -321,11 +362,17 @@ class Program:
         medians = [sorted(column)[len(column) // 2] for column in zip(*samples)]
         return [(ins.show(), t) for ins, t in zip(self.code, medians)]
 
+    def raise_checks(self, checks):
+        """Run the checks whose flags a collecting build returned, before its results
+        are used (see `_build`)."""
+        for ins, (flag, arrays) in zip(self.checks, checks):
+            ins.raise_if(flag, arrays)
+
     def run(self, args, caps):
         self.replays += 1
         if self.jitted is not None:
             try:
-                arrays = self.jitted([t.data for t in args], [t.data for t in caps])
+                arrays, checks = self.jitted([t.data for t in args], [t.data for t in caps])
             except Exception as error:  # noqa: BLE001  (the backend's compiler failed)
                 if self.replays > 1:
                     raise
@@ -336,6 +383,8 @@ class Program:
                               RuntimeWarning, stacklevel=3)
                 self.jitted = None
                 arrays = self._run(args, caps)
+            else:
+                self.raise_checks(checks)
         else:
             arrays = self._run(args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
@@ -460,6 +509,10 @@ def _accumulate(leaf, g, backend):
     total = leaf.grad.data + g
     leaf.grad = _wrap(total, backend)
     return total
+
+
+def _check(backend, predicate, error, *arrays):
+    raise_if(backend, predicate(backend.xp, *arrays), error, arrays)
 
 
 def _grad_of(leaf):
@@ -599,6 +652,8 @@ def _fingerprint(ins):
                 tuple((k, _value_print(v, ins.backend)) for k, v in ins.params.items()))
     if isinstance(ins, Call):
         return ("call", ins.label, ins.out.index, tuple(_value_print(a, None) for a in ins.operands))
+    if isinstance(ins, Check):
+        return ("check", ins.label, tuple(_value_print(a, ins.backend) for a in ins.operands))
     if isinstance(ins, Effect):
         return ("effect", ins.label, id(ins.fn.args[0]) if getattr(ins.fn, "args", None) else 0)
     if isinstance(ins, Store):

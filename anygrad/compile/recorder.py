@@ -24,8 +24,8 @@ from ..modes import _recording
 from ..tensor import Tensor
 from .guards import PathIndex
 from .program import (
-    Accumulate, Apply, Call, Capture, ClearGrad, Dynamic, Effect, LoadArg, LoadCapture, LoadGrad, Ref,
-    Store,
+    Accumulate, Apply, Call, Capture, Check, ClearGrad, Dynamic, Effect, LoadArg, LoadCapture,
+    LoadGrad, Ref, Store,
 )
 
 __all__ = ["CompileError", "Recorder"]
@@ -127,6 +127,10 @@ class Recorder:
     def on_apply(self, op, args, params, result):
         if self.effect_depth:
             return
+        if op.name == "unique_values":
+            self.shape_from_values("unique_values")
+        if _masked_by_data(params.get("spec") if params else None, self.refs):
+            self.shape_from_values("selects with a boolean mask")
         operands = [self.operand(a) for a in args]
         params = {k: self._param(v) for k, v in params.items()} if params else {}
         out = self.produce(result.data)
@@ -257,6 +261,30 @@ class Recorder:
             for key, (t, _) in self.grads.items():
                 self.grads[key] = (t, t.grad)
 
+    def on_read(self, tensor, backend):
+        """A tensor read as data outside an op (an index array): loaded as a slot, so
+        that the replay reads this call's tensor, not the recorded one's values."""
+        if self.effect_depth:
+            return
+        if tensor.backend is not backend:
+            self.problem(f"indexes a {backend.name} tensor with a {tensor.backend.name} "
+                         "tensor, a conversion a replay would not repeat; index with a "
+                         "tensor of the indexed tensor's backend")
+            return
+        self.operand(tensor)
+
+    def on_check(self, backend, label, predicate, values, error):
+        if not self.effect_depth:
+            operands = [self.operand(v) for v in values]
+            self.code.append(Check(backend, label, predicate, operands, error))
+
+    def shape_from_values(self, what):
+        """An op whose result's shape depends on values (a boolean mask's count, nonzero,
+        unique): a replay would keep the recorded shapes, so the call runs eagerly."""
+        if not self.effect_depth:
+            self.problem(f"{what}, whose result's shape depends on the values it reads; a "
+                         "replay would keep the shapes of the recording")
+
     def on_host_read(self, tensor, what):
         if self.effect_depth:
             return
@@ -281,6 +309,10 @@ class Recorder:
     def on_backend_call(self, name, original, args, kwargs, out):
         if self.effect_depth:
             return
+        if name == "index_positions":  # (shape, key, device): positions on the host
+            shape, key, device = args
+            self._index_positions(original, shape, key, device, out)
+            return
         if name == "index":
             ref = self.refs.get(id(args[0]))
             if ref is not None and out is not args[0]:
@@ -289,6 +321,25 @@ class Recorder:
         fn = functools.partial(original, *args, **kwargs) if kwargs else original
         operands = [] if kwargs else list(args)
         self.code.append(Call(fn, operands, self.produce(out), f"draw {name}"))
+
+    def _index_positions(self, original, shape, key, device, out):
+        """The positions a numpy-style index selects, computed again at replay from the
+        key's arrays where the call computed or received them."""
+        found = [self.refs.get(id(k)) if hasattr(k, "shape") else None for k in key]
+        if not any(found):
+            return  # a constant key: constant positions
+        if any(r is not None and _is_bool(k) for k, r in zip(key, found)):
+            self.shape_from_values("selects with a boolean mask")
+        positions = [i for i, r in enumerate(found) if r is not None]
+
+        def build(*arrays):
+            parts = list(key)
+            for i, a in zip(positions, arrays):
+                parts[i] = a
+            return original(shape, tuple(parts), device)
+
+        self.code.append(Call(build, [found[i] for i in positions], self.produce(out),
+                              "index positions"))
 
     def _check_grads(self):
         """`t.grad = None` written by the function becomes an instruction; any other
@@ -345,13 +396,26 @@ class Recorder:
         self._check_grads()
 
 
+def _is_bool(array):
+    return "bool" in str(getattr(array, "dtype", ""))
+
+
+def _masked_by_data(spec, refs):
+    """Whether a selection's index holds a boolean mask the call computed or received."""
+    if not isinstance(spec, GatherSpec):
+        return False
+    parts = spec.index if isinstance(spec.index, tuple) else (spec.index,)
+    return any(_is_bool(p) and id(p) in refs for p in parts)
+
+
 def _digest(t):
     """A fingerprint of a tensor's values, to notice arrays written in place."""
     return hashlib.sha1(t.backend.to_numpy(t.data).tobytes()).digest()
 
 
 # ------------------------------------------------------------------ backend hooks
-_HOOKED = ("normal", "uniform", "integers", "permutation", "bernoulli", "index")
+_HOOKED = ("normal", "uniform", "integers", "permutation", "bernoulli", "index",
+           "index_positions")
 
 
 def hook_backends():

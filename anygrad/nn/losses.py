@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import anygrad as ag
 
+from ..checks import check_values
 from ..tensor import Tensor
 from ..ops.special import softplus
 
@@ -110,11 +111,11 @@ def _pick(log_probs, target, axis):
 
 def _check_labels(fn, target, classes, ignore_index):
     """A label outside [0, classes) other than ignore_index raises IndexError."""
-    xp = target.backend.xp
-    t = target.data
-    bad = xp.logical_and(xp.logical_or(t < 0, t >= classes), t != ignore_index)
 
-    def error():
+    def outside(xp, t):
+        return xp.any(xp.logical_and(xp.logical_or(t < 0, t >= classes), t != ignore_index))
+
+    def error(t):
         labels = target.backend.to_numpy(t).reshape(-1)
         wrong = [int(v) for v in labels if (v < 0 or v >= classes) and v != ignore_index]
         return IndexError(
@@ -123,7 +124,7 @@ def _check_labels(fn, target, classes, ignore_index):
             "samples on purpose"
         )
 
-    target.backend.check(xp.any(bad), error)
+    check_values(target.backend, f"{fn} labels in [0, {classes})", outside, [target], error)
 
 
 def _safe_labels(target, ignore_index, classes):
@@ -236,11 +237,10 @@ def one_hot(indices, num_classes, dtype="float32"):
     indices = ag.as_tensor(indices)
     if not _is(indices, "integral"):
         raise TypeError(f"one_hot: indices must have an integer dtype, got {_describe(indices)}")
-    backend = indices.backend
-    xp = backend.xp
-    classes = xp.arange(num_classes, dtype=indices.data.dtype, device=indices.device)
-    hits = xp.expand_dims(indices.data, axis=-1) == classes
-    return Tensor(xp.astype(hits, backend.dtype(dtype)), backend=backend)
+    # Ops, not raw arrays: ag.compile replays them on each call's indices.
+    classes = ag.arange(num_classes, dtype=indices.dtype, backend=indices.backend,
+                        device=indices.device)
+    return ag.astype(ag.expand_dims(indices, axis=-1) == classes, dtype)
 
 
 # ----------------------------------------------------------------- binary

@@ -68,7 +68,7 @@ def _host_ints(x, values):
     from ..tensor import Tensor
 
     if isinstance(values, Tensor):
-        values = values.backend.to_numpy(values.data).tolist()
+        values = values.tolist()  # a host read, which ag.compile must hear of
     elif not isinstance(values, (list, tuple)):
         values = x.backend.to_numpy(values).tolist()  # another library's array
     return [int(v) for v in values]

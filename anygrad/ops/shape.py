@@ -5,7 +5,7 @@ import math
 
 from ..backends import GatherSpec
 from ..dtypes import is_complex
-from ..engine import Op, VariadicOp
+from ..engine import Op, VariadicOp, _wrap
 from .registry import helper, op, public
 from ..tensor import Tensor
 from .. import indexing
@@ -175,9 +175,9 @@ def getitem(x, key):
         x = flip(x, axis=flips)
     if not x.backend.numpy_indexing and not indexing.is_standard(key, x.ndim):
         # An index only numpy-style libraries take: gather the same elements by position.
-        positions = x.backend.index_positions(tuple(x.shape), key, x.device)
-        flat = x.backend.xp.reshape(positions, (-1,))
-        picked = gather(reshape(x, (-1,)), spec=GatherSpec("take", flat, 0))
+        positions = _wrap(x.backend.index_positions(tuple(x.shape), key, x.device), x.backend)
+        flat = reshape(positions, (-1,))  # an op, so that ag.compile replays it
+        picked = gather(reshape(x, (-1,)), spec=GatherSpec("take", flat.data, 0))
         return reshape(picked, tuple(positions.shape))
     return gather(x, spec=GatherSpec("getitem", key))
 

@@ -24,16 +24,20 @@ def sort(x, axis=-1, descending=False, stable=True):
     return take_along_axis(x, order, axis=axis)
 
 
-def _constants(x, arrays):
+def _constants(x, arrays, what):
     from ..engine import _wrap
+    from ..modes import _recording
 
+    recorder = _recording.get()
+    if recorder is not None:  # computed outside the graph, with a shape set by values
+        recorder.shape_from_values(what)
     return tuple(_wrap(a, x.backend) for a in arrays)
 
 
 @public(differentiable=False)
 def nonzero(x):
     """The indices of x's nonzero elements, one index tensor per axis."""
-    return _constants(x, x.backend.xp.nonzero(x.data))
+    return _constants(x, x.backend.xp.nonzero(x.data), "computes nonzero")
 
 
 UniqueCounts = namedtuple("UniqueCounts", ["values", "counts"])
@@ -43,14 +47,14 @@ UniqueAll = namedtuple("UniqueAll", ["values", "indices", "inverse_indices", "co
 
 @public(differentiable=False)
 def unique_counts(x):
-    return UniqueCounts(*_constants(x, x.backend.xp.unique_counts(x.data)))
+    return UniqueCounts(*_constants(x, x.backend.xp.unique_counts(x.data), "computes unique_counts"))
 
 
 @public(differentiable=False)
 def unique_inverse(x):
-    return UniqueInverse(*_constants(x, x.backend.xp.unique_inverse(x.data)))
+    return UniqueInverse(*_constants(x, x.backend.xp.unique_inverse(x.data), "computes unique_inverse"))
 
 
 @public(differentiable=False)
 def unique_all(x):
-    return UniqueAll(*_constants(x, x.backend.xp.unique_all(x.data)))
+    return UniqueAll(*_constants(x, x.backend.xp.unique_all(x.data), "computes unique_all"))

@@ -1,0 +1,35 @@
+"""Checks on values the library cannot take on trust: labels in range, indices in bounds.
+
+Some libraries wrap, clamp or read past the end where an index is out of range, so
+anygrad decides such inputs itself and raises an error that names the operation. A check
+reads values, so it runs on the device (`Backend.check`: a GPU backend raises at its next
+host read rather than stalling now), and `ag.compile` records it as an instruction that
+every replay runs again on that call's values: a check done once at recording would pass
+whatever a later call brings.
+"""
+from __future__ import annotations
+
+from .modes import _recording
+from .tensor import Tensor
+
+__all__ = ["check_values", "raise_if"]
+
+
+def check_values(backend, label, predicate, values, error):
+    """Raise `error(*arrays)` where `predicate(xp, *arrays)` (a 0-d boolean array) holds.
+
+    `values` are tensors or arrays of `backend`; `label` names the check in a compiled
+    program's listing. `predicate` and `error` take the arrays as arguments and nothing
+    else that varies from call to call (shapes and Python numbers are fixed for a
+    recording), so a replay can run them on the arrays of its own call.
+    """
+    recorder = _recording.get()
+    if recorder is not None:
+        recorder.on_check(backend, label, predicate, values, error)
+    arrays = [v.data if isinstance(v, Tensor) else v for v in values]
+    raise_if(backend, predicate(backend.xp, *arrays), error, arrays)
+
+
+def raise_if(backend, flag, error, arrays):
+    """Raise `error(*arrays)` if the 0-d boolean array `flag` holds (queued on a GPU)."""
+    backend.check(flag, lambda: error(*arrays))
