@@ -73,7 +73,7 @@ def check_range(x, indices, axis, where):
     n = x.shape[axis]
 
     def outside(xp, indices):
-        return xp.any(xp.logical_or(indices < -n, indices >= n))
+        return xp.any((indices < -n) | (indices >= n))
 
     def error(indices):
         values = x.backend.to_numpy(indices).reshape(-1)

@@ -90,6 +90,9 @@ class Backend:
     # Device libraries, where reading a value stalls the device, queue value checks
     # (`check`) and raise at the next point that reads values anyway.
     defer_checks = False
+    # Libraries that only build a graph until a value is read (dask): a timed step is the
+    # cost of describing work, not of doing it.
+    lazy = False
     # Whether a reshaped slice of a contiguous array is a view that in-place updates
     # write through (numpy, torch, cupy). The optimizers then keep small parameters as
     # views of one flat array and update them together; not where arrays are immutable

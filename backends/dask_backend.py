@@ -44,6 +44,7 @@ class DaskBackend(ArrayAPIBackend):
     # Reading a value computes the whole graph behind it: value checks (index ranges)
     # wait, queued, until something reads values anyway.
     defer_checks = True
+    lazy = True
 
     def __init__(self, seed=None):
         super().__init__("dask", "dask.array", seed)

@@ -13,6 +13,7 @@ import anygrad as ag
 
 from ..checks import check_values
 from ..tensor import Tensor
+from ..ops.shape import take_along_axis_in_range
 from ..ops.special import softplus
 
 __all__ = [
@@ -104,16 +105,17 @@ def _check_class_indices(fn, input, target):
 
 
 def _pick(log_probs, target, axis):
-    """log_probs[n, target[n], ...]: each sample's entry for its own class."""
+    """log_probs[n, target[n], ...]: each sample's entry for its own class (`target`
+    made safe by `_safe_labels`)."""
     index = ag.expand_dims(target, axis=axis)
-    return ag.squeeze(ag.take_along_axis(log_probs, index, axis=axis), axis=axis)
+    return ag.squeeze(take_along_axis_in_range(log_probs, index, axis), axis=axis)
 
 
 def _check_labels(fn, target, classes, ignore_index):
     """A label outside [0, classes) other than ignore_index raises IndexError."""
 
     def outside(xp, t):
-        return xp.any(xp.logical_and(xp.logical_or(t < 0, t >= classes), t != ignore_index))
+        return xp.any(((t < 0) | (t >= classes)) & (t != ignore_index))
 
     def error(t):
         labels = target.backend.to_numpy(t).reshape(-1)
