@@ -30,6 +30,7 @@ def check_values(backend, label, predicate, values, error):
     raise_if(backend, predicate(backend.xp, *arrays), error, arrays)
 
 
-def raise_if(backend, flag, error, arrays):
-    """Raise `error(*arrays)` if the 0-d boolean array `flag` holds (queued on a GPU)."""
-    backend.check(flag, lambda: error(*arrays))
+def raise_if(backend, flag, error, arrays, defer=None):
+    """Raise `error(*arrays)` if the 0-d boolean array `flag` holds: queued until the
+    next host read where the backend defers checks (a GPU) or `defer` says so."""
+    backend.check(flag, lambda: error(*arrays), defer=defer)

@@ -179,10 +179,11 @@ class Backend:
     # ----------------------------------------------------------- value checks
     _MAX_DEFERRED = 256  # queued checks before they are read anyway (one sync per 256)
 
-    def check(self, failed, error):
-        """Raise `error()` if the boolean 0-d array `failed` holds. Where `defer_checks`,
-        the check is queued and raised by `raise_deferred` instead of stalling now."""
-        if not self.defer_checks:
+    def check(self, failed, error, defer=None):
+        """Raise `error()` if the boolean 0-d array `failed` holds. Where `defer_checks`
+        (or `defer`), the check is queued and raised by `raise_deferred` instead of
+        stalling now."""
+        if not (self.defer_checks if defer is None else defer):
             if self.item(failed):
                 raise error()
             return

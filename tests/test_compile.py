@@ -490,7 +490,7 @@ def test_a_label_out_of_range_raises_at_replay_before_the_update(backend):
 
 def test_checks_leave_a_function_handed_to_the_backend_compiler(backend):
     """Under jax.jit or torch.compile nothing can read a value midway: the checks return
-    their flags, raised before the results are used."""
+    their flags, queued and raised at the next host read."""
     if backend not in ("jax", "torch"):
         pytest.skip("only jax and torch have a compiler to hand the program to")
     w = ag.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), backend=backend)

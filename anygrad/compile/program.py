@@ -9,6 +9,7 @@ graph recording and backward bookkeeping. `str(program)` shows it to the user.
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 import warnings
@@ -175,9 +176,9 @@ class Check(Instruction):
             return f"checks.append(({name}_p({name}_b.xp, {args}), ({args},)))", env
         return f"check({name}_b, {name}_p, {name}_e, {args})", env
 
-    def raise_if(self, flag, arrays):
+    def raise_if(self, flag, arrays, defer=None):
         """The check of a flag and arrays that left the program (see `emit`)."""
-        raise_if(self.backend, flag, self.error, arrays)
+        raise_if(self.backend, flag, self.error, arrays, defer)
 
 
 class Effect(Instruction):
@@ -272,7 +273,7 @@ class Program:
         return all(isinstance(ins, (LoadArg, LoadCapture, Apply, Check))
                    or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
 
-    @property
+    @functools.cached_property
     def checks(self):
         """The program's checks, in the order a collecting build returns their flags."""
         return [ins for ins in self.code if isinstance(ins, Check)]
@@ -362,11 +363,10 @@ class Program:
         medians = [sorted(column)[len(column) // 2] for column in zip(*samples)]
         return [(ins.show(), t) for ins, t in zip(self.code, medians)]
 
-    def raise_checks(self, checks):
-        """Run the checks whose flags a collecting build returned, before its results
-        are used (see `_build`)."""
+    def raise_checks(self, checks, defer=None):
+        """Run the checks whose flags a collecting build returned (see `_build`)."""
         for ins, (flag, arrays) in zip(self.checks, checks):
-            ins.raise_if(flag, arrays)
+            ins.raise_if(flag, arrays, defer)
 
     def run(self, args, caps):
         self.replays += 1
@@ -384,7 +384,9 @@ class Program:
                 self.jitted = None
                 arrays = self._run(args, caps)
             else:
-                self.raise_checks(checks)
+                # Queued until the next host read, as on a GPU: reading a flag now would
+                # wait for the compiled step and stop the library's asynchronous dispatch.
+                self.raise_checks(checks, defer=True)
         else:
             arrays = self._run(args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
