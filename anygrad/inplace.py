@@ -17,7 +17,7 @@ import operator
 
 from . import coercion, dtypes
 from .engine import OUTPUT_CHANGED, _wrap, tick_inplace
-from .modes import _grad_enabled
+from .modes import _grad_enabled, _recording
 from .tensor import Tensor
 
 _AUGMENTED = {
@@ -42,7 +42,11 @@ def update(t, op, other):
     if recording and (t._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
         return _recorded(t, op, other)
     value = other.data if isinstance(other, Tensor) else other
+    before = t.data
     t.data = _AUGMENTED[op.name](t.data, value)
+    recorder = _recording.get()
+    if recorder is not None:  # ag.compile replays the same update of the same array
+        recorder.on_inplace(op.name, _AUGMENTED[op.name], before, t.data, other)
     t._version = tick_inplace()
     if t.node is not None and t.node.inputs is not None:
         # The op that made t may read its output in backward: that now raises there.
@@ -183,7 +187,14 @@ def assign(t, key, value):
     # ranks[p] - 1: which selected element lands on position p (0: none does).
     landing = backend.scatter_add_1d(size, flat, ranks)
     basic = (int, slice, type(None), type(Ellipsis))
-    if count and not all(isinstance(k, basic) for k in (key if isinstance(key, tuple) else (key,))):
+    by_array = not all(isinstance(k, basic) for k in (key if isinstance(key, tuple) else (key,)))
+    recorder = _recording.get()
+    if by_array and recorder is not None:
+        # The positions below are worked out on raw arrays: a replay would keep them.
+        recorder.not_replayable(
+            "assigns through an index array (t[i] = v), whose positions a replay would not "
+            "work out again")
+    if count and by_array:
         hits = backend.scatter_add_1d(size, flat, xp.ones_like(ranks))
         if int(xp.max(hits)) > 1:
             raise IndexError(f"setitem: the index names an element of the tensor (shape "

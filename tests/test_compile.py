@@ -519,6 +519,69 @@ def test_one_hot_targets_are_this_calls(backend):
     assert f.stats["replays"] >= 2
 
 
+def test_in_place_arithmetic_on_a_tensor_the_call_computed_is_replayed(backend):
+    """`y += x` outside the graph is an instruction of its own; on numpy an update
+    through a view reaches its base at a replay as it does eagerly."""
+    def f(x):
+        y = x * 1.0
+        y += x
+        y *= 2.0
+        z = y[0:2]
+        z -= 1.0  # a view of y where the library has views
+        return ag.sum(y)
+
+    g = ag.compile(f)
+    for _ in range(3):
+        g(ag.tensor(np.array([1.0, 2.0, 3.0]), backend=backend))
+    x = ag.tensor(np.array([4.0, 5.0, 6.0]), backend=backend)
+    assert g(x).item() == f(x).item()
+    assert g.stats["replays"] == 2
+    assert "add in place(%1, %0)" in str(g.program)
+
+
+@pytest.mark.parametrize("change", ["augmented", "setitem", "outside"])
+def test_in_place_changes_of_what_the_call_did_not_compute_run_eagerly(change):
+    """An argument or an outside tensor changed in place (or its .data rebound by
+    setitem) would stay as it was in a replay: such a call runs eagerly, and the
+    tensors end as eager leaves them."""
+    w = ag.tensor(np.array([1.0, 2.0]))
+
+    def f(x):
+        if change == "augmented":
+            x += 1.0
+        elif change == "setitem":
+            x[0] = 0.0
+        else:
+            with ag.no_grad():
+                w.__isub__(0.5)  # never read before: no load for a replay to check
+        return ag.sum(x)
+
+    g = ag.compile(f)
+    xs = [ag.tensor(np.array([1.0, 2.0])) for _ in range(3)]
+    with pytest.warns(RuntimeWarning, match="argument 0|did not compute"):
+        results = [g(x).item() for x in xs]
+    expected = {"augmented": [2.0, 3.0], "setitem": [0.0, 2.0], "outside": [1.0, 2.0]}[change]
+    for x in xs:
+        np.testing.assert_array_equal(x.numpy(), expected)
+    assert results == [sum(expected)] * 3
+    if change == "outside":
+        np.testing.assert_array_equal(w.numpy(), [-0.5, 0.5])
+    assert g.stats["replays"] == 0
+
+
+def test_setitem_through_an_index_tensor_runs_eagerly():
+    def f(x, i):
+        y = x * 1.0
+        y[i] = 0.0
+        return ag.sum(y)
+
+    g = ag.compile(f)
+    x = ag.tensor(np.array([1.0, 2.0, 3.0]))
+    with pytest.warns(RuntimeWarning, match=r"assigns through an index array"):
+        g(x, ag.tensor(np.array([0])))
+    assert g(x, ag.tensor(np.array([2]))).item() == 3.0
+
+
 def test_repeat_counts_from_a_tensor_are_read_on_the_host_and_fall_back():
     f = ag.compile(lambda x, counts: ag.sum(ag.repeat(x, counts, axis=0)))
     x = ag.tensor(np.arange(3.0))

@@ -136,7 +136,8 @@ class Apply(Instruction):
 
 
 class Call(Instruction):
-    """out = fn(*operands): a random draw or an index conversion, run again at replay."""
+    """out = fn(*operands), run again at replay: a random draw, an index conversion or
+    an index's positions, an in-place update outside the graph."""
 
     def __init__(self, fn, operands, out, label):
         self.fn, self.operands, self.out, self.label = fn, operands, out, label

@@ -42,9 +42,11 @@ class Recorder:
         self.strict = strict
         self.args = args  # the call's tensors, flattened
         self.arg_positions = {id(t): i for i, t in enumerate(args)}
+        self.arg_states = [(t.data, _digest(t)) for t in args]
         # A tensor sharing an argument's array (a transform's fresh leaf) reads the argument.
         self.arg_arrays = {id(t.data): i for i, t in reversed(list(enumerate(args)))}
         self.refs = {}  # id(array) -> Ref of the slot holding it
+        self.loaded = set()  # slots holding tensors the call did not compute (loads)
         self.keep = []  # every recorded array stays alive, so no id is reused meanwhile
         self.meta = {}
         self.code = []
@@ -86,11 +88,13 @@ class Recorder:
         position = self.arg_positions.get(id(t), self.arg_arrays.get(id(t.data)))
         if position is not None:
             out = self.produce(t.data)
+            self.loaded.add(out.index)
             self.code.append(LoadArg(position, out))
             return out
         owner = self._grad_owner(t)
         if owner is not None:
             out = self.produce(t.data)
+            self.loaded.add(out.index)
             self.code.append(LoadGrad(owner, out))
             return out
         k = self.capture_index.get(id(t))
@@ -101,6 +105,7 @@ class Recorder:
             self.captures.append(capture)
         self.capture_arrays[k] = (t.data, _digest(t))
         out = self.produce(t.data)
+        self.loaded.add(out.index)
         self.code.append(LoadCapture(k, out))
         return out
 
@@ -258,6 +263,7 @@ class Recorder:
             self.effect_depth -= 1
             for k, c in enumerate(self.captures):
                 self.capture_arrays[k] = (c.tensor.data, _digest(c.tensor))
+            self.arg_states = [(t.data, _digest(t)) for t in self.args]
             for key, (t, _) in self.grads.items():
                 self.grads[key] = (t, t.grad)
 
@@ -281,9 +287,27 @@ class Recorder:
     def shape_from_values(self, what):
         """An op whose result's shape depends on values (a boolean mask's count, nonzero,
         unique): a replay would keep the recorded shapes, so the call runs eagerly."""
+        self.not_replayable(
+            f"{what}, whose result's shape depends on the values it reads; a replay would "
+            "keep the shapes of the recording")
+
+    def not_replayable(self, text):
+        """A problem the library's own code reports (outside optimizer steps)."""
         if not self.effect_depth:
-            self.problem(f"{what}, whose result's shape depends on the values it reads; a "
-                         "replay would keep the shapes of the recording")
+            self.problem(text)
+
+    def on_inplace(self, name, update, before, after, other):
+        """`t op= other` outside the graph (no gradient recorded): replayed as the same
+        update of the replay's array, where the call computed that tensor itself."""
+        if self.effect_depth:
+            return
+        ref = self.refs.get(id(before))
+        if ref is None or ref.index in self.loaded:
+            self.problem(f"updates in place ({name}) a tensor it did not compute (an argument "
+                         "or an outside tensor); only optimizer steps may update those")
+            return
+        operand = self.operand(other)
+        self.code.append(Call(update, [ref, operand], self.produce(after), f"{name} in place"))
 
     def on_host_read(self, tensor, what):
         if self.effect_depth:
@@ -359,8 +383,15 @@ class Recorder:
             self.code.append(ClearGrad(target))
 
     def _check_writes(self):
-        """Outside tensors must change only through effects (optimizer steps): a new
-        `.data`, or the same array written in place, would not happen in a replay."""
+        """Arguments and outside tensors must change only through effects (optimizer
+        steps): a new `.data`, or the same array written in place, would not happen in a
+        replay."""
+        for i, t in enumerate(self.args):
+            loaded, digest = self.arg_states[i]
+            if t.data is not loaded or _digest(t) != digest:
+                self.problem(f"changes argument {i} (shape {t.shape}) in place or assigns "
+                             "its .data; a replay would leave it as it was passed")
+                self.arg_states[i] = (t.data, _digest(t))
         for k, c in enumerate(self.captures):
             loaded, digest = self.capture_arrays[k]
             data = c.tensor.data
