@@ -368,12 +368,12 @@ class GraphedStep:
         bindings = Bindings(self.program, caps, self.owners)
         start = bindings.read()
         graph = torch.cuda.CUDAGraph()
+        replay = self.program._build(collect=True)  # checks leave it as flags
         try:
             # On the warm-ups' stream, where the BLAS handles (cached per stream) that
             # the first matmuls create lazily already exist: none is made mid-capture.
             with torch.cuda.graph(graph, stream=self._side_stream(torch)):
-                arrays, checks = run_in_place(self.program._build(collect=True), static_args,
-                                              caps, bindings)
+                arrays, checks = run_in_place(replay, static_args, caps, bindings)
         except Exception as exc:  # noqa: BLE001  (what stream capture refuses is the library's to say)
             bindings.write(start)  # nothing ran on the device: the state is as it was
             return self._give_up(f"could not be captured ({type(exc).__name__}: {exc})", args, caps)

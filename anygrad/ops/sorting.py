@@ -47,12 +47,14 @@ UniqueAll = namedtuple("UniqueAll", ["values", "indices", "inverse_indices", "co
 
 @public(differentiable=False)
 def unique_counts(x):
-    return UniqueCounts(*_constants(x, x.backend.xp.unique_counts(x.data), "computes unique_counts"))
+    arrays = x.backend.xp.unique_counts(x.data)
+    return UniqueCounts(*_constants(x, arrays, "computes unique_counts"))
 
 
 @public(differentiable=False)
 def unique_inverse(x):
-    return UniqueInverse(*_constants(x, x.backend.xp.unique_inverse(x.data), "computes unique_inverse"))
+    arrays = x.backend.xp.unique_inverse(x.data)
+    return UniqueInverse(*_constants(x, arrays, "computes unique_inverse"))
 
 
 @public(differentiable=False)
