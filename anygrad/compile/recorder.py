@@ -273,9 +273,9 @@ class Recorder:
         if self.effect_depth:
             return
         if tensor.backend is not backend:
-            self.problem(f"indexes a {backend.name} tensor with a {tensor.backend.name} "
-                         "tensor, a conversion a replay would not repeat; index with a "
-                         "tensor of the indexed tensor's backend")
+            self.problem(f"indexes a tensor of backend {backend.name} with one of backend "
+                         f"{tensor.backend.name}, a conversion a replay would not repeat; "
+                         "index with a tensor of the indexed tensor's backend")
             return
         self.operand(tensor)
 
