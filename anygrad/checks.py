@@ -12,7 +12,7 @@ from __future__ import annotations
 from .modes import _recording
 from .tensor import Tensor
 
-__all__ = ["check_values", "raise_if"]
+__all__ = ["check_values", "raise_if", "run_check"]
 
 
 def check_values(backend, label, predicate, values, error):
@@ -26,7 +26,11 @@ def check_values(backend, label, predicate, values, error):
     recorder = _recording.get()
     if recorder is not None:
         recorder.on_check(backend, label, predicate, values, error)
-    arrays = [v.data if isinstance(v, Tensor) else v for v in values]
+    run_check(backend, predicate, error, *(v.data if isinstance(v, Tensor) else v for v in values))
+
+
+def run_check(backend, predicate, error, *arrays):
+    """The check itself, on arrays (what a compiled program's replay runs)."""
     raise_if(backend, predicate(backend.xp, *arrays), error, arrays)
 
 

@@ -30,7 +30,6 @@ from anygrad.compile.cuda_graph import (
     Bindings,
     NotInPlace,
     _get,
-    _owners,
     obstacles,
     run_in_place,
     settings,
@@ -115,14 +114,14 @@ def test_obstacles_name_random_draws_and_argument_gradients():
 
 def test_settings_change_with_adams_step_count_but_not_with_sgds():
     _, opt, _, compiled = _recorded("numpy", _bn_adam)
-    owners = _owners(compiled.program)
+    owners = compiled.program.effect_owners()
     assert owners == [opt]
     before = settings(owners)
     opt.step()  # Adam counts steps in Python: a graph would bake the count in
     assert settings(owners) != before
 
     _, opt, scheduler, compiled = _recorded("numpy", _mlp_bn_sgd)
-    owners = _owners(compiled.program)
+    owners = compiled.program.effect_owners()
     before = settings(owners)
     opt.step()
     assert settings(owners) == before  # SGD's numbers stay: it can be captured
@@ -150,7 +149,7 @@ def test_state_stays_in_place_over_a_training_run(backend, build):
     for x, y in zip(xs[2:], ys[2:]):
         caps = program.guards.prepare()
         if bindings is None:
-            bindings = Bindings(program, caps, _owners(program))
+            bindings = Bindings(program, caps, program.effect_owners())
             first = bindings.read()
         (loss,), checks = run_in_place(replay, [x, y], caps, bindings)
         assert len(checks) == len(program.checks) > 0  # the labels' check, at least
@@ -189,7 +188,7 @@ def test_a_captured_step_returns_its_checks_for_the_caller_to_raise(backend):
     program = compiled.program
     xs, ys = _batches(backend)
     caps = program.guards.prepare()
-    bindings = Bindings(program, caps, _owners(program))
+    bindings = Bindings(program, caps, program.effect_owners())
     bad = ag.tensor(np.array([0, 1, 2, 7, 1, 0]), backend=backend)
     _, checks = run_in_place(program._build(collect=True), [xs[3], bad], caps, bindings)
     with pytest.raises(IndexError, match=r"cross_entropy: target label 7 is outside \[0, 3\)"):
@@ -200,7 +199,7 @@ def test_a_captured_step_returns_its_checks_for_the_caller_to_raise(backend):
 def test_replacing_state_between_calls_is_seen():
     model, opt, _, compiled = _recorded("numpy", _mlp_bn_sgd)
     program = compiled.program
-    bindings = Bindings(program, program.guards.prepare(), _owners(program))
+    bindings = Bindings(program, program.guards.prepare(), program.effect_owners())
     start = bindings.read()
     opt.zero_grad()  # outside the function: the .grad a graph reads is gone
     assert bindings.changed(start).startswith("the .grad of a tensor of shape")

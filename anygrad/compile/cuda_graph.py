@@ -52,7 +52,7 @@ import warnings
 from ..engine import _wrap
 from ..optim.flat import FlatLayouts
 from ..tensor import Tensor
-from .program import Accumulate, Call, ClearGrad, Effect, LoadGrad, Store, _rebuild
+from .program import Accumulate, Call, ClearGrad, LoadGrad, Store, _rebuild
 from .recorder import CompileError
 
 __all__ = ["Bindings", "GraphedStep", "graphed_step", "obstacles", "settings"]
@@ -102,17 +102,6 @@ def _place(t):
     device = getattr(data, "device", None)
     kind = getattr(device, "type", None) or str(device or "cpu")
     return f"{t.backend.name} on {kind}"
-
-
-def _owners(program):
-    """The objects whose methods the step calls as effects (optimizers, schedulers)."""
-    owners = {}
-    for ins in program.code:
-        if isinstance(ins, Effect):
-            args = getattr(ins.fn, "args", ())
-            if args:
-                owners.setdefault(id(args[0]), args[0])
-    return list(owners.values())
 
 
 def settings(owners):
@@ -282,7 +271,7 @@ class GraphedStep:
         self.strict = strict
         self.warmup = warmup
         self.max_captures = max_captures
-        self.owners = _owners(program)
+        self.owners = program.effect_owners()
         self.warmed = 0
         self.captures = 0
         self.launches = 0

@@ -14,7 +14,7 @@ import re
 import time
 import warnings
 
-from ..checks import raise_if
+from ..checks import raise_if, run_check
 from ..engine import _wrap
 
 __all__ = ["Program", "Ref"]
@@ -322,7 +322,7 @@ class Program:
         read values midway)."""
         collect = collect or arrays
         env = {"wrap": _wrap, "accumulate": _accumulate, "grad_of": _grad_of,
-               "clock": time.perf_counter, "check": _check}
+               "clock": time.perf_counter, "check": run_check}
         body = ["ticks = [clock()]"] if timed else []
         if collect:
             body.append("checks = []")
@@ -512,10 +512,6 @@ def _accumulate(leaf, g, backend):
     total = leaf.grad.data + g
     leaf.grad = _wrap(total, backend)
     return total
-
-
-def _check(backend, predicate, error, *arrays):
-    raise_if(backend, predicate(backend.xp, *arrays), error, arrays)
 
 
 def _grad_of(leaf):
