@@ -21,12 +21,19 @@ from .ops import __all__ as _ops_all  # noqa: F401
 from .ops import linalg  # the standard's linalg extension: ag.linalg.inv, ...
 from .ops import fft  # the standard's fft extension: ag.fft.rfft, ...
 from .gradcheck import gradcheck, gradgradcheck
+from . import tensor_methods  # noqa: F401,E402  (PyTorch's Tensor methods)
 from .serialization import CheckpointError, load, save
 # Function transforms, anomaly detection and graph pictures.
 from .transforms import gradients, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .vmap import vmap
 from .anomaly import AnomalyError, detect_anomaly
+# User-defined derivatives, pytrees and modules as functions of their parameters.
+from .custom import Function, custom_vjp
+from . import tree
+from .stateless import functional_call
 from . import viz
 from .compile import CompileError, compile
+from .checkpoint import checkpoint, checkpoint_sequential
 
 # anygrad's dtypes: `x.dtype == ag.float32` on every backend (see anygrad.dtypes).
 from .dtypes import DType, get_default_dtype, set_default_dtype  # noqa: E402
@@ -39,7 +46,7 @@ complex64, complex128 = _DTYPES["complex64"], _DTYPES["complex128"]
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("nn", "optim", "data")
+_SUBPACKAGES = ("nn", "optim", "data", "scipy")
 
 
 def __getattr__(name):

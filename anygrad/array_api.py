@@ -13,7 +13,7 @@ import types
 
 from . import coercion, creation
 from .backends import get_backend
-from .dtypes import DTYPES as _DTYPES
+from .dtypes import DTYPES as _DTYPES, dtype_name
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from .ops import astype as _astype
@@ -25,15 +25,20 @@ e, pi, inf, nan = math.e, math.pi, math.inf, math.nan
 newaxis = None
 
 bool = _DTYPES["bool"]
-int8, int16, int32, int64 = (_DTYPES.get(n) for n in ("int8", "int16", "int32", "int64"))
-uint8 = _DTYPES.get("uint8")
+int8, int16, int32, int64 = (_DTYPES[n] for n in ("int8", "int16", "int32", "int64"))
+uint8, uint16, uint32, uint64 = (_DTYPES[n] for n in ("uint8", "uint16", "uint32", "uint64"))
 float32, float64 = _DTYPES["float32"], _DTYPES["float64"]
 complex64, complex128 = _DTYPES["complex64"], _DTYPES["complex128"]
 
 
+def _name(dtype):
+    """A dtype's name (None stays None): any library's dtype, anygrad's, or a Python type."""
+    return None if dtype is None else dtype_name(dtype)
+
+
 def _native(dtype, backend=None):
     b = get_backend(backend)
-    return b, (None if dtype is None else b.dtype(getattr(dtype, "name", dtype)))
+    return b, (None if dtype is None else b.dtype(dtype_name(dtype)))
 
 
 def _backend_of(x):
@@ -56,20 +61,20 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None, backend=None):
     if isinstance(obj, Tensor):
         if device is not None and str(device) != str(obj.device):
             obj, copy = obj.to(device=device), False
-        if copy or (dtype is not None and str(dtype) != obj.dtype.name):
-            return _astype(obj, obj.dtype.name if dtype is None else str(dtype))
+        if copy or (dtype is not None and _name(dtype) != obj.dtype.name):
+            return _astype(obj, obj.dtype.name if dtype is None else _name(dtype))
         return obj
-    return creation.tensor(obj, dtype=None if dtype is None else str(dtype), device=device,
+    return creation.tensor(obj, dtype=_name(dtype), device=device,
                            backend=backend)
 
 
 def zeros(shape, *, dtype=None, device=None, backend=None):
-    return creation.zeros(shape, dtype=None if dtype is None else str(dtype), device=device,
+    return creation.zeros(shape, dtype=_name(dtype), device=device,
                           backend=backend)
 
 
 def ones(shape, *, dtype=None, device=None, backend=None):
-    return creation.ones(shape, dtype=None if dtype is None else str(dtype), device=device,
+    return creation.ones(shape, dtype=_name(dtype), device=device,
                          backend=backend)
 
 
@@ -77,38 +82,37 @@ empty = zeros
 
 
 def full(shape, fill_value, *, dtype=None, device=None, backend=None):
-    return creation.full(shape, fill_value, dtype=None if dtype is None else str(dtype),
-                         device=device, backend=backend)
+    return creation.full(shape, fill_value, dtype=_name(dtype), device=device, backend=backend)
 
 
 def zeros_like(x, /, *, dtype=None, device=None):
-    return creation.zeros_like(x, dtype=None if dtype is None else str(dtype))
+    return creation.zeros_like(x, dtype=_name(dtype))
 
 
 def ones_like(x, /, *, dtype=None, device=None):
-    return creation.ones_like(x, dtype=None if dtype is None else str(dtype))
+    return creation.ones_like(x, dtype=_name(dtype))
 
 
 empty_like = zeros_like
 
 
 def full_like(x, /, fill_value, *, dtype=None, device=None):
-    return creation.full_like(x, fill_value, dtype=None if dtype is None else str(dtype))
+    return creation.full_like(x, fill_value, dtype=_name(dtype))
 
 
 def arange(start, /, stop=None, step=1, *, dtype=None, device=None, backend=None):
-    return creation.arange(start, stop, step, dtype=None if dtype is None else str(dtype),
+    return creation.arange(start, stop, step, dtype=_name(dtype),
                            device=device, backend=backend)
 
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True, backend=None):
-    return creation.linspace(start, stop, num, dtype=None if dtype is None else str(dtype),
+    return creation.linspace(start, stop, num, dtype=_name(dtype),
                              device=device, backend=backend, endpoint=endpoint)
 
 
 def from_dlpack(x, /, *, device=None, copy=None, backend=None):
     """A constant tensor on this namespace's backend from any array with `__dlpack__`
-    (a tensor's `__dlpack__` is detached, as the standard's protocol has no graph)."""
+    (the protocol carries no graph: a tensor in one being recorded is refused)."""
     b = get_backend(backend)
     array = b.xp.from_dlpack(x, device=device, copy=copy)
     return creation.as_tensor(array, backend=b.name)
@@ -124,7 +128,7 @@ def broadcast_shapes(*shapes):
 
 
 def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, backend=None):
-    return creation.eye(n_rows, n_cols, k=k, dtype=None if dtype is None else str(dtype),
+    return creation.eye(n_rows, n_cols, k=k, dtype=_name(dtype),
                         device=device, backend=backend)
 
 
@@ -134,41 +138,19 @@ def astype(x, dtype, /, *, copy=True, device=None):
     shared result is as good as a copy."""
     if device is not None and str(device) != str(x.device):
         x = x.to(device=device)
-    if not copy and str(dtype) == x.dtype.name:
+    if not copy and _name(dtype) == x.dtype.name:
         return x
     return _astype(x, dtype)
-
-
-def _accumulating_in(reduce):
-    """`reduce` with the standard's `dtype=`: the sum (product, ...) accumulated in that
-    dtype, by casting x first."""
-    import functools
-
-    @functools.wraps(reduce)
-    def accumulate(x, /, *args, dtype=None, **kwargs):
-        if dtype is not None and str(dtype) != x.dtype.name:
-            x = _astype(x, str(dtype))
-        return reduce(x, *args, **kwargs)
-
-    return accumulate
-
-
-sum, prod, cumulative_sum, cumulative_prod = (  # noqa: A001
-    _accumulating_in(f) for f in (sum, prod, cumulative_sum, cumulative_prod))  # noqa: F405
 
 
 # Special functions under the names SciPy looks for (`xp.special.erf`, where a
 # namespace offers them, before it falls back to converting to numpy): scipy.special's
 # functions of these names then run on, and differentiate through, tensors.
-def _entr(x):
-    """-x log x for x > 0, 0 at 0, -inf below (scipy.special.entr). The log sees 1 where
-    x <= 0, so its derivative stays finite in the branch `where` discards."""
-    positive = x > 0
-    inner = -x * log(where(positive, x, 1.0))  # noqa: F405
-    return where(positive, inner, where(x == 0, 0.0, -math.inf))  # noqa: F405
-
-
-special = types.SimpleNamespace(erf=erf, expit=sigmoid, entr=_entr)  # noqa: F405
+special = types.SimpleNamespace(  # the ops of anygrad.ops.special, and sigmoid as expit
+    **{name: globals()[name] for name in (
+        "erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr", "gammaln",
+        "digamma", "i0", "i0e", "i1", "i1e", "logit", "entr", "xlogy", "xlog1py")},
+    psi=digamma, expit=sigmoid)  # noqa: F405
 
 
 class _NamespaceInfo:
@@ -186,14 +168,20 @@ class _NamespaceInfo:
         return self._backend.default_device()
 
     def devices(self):
-        return self._native.devices()
+        # A list in the revision anygrad declares (__array_api_version__); a tuple from 2025.12.
+        return list(self._native.devices())
 
     def default_dtypes(self, *, device=None):
-        from .dtypes import as_dtype, get_default_dtype
+        """The device's default dtypes, with the floating ones anygrad's creation
+        functions make there: the default floating dtype (which `set_default_dtype`
+        sets) and its complex pair, where the device has them."""
+        from .dtypes import as_dtype, complex_name, get_default_dtype
 
         found = {kind: as_dtype(d) for kind, d in
                  self._native.default_dtypes(device=device).items()}
-        found["real floating"] = get_default_dtype()  # anygrad's, which set_default_dtype sets
+        real = creation._on_device(self._backend, device, get_default_dtype().name)
+        found["real floating"] = _DTYPES[real]
+        found["complex floating"] = _DTYPES[complex_name(real)]
         return found
 
     def dtypes(self, *, device=None, kind=None):
@@ -231,9 +219,9 @@ def namespace_for(backend):
 def isdtype(dtype, kind):
     b, native = (dtype.backend, dtype.data.dtype) if _backend_of(dtype) else _native(dtype)
     if isinstance(kind, tuple):
-        kind = tuple(k if isinstance(k, str) else b.dtype(str(k)) for k in kind)
+        kind = tuple(k if isinstance(k, str) else b.dtype(dtype_name(k)) for k in kind)
     elif not isinstance(kind, str):
-        kind = b.dtype(str(kind))
+        kind = b.dtype(dtype_name(kind))
     return b.xp.isdtype(native, kind)
 
 
@@ -243,7 +231,7 @@ def result_type(*arrays_and_dtypes):
     b = get_backend(next((_backend_of(a) for a in arrays_and_dtypes
                           if _backend_of(a) is not None), None))
     natives = [a.data.dtype if _backend_of(a) is not None else
-               a if isinstance(a, (int, float, complex)) else b.dtype(str(a))
+               a if isinstance(a, (int, float, complex)) else b.dtype(dtype_name(a))
                for a in arrays_and_dtypes]
     return as_dtype(b.xp.result_type(*natives))
 
@@ -261,30 +249,38 @@ _FloatInfo = collections.namedtuple("finfo", ["bits", "eps", "max", "min", "smal
 
 def finfo(type):
     """The standard's finfo: Python numbers (as the standard says; some libraries give
-    their own scalars, which other libraries' functions refuse) and anygrad's dtype."""
-    from .dtypes import as_dtype
+    their own scalars, which other libraries' functions refuse) and anygrad's dtype,
+    the real one for a complex type (finfo(complex64).dtype is float32)."""
+    from .dtypes import as_dtype, real_name
 
     b, native = _info_dtype(type)
     info = b.xp.finfo(native)
     return _FloatInfo(int(info.bits), float(info.eps), float(info.max), float(info.min),
-                      float(info.smallest_normal), as_dtype(native))
+                      float(info.smallest_normal), _DTYPES[real_name(as_dtype(native).name)])
+
+
+_IntInfo = collections.namedtuple("iinfo", ["bits", "max", "min", "dtype"])
 
 
 def iinfo(type):
+    """The standard's iinfo, in Python ints and anygrad's dtype."""
+    from .dtypes import as_dtype
+
     b, native = _info_dtype(type)
-    return b.xp.iinfo(native)
+    info = b.xp.iinfo(native)
+    return _IntInfo(int(info.bits), int(info.max), int(info.min), as_dtype(native))
 
 
 def can_cast(from_, to, /):
     b, target = _native(to)
-    source = from_.data.dtype if _backend_of(from_) is not None else b.dtype(str(from_))
+    source = from_.data.dtype if _backend_of(from_) is not None else b.dtype(dtype_name(from_))
     return b.xp.can_cast(source, target)
 
 
 __all__ = list(_ops_all) + [
     "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
     "full_like", "arange", "eye", "linspace", "from_dlpack", "broadcast_shapes", "isdtype", "result_type", "finfo", "iinfo", "can_cast",
-    "linalg", "fft", "bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
-    "complex64", "complex128", "e", "pi", "inf", "nan", "newaxis", "__array_namespace_info__",
-    "special",
+    "linalg", "fft", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+    "uint64", "float32", "float64", "complex64", "complex128", "e", "pi", "inf", "nan",
+    "newaxis", "__array_namespace_info__", "special",
 ]

@@ -9,6 +9,7 @@ whatever a later call brings.
 """
 from __future__ import annotations
 
+from .engine import _batching
 from .modes import _recording
 from .tensor import Tensor
 
@@ -26,6 +27,10 @@ def check_values(backend, label, predicate, values, error):
     recorder = _recording.get()
     if recorder is not None:
         recorder.on_check(backend, label, predicate, values, error)
+    if _batching:  # inside ag.vmap: check every example's values at once
+        from .batching.tensor import physical
+
+        values = [physical(v) for v in values]
     run_check(backend, predicate, error, *(v.data if isinstance(v, Tensor) else v for v in values))
 
 

@@ -22,9 +22,11 @@ def is_array(value) -> bool:
 
 def admit(op, backend, args):
     """`args` with numpy-style scalars made Python numbers and the backend's own arrays
-    made constant tensors; an array of any other library raises TypeError."""
+    made constant tensors; an array of any other library raises TypeError. `op` is an
+    op, or the name of a function composed from ops."""
     from .engine import _wrap
 
+    name = getattr(op, "name", op)
     out = []
     for a in args:
         if isinstance(a, Tensor) or a is None or type(a) in _SCALARS:
@@ -36,7 +38,7 @@ def admit(op, backend, args):
         elif is_array(a):
             if not backend.owns(a):
                 raise TypeError(
-                    f"{op.name}: inputs live on different backends ({backend.name!r} and "
+                    f"{name}: inputs live on different backends ({backend.name!r} and "
                     f"{_library(a)!r}, a raw array); make it a tensor with "
                     f"ag.tensor(..., backend={backend.name!r}) first"
                 )
@@ -44,6 +46,23 @@ def admit(op, backend, args):
         else:
             out.append(a)
     return out
+
+
+def tensors(name, *args):
+    """The arguments of function `name` (a composition of ops, such as F.conv2d) read as
+    an op reads its own: raw arrays become constant tensors on the backend of the
+    tensors among them (or, with none, of the first array); None and numbers pass."""
+    backend = next((a.backend for a in args if isinstance(a, Tensor)), None)
+    if backend is None:
+        first = next((i for i, a in enumerate(args) if is_array(a)), None)
+        if first is None:
+            return args
+        from .creation import as_tensor
+
+        args = list(args)
+        args[first] = as_tensor(args[first])
+        backend = args[first].backend
+    return tuple(admit(name, backend, args))
 
 
 def _library(array):

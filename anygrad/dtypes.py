@@ -68,13 +68,25 @@ class DType:
 
 def dtype_name(spec) -> str:
     """'float32' from any library's float32 (numpy, torch, cupy, jax, strict), a DType
-    (by its `name`) or a name; TypeError for what names no dtype."""
+    (by its `name`) or a name; TypeError for what names no dtype.
+
+    Python's number types name the default dtype of their kind, as in numpy
+    (`x.astype(int)`): `bool` is bool, `int` is int64, `float` is the default floating
+    dtype (`get_default_dtype`) and `complex` the complex dtype that pairs with it."""
+    if isinstance(spec, type) and spec in _PYTHON_TYPES:
+        return _PYTHON_TYPES[spec]()
     name = _library_dtype_name(spec)
     if name not in _KINDS:
         raise TypeError(f"not a dtype: {spec!r}")
     return name
 
 
+_PYTHON_TYPES = {
+    bool: lambda: "bool",
+    int: lambda: "int64",
+    float: lambda: _default_float[0],
+    complex: lambda: complex_name(_default_float[0]),
+}
 DTYPES = {name: DType(name) for name in _KINDS}
 # id(native dtype) -> (native dtype, DType). Holding the native object keeps its id from
 # being reused, and looking up by id spares hashing it (and numpy's warnings when a
@@ -87,6 +99,8 @@ def as_dtype(native) -> DType:
     entry = _by_native.get(id(native))
     if entry is not None:
         return entry[1]
+    if isinstance(native, type) and native in _PYTHON_TYPES:  # follows set_default_dtype
+        return DTYPES[dtype_name(native)]
     dtype = DTYPES[dtype_name(native)]
     if len(_by_native) > 1024:  # transient dtype objects: start over rather than grow
         _by_native.clear()
@@ -119,6 +133,22 @@ def real_name(name) -> str:
     if _KINDS[name] != "complex floating":
         return name
     return "float32" if name == "complex64" else "float64"
+
+
+def accumulation_name(name, dtype=None) -> str:
+    """The dtype (by name) a sum or product of a tensor of dtype `name` is computed and
+    returned in, on every backend: `dtype` when given (narrower ones too: the result
+    then wraps around as that dtype does); otherwise, as the Array API says, integers
+    widen to the default integer of their signedness (int64, uint64), booleans count as
+    int64, and floating dtypes stay as they are."""
+    if dtype is not None:
+        return dtype_name(dtype)
+    kind = _KINDS[name]
+    if kind == "unsigned integer":
+        return "uint64"
+    if kind in ("signed integer", "bool"):
+        return "int64"
+    return name
 
 
 # ------------------------------------------------------------------ the default float

@@ -87,13 +87,15 @@ class Op:
     tensors as the default float dtype. `complex` says the rules hold for complex
     inputs, written in the engine's convention (the transposed Jacobian: see the
     module's docstring); without it, recording the op on a complex input raises.
+    `batch` says how `ag.vmap` maps the op over a batch axis: a kind named in
+    `anygrad.batching.rules` ("elementwise", "reduce", ...) or a rule of its own.
     """
 
     __slots__ = ("name", "forward", "vjps", "variadic", "promotes", "floating", "passes",
-                 "complex")
+                 "complex", "_signature", "batch")
 
     def __init__(self, name, forward, *vjps, promotes=None, floating=False, passes=(),
-                 complex=False):
+                 complex=False, batch=None):
         self.name = name
         self.forward = forward
         self.vjps = vjps
@@ -103,9 +105,24 @@ class Op:
         # Inputs whose rule may hand back g itself or a view of it (add, reshape, ...).
         self.passes = passes
         self.complex = complex
+        self.batch = batch
 
     def __repr__(self):
         return f"Op({self.name})"
+
+    @property
+    def __signature__(self):
+        """The call's signature, for `inspect.signature` (help, IDEs, the Array API's
+        conformance checks): the forward's, less its leading namespace argument."""
+        try:
+            return self._signature
+        except AttributeError:
+            import inspect
+
+            signature = inspect.signature(self.forward)
+            self._signature = signature.replace(
+                parameters=list(signature.parameters.values())[1:])
+            return self._signature
 
     def __call__(self, *args, **params):
         if params and ("dim" in params or "keepdim" in params):  # PyTorch's spelling
@@ -119,10 +136,11 @@ class VariadicOp(Op):
 
     __slots__ = ()
 
-    def __init__(self, name, forward, vjp):
+    def __init__(self, name, forward, vjp, batch=None):
         # The rule hands each input its slice of g: a view, which the engine copies
         # before it becomes a .grad.
-        super().__init__(name, forward, vjp, promotes=0, passes=_EVERY_INPUT, complex=True)
+        super().__init__(name, forward, vjp, promotes=0, passes=_EVERY_INPUT, complex=True,
+                         batch=batch)
         self.variadic = True
 
 
@@ -144,9 +162,18 @@ _last_real = [None]
 # Argument types that pass to a forward as they are (scalars, None, shapes, axes, names).
 _PLAIN = (int, float, bool, type(None), tuple, list, str, slice)
 
+# While an ag.vmap runs: [the batching interpreter] (`anygrad.batching.dispatch`), which
+# takes the ops and backward passes that meet batched tensors. Empty otherwise, so that
+# apply pays one truth test for vmap's existence.
+_batching = []
+
 
 def apply(op, args, params=_EMPTY):
     """Run `op` on tensors (Python scalars and arrays are constants) and record it."""
+    if _batching:
+        batched = _batching[0].apply(op, args, params)
+        if batched is not NotImplemented:
+            return batched
     backend = None
     needs_grad = False
     several = False  # two or more tensors meet: their devices must agree
@@ -218,7 +245,7 @@ def apply(op, args, params=_EMPTY):
     result = Tensor.__new__(Tensor)
     result.data = out
     result.backend = backend
-    result.grad = None
+    result._grad = None
     result._version = 0
     if needs_grad and _grad_enabled.get() and op.vjps:
         result._requires_grad = True
@@ -270,6 +297,8 @@ def implicit_cotangent(t, caller):
             f"output is {t.dtype}: take a real loss of it first (ag.real, ag.abs), or pass "
             "the gradient explicitly"
         )
+    if getattr(t, "_level", None) is not None:  # batched by vmap: one seed for every example
+        return t.backend.xp.ones(tuple(t.shape), dtype=t.data.dtype, device=t.device)
     return t.backend.xp.ones_like(t.data)
 
 
@@ -317,6 +346,10 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     whatever the surrounding grad mode.
     """
     roots = list(roots)
+    if _batching:
+        batched = _batching[0].backward(roots, root_grads, retain_graph, create_graph, inputs)
+        if batched is not NotImplemented:
+            return batched
     token = _grad_enabled.set(bool(create_graph))
     guard = roots[0].backend.device_guard if roots else None
     try:
@@ -554,7 +587,7 @@ def _wrap(array, backend, requires_grad=False):
     t = Tensor.__new__(Tensor)
     t.data = array
     t.backend = backend
-    t.grad = None
+    t._grad = None
     t._requires_grad = requires_grad
     t._version = 0
     t.node = None

@@ -20,6 +20,26 @@ from .modes import _recording
 from .tensor import Tensor
 
 
+# Index parts that select without copying in numpy and PyTorch: a result indexed by
+# these alone is a view there, and writes to it reach its base here too.
+BASIC_TYPES = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
+def is_basic(key):
+    """Whether `key` is made of basic indices only (ints, slices, None, Ellipsis)."""
+    for k in (key if type(key) is tuple else (key,)):
+        if type(k) not in BASIC_TYPES and (type(k) is bool or not _integral(k)):
+            return False
+    return True
+
+
+def _integral(k):
+    """A numpy-style integer scalar (np.int64(2)), which numpy reads as an int."""
+    if getattr(k, "ndim", 0) or isinstance(k, list):  # index arrays, the common case
+        return False
+    return type(python_scalar(k)) is int
+
+
 def normalize(x, key):
     """(axes to flip first, key for the flipped tensor) for `x[key]`."""
     parts = [_part(x, k) for k in (key if isinstance(key, tuple) else (key,))]
@@ -71,6 +91,10 @@ def check_range(x, indices, axis, where):
     """Integer indices along `axis` of x must lie in [-n, n): some libraries wrap or clamp
     the others silently (see checks.py)."""
     n = x.shape[axis]
+    if getattr(indices, "_level", None) is not None:  # batched by ag.vmap: every example's
+        from .batching.tensor import physical
+
+        indices = physical(indices).data
 
     def outside(xp, indices):
         return xp.any((indices < -n) | (indices >= n))
@@ -126,6 +150,8 @@ def index_array(x, k):
     """Index array `k` (a tensor, any library's array, a list) as x's library's integer
     array or boolean mask."""
     backend = x.backend
+    if getattr(k, "_level", None) is not None:  # batched by ag.vmap: its gather maps it
+        return k
     if isinstance(k, Tensor):
         recorder = _recording.get()
         if recorder is not None:  # a compiled function indexes with this call's values

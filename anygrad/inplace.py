@@ -9,6 +9,12 @@ What would make a gradient silently wrong is refused: a leaf that requires grad 
 be updated while gradients are recorded (do it inside `ag.no_grad()`), and a tensor
 that a recorded op read, or produced, is stamped with the in-place clock so that
 backward through that op raises (as PyTorch's version counters do).
+
+A result of basic indexing (`v = z[0]`, see `Tensor.__getitem__`) is a view: every
+in-place change of v is then written to its base as `z[0] = v` (recorded like any item
+assignment, so the gradient is that of "z with that region replaced"), up a chain of
+views of any depth (`z[0][1][2] = 1`). A base changed since the view was taken refuses
+the write: the view's other elements would overwrite the base's newer ones.
 """
 from __future__ import annotations
 
@@ -38,9 +44,12 @@ def update(t, op, other):
             f"{t.dtype}) cannot be changed in place while gradients are recorded; do the "
             "update inside `with ag.no_grad():`"
         )
+    before_write(t, f"{op.name} in place")
     other = _operand(op, t, other)
     if recording and (t._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
-        return _recorded(t, op, other)
+        _recorded(t, op, other)
+        after_write(t)
+        return t
     value = other.data if isinstance(other, Tensor) else other
     before = t.data
     t.data = _AUGMENTED[op.name](t.data, value)
@@ -51,7 +60,67 @@ def update(t, op, other):
     if t.node is not None and t.node.inputs is not None:
         # The op that made t may read its output in backward: that now raises there.
         t.node.clock = OUTPUT_CHANGED
+    after_write(t)
     return t
+
+
+# ------------------------------------------------------------------ views
+def before_write(t, what):
+    """Refuse an in-place change of view t that could not reach its bases correctly:
+    a base changed since the view was taken, or a leaf that requires grad."""
+    view = getattr(t, "_view", None)
+    while view is not None:
+        base, key, version, _ = view
+        if base._version != version:
+            raise RuntimeError(
+                f"{what}: this tensor (shape {t.shape}) is a view, x[{_key_text(key)}], of a "
+                f"tensor of shape {base.shape} that was changed in place after the view was "
+                "taken; writing it back would overwrite that change. Index the tensor again "
+                "after changing it, or make the view a copy with .clone()"
+            )
+        if base.node is None and base._requires_grad and _grad_enabled.get():
+            raise RuntimeError(
+                f"{what}: this tensor (shape {t.shape}) is a view of a leaf tensor that "
+                f"requires grad (shape {base.shape}), which cannot be changed in place while "
+                "gradients are recorded; do it inside `with ag.no_grad():`, or change a "
+                ".clone() of the view"
+            )
+        t, view = base, getattr(base, "_view", None)
+
+
+def after_write(t):
+    """t was changed in place: when it is a view, its base becomes `base[key] = t`."""
+    view = getattr(t, "_view", None)
+    if view is None:
+        return
+    base, key, _, _ = view
+    value = t
+    if key is RESHAPED:
+        from . import ops
+
+        key, value = Ellipsis, ops.reshape(t, base.shape)
+    assign(base, key, value)  # which writes on to base's own base
+    view[2], view[3] = base._version, t._version  # the two agree again
+
+
+class _Reshaped:
+    """The "key" of a view that is its base reshaped (`Tensor.view`)."""
+
+    def __repr__(self):
+        return "view"
+
+
+RESHAPED = _Reshaped()
+
+
+def _key_text(key):
+    if key is RESHAPED:
+        return "... (reshaped by .view)"
+    parts = key if type(key) is tuple else (key,)
+    return ", ".join("..." if k is Ellipsis else "None" if k is None else
+                     f"{'' if k.start is None else k.start}:{'' if k.stop is None else k.stop}"
+                     f"{'' if k.step is None else ':' + str(k.step)}"
+                     if isinstance(k, slice) else str(k) for k in parts)
 
 
 def _operand(op, t, other):
@@ -160,6 +229,11 @@ def assign(t, key, value):
             "cannot be changed in place while gradients are recorded; assign inside "
             "`with ag.no_grad():`, or build a new tensor (ag.where, ag.concat)"
         )
+    view = getattr(value, "_view", None)
+    if view is not None and view[0] is t and view[1] is key and view[2] == t._version \
+            and view[3] == value._version:
+        return  # value is t[key] as t holds it now: `t[key] += 1` wrote through already
+    before_write(t, "setitem")
     backend, shape = t.backend, tuple(t.shape)
     size = math.prod(shape)
     positions = ops.getitem(ops.reshape(arange(size, backend=backend.name, device=t.device),
@@ -216,3 +290,4 @@ def assign(t, key, value):
     elif t.node is not None and t.node.inputs is not None:
         t.node.clock = OUTPUT_CHANGED  # as for any unrecorded in-place update
     t._version = tick_inplace()
+    after_write(t)

@@ -7,7 +7,7 @@ from ._aliases import UNSET as _UNSET
 from ._aliases import (
     ValuesIndices, _backend_or_dtype, _correction, _shape_args, _Size, axis_args,
 )
-from .modes import _recording
+from .modes import _grad_enabled, _recording
 
 
 class Tensor:
@@ -19,8 +19,11 @@ class Tensor:
 
     # `_version` is the in-place clock's tick at this tensor's last in-place update (0:
     # never); nodes recorded before that tick refuse to differentiate through it.
-    __slots__ = ("data", "backend", "grad", "_requires_grad", "node", "_hooks", "_version",
-                 "__weakref__")
+    # `_view` is set on views only (results of basic indexing, .view()): [base, key, the
+    # base's and the view's _version when they last agreed], so that writes to the view
+    # reach the base (see anygrad.inplace).
+    __slots__ = ("data", "backend", "_grad", "_requires_grad", "node", "_hooks", "_version",
+                 "_view", "__weakref__")
     # numpy functions on tensors (and numpy arrays meeting tensors in operators) come
     # here and run as anygrad's ops: see anygrad.numpy_dispatch.
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -34,7 +37,10 @@ class Tensor:
         return array_function(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        """A host numpy copy, detached (`np.asarray(t)`, scipy's optimizers)."""
+        """A host numpy copy (`np.asarray(t)`, scipy's optimizers) of a tensor outside
+        any graph being recorded; see `_refuse_implicit_detach`."""
+        if self._requires_grad and _grad_enabled.get():
+            _refuse_implicit_detach(self, "np.asarray (Tensor.__array__)")
         array = self.backend.to_numpy(self.data)
         return array if dtype is None else array.astype(dtype)
 
@@ -42,7 +48,7 @@ class Tensor:
         from .creation import _to_array
 
         self.data, self.backend = _to_array(data, dtype, backend, device)
-        self.grad = None
+        self._grad = None
         self.node = None
         self._requires_grad = False
         self._version = 0
@@ -59,6 +65,16 @@ class Tensor:
         """anygrad's dtype (`ag.float32`, ...): the same object on every backend, equal
         to the library's own dtype of that name. `x.data.dtype` is the library's."""
         return as_dtype(self.data.dtype)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """None, or a gradient of this tensor's shape, dtype and backend (a Tensor or the
+        backend's own array); anything else would fail later, deep inside backward."""
+        self._grad = value if value is None else _checked_grad(self, value)
 
     @property
     def requires_grad(self):
@@ -105,9 +121,15 @@ class Tensor:
     def to_device(self, device, /, *, stream=None):
         return self.to(device=device)
 
-    def __dlpack__(self, **kwargs):
-        """The data, detached (DLPack carries no graph)."""
-        return self.data.__dlpack__(**kwargs)
+    def __dlpack__(self, /, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """The data of a tensor outside any graph being recorded (DLPack carries no
+        graph, so a tensor in one is refused as by __array__)."""
+        if self._requires_grad and _grad_enabled.get():
+            _refuse_implicit_detach(self, "__dlpack__")
+        # Only what the caller gave: libraries of an older DLPack revision reject the rest.
+        given = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                                   ("dl_device", dl_device), ("copy", copy)) if v is not None}
+        return self.data.__dlpack__(**given)
 
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
@@ -122,7 +144,7 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         for i in range(self.data.shape[0]):
-            yield ops.getitem(self, i)
+            yield self[i]
 
     def __repr__(self):
         body = repr(self.backend.to_numpy(self.data)).replace("array(", "tensor(", 1)
@@ -311,7 +333,12 @@ class Tensor:
         return ops.abs(self)
 
     def __getitem__(self, key):
-        return ops.getitem(self, key)
+        """x[key]; with basic indices only (ints, slices, None, ...) the result is a view
+        in numpy's and PyTorch's sense: writing to it writes to x (`z[0][2] = 1`)."""
+        out = ops.getitem(self, key)
+        if type(key) in _BASIC or is_basic(key):
+            out._view = [self, key, self._version, 0]
+        return out
 
     def __setitem__(self, key, value):
         """`x[key] = value`, differentiable in value and in x's other elements; see
@@ -386,14 +413,39 @@ class Tensor:
     def prod(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
         return self._reduced(ops.prod, "prod", axis, keepdims, dim, keepdim)
 
-    def max(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        """The maximum over `axis` (a tensor). Spelled PyTorch's way, `x.max(dim=d)`
-        gives PyTorch's (values, indices) pair."""
+    # Methods that numpy and PyTorch both have with different results take their meaning
+    # from the spelling: the standard's keywords (axis=, keepdims=, correction=) give the
+    # standard's (and numpy's) result, PyTorch's (dim=, keepdim=, unbiased=) PyTorch's.
+    # A call that could mean either (x.max(1), x.std(), x.sort()) raises.
+    def max(self, *args, axis=_UNSET, keepdims=_UNSET, dim=_UNSET, keepdim=_UNSET):
+        """The maximum over `axis=` (a tensor); `x.max(dim=d)` gives PyTorch's (values,
+        indices) pair. `x.max(d)` is refused: numpy means the first, PyTorch the second."""
+        _no_positional_axis("max", args)
         return self._extremum("max", ops.max, ops.argmax, axis, keepdims, dim, keepdim)
 
-    def min(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
-        """The minimum over `axis` (a tensor); `x.min(dim=d)` gives (values, indices)."""
+    def min(self, *args, axis=_UNSET, keepdims=_UNSET, dim=_UNSET, keepdim=_UNSET):
+        """The minimum over `axis=` (a tensor); `x.min(dim=d)` gives (values, indices);
+        `x.min(d)` is refused, as for max."""
+        _no_positional_axis("min", args)
         return self._extremum("min", ops.min, ops.argmin, axis, keepdims, dim, keepdim)
+
+    def sort(self, *args, axis=_UNSET, descending=False, stable=True, dim=_UNSET):
+        """`x.sort(axis=a)`: the sorted tensor, as the standard's `ag.sort`;
+        `x.sort(dim=d)`: PyTorch's (values, indices). Without either keyword it is
+        refused: numpy sorts in place and returns None, PyTorch returns the pair."""
+        if args or (axis is _UNSET and dim is _UNSET):
+            raise TypeError(
+                "Tensor.sort: numpy's x.sort() sorts in place and returns None, PyTorch's "
+                "returns (values, indices), the standard's sort returns the sorted array; say "
+                "which: x.sort(axis=-1) or ag.sort(x) for the sorted tensor, x.sort(dim=-1) "
+                "for (values, indices)"
+            )
+        if dim is _UNSET:
+            return ops.sort(self, axis=axis, descending=descending, stable=stable)
+        if axis is not _UNSET:
+            raise TypeError("Tensor.sort: got both axis= and dim=; pass one")
+        return ValuesIndices(ops.sort(self, axis=dim, descending=descending, stable=stable),
+                             ops.argsort(self, axis=dim, descending=descending, stable=stable))
 
     def _reduced(self, reduce, name, axis, keepdims, dim, keepdim):
         axis, keepdims = axis_args(f"Tensor.{name}", axis, dim, keepdims, keepdim)
@@ -413,28 +465,52 @@ class Tensor:
     def argmin(self, axis=_UNSET, keepdims=_UNSET, *, dim=_UNSET, keepdim=_UNSET):
         return self._reduced(ops.argmin, "argmin", axis, keepdims, dim, keepdim)
 
-    def var(self, axis=_UNSET, correction=None, keepdims=_UNSET, *, dim=_UNSET,
+    def var(self, *args, axis=_UNSET, correction=None, keepdims=_UNSET, dim=_UNSET,
             keepdim=_UNSET, unbiased=None):
-        """Variance; `correction=0` (the population variance, the standard's default)
-        unless `correction=` or PyTorch's `unbiased=True` (correction 1) says otherwise."""
-        axis, keepdims = axis_args("Tensor.var", axis, dim, keepdims, keepdim)
-        return ops.var(self, axis=axis, correction=_correction("var", correction, unbiased),
-                       keepdims=keepdims)
+        """Variance: with `correction=` or `unbiased=` as given; otherwise spelled the
+        standard's way (`axis=`) the population variance (correction 0, the standard's and
+        numpy's default), PyTorch's way (`dim=`) the sample variance (correction 1,
+        PyTorch's). `x.var()` and `x.var(0)` alone are refused: the two defaults differ."""
+        return self._spread("var", ops.var, args, axis, correction, keepdims, dim, keepdim,
+                            unbiased)
 
-    def std(self, axis=_UNSET, correction=None, keepdims=_UNSET, *, dim=_UNSET,
+    def std(self, *args, axis=_UNSET, correction=None, keepdims=_UNSET, dim=_UNSET,
             keepdim=_UNSET, unbiased=None):
-        """Standard deviation; `correction`/`unbiased` as in `var`."""
-        axis, keepdims = axis_args("Tensor.std", axis, dim, keepdims, keepdim)
-        return ops.std(self, axis=axis, correction=_correction("std", correction, unbiased),
-                       keepdims=keepdims)
+        """Standard deviation; `correction` as in `var`."""
+        return self._spread("std", ops.std, args, axis, correction, keepdims, dim, keepdim,
+                            unbiased)
+
+    def _spread(self, name, reduce, args, axis, correction, keepdims, dim, keepdim, unbiased):
+        if len(args) > 1:
+            raise TypeError(f"Tensor.{name}: takes the axis as its only positional argument; "
+                            "pass correction= (or unbiased=) and keepdims= by keyword")
+        if args:
+            if axis is not _UNSET or dim is not _UNSET:
+                raise TypeError(f"Tensor.{name}: got the axis both by position and by keyword")
+            axis = args[0]
+        if correction is None and unbiased is None:
+            if dim is not _UNSET or keepdim is not _UNSET:
+                correction = 1
+            elif args or axis is _UNSET:
+                raise TypeError(
+                    f"Tensor.{name}: numpy and the standard default to the population "
+                    f"{name} (correction=0), PyTorch to the sample {name} (correction=1); pass "
+                    f"correction= (or unbiased=), or spell the axis axis= (standard) or dim= "
+                    f"(PyTorch)"
+                )
+        axis, keepdims = axis_args(f"Tensor.{name}", axis, dim, keepdims, keepdim)
+        return reduce(self, axis=axis, correction=_correction(name, correction, unbiased),
+                      keepdims=keepdims)
 
     def reshape(self, *shape):
         return ops.reshape(self, _shape_args(shape))
 
     def view(self, *shape):
-        """reshape under PyTorch's name (anygrad has no aliasing views; the result is a
-        new tensor whose gradient flows back)."""
-        return ops.reshape(self, _shape_args(shape))
+        """reshape under PyTorch's name; as there, writes to the result reach this tensor
+        (see anygrad.inplace), and its gradient flows back."""
+        out = ops.reshape(self, _shape_args(shape))
+        out._view = [self, inplace.RESHAPED, self._version, 0]
+        return out
 
     def flatten(self, start_dim=0, end_dim=-1):
         from .nn.functional import flatten
@@ -542,15 +618,18 @@ class Tensor:
 
     def fill_(self, value):
         self._check_in_place("fill_")
+        inplace.before_write(self, "fill_")
         xp = self.backend.xp
         self.data = xp.full(self.shape, value, dtype=self.data.dtype, device=self.device)
         self._version = engine.tick_inplace()
+        inplace.after_write(self)
         return self
 
     def copy_(self, src):
         """Copy `src` (a Tensor or array of any backend, broadcastable to this shape)
         into this tensor, converted to its backend, device and dtype."""
         self._check_in_place("copy_")
+        inplace.before_write(self, "copy_")
         from .nn.module import _array_and_backend, _converted
 
         array, source = _array_and_backend(src.detach() if isinstance(src, Tensor) else src)
@@ -565,6 +644,7 @@ class Tensor:
             array = self.backend.xp.asarray(array, copy=True)
         self.data = array
         self._version = engine.tick_inplace()
+        inplace.after_write(self)
         return self
 
     def _check_in_place(self, what):
@@ -606,8 +686,51 @@ def _cotangent_for(out, grad, where):
     return grad
 
 
+def _no_positional_axis(name, args):
+    if args:
+        raise TypeError(
+            f"Tensor.{name}({', '.join(map(repr, args))}): numpy means the {name}ima over that "
+            f"axis, PyTorch their (values, indices); write x.{name}(axis=...) for the first "
+            f"or x.{name}(dim=...) for the second"
+        )
+
+
+def _refuse_implicit_detach(t, route):
+    """numpy (and scipy, and DLPack) would read a tensor in a recorded graph as a
+    constant, and the gradient through it would silently be zero."""
+    raise RuntimeError(
+        f"{route}: the tensor (shape {t.shape}, dtype {t.dtype}) requires grad and gradients "
+        "are being recorded, so numpy would use it as a constant and its gradient would be "
+        "lost. Build arrays of tensors with ag.stack / ag.concat and call anygrad's (or "
+        "numpy's dispatched) functions on tensors; to leave the graph on purpose, use "
+        "t.detach() or t.numpy()"
+    )
+
+
+def _checked_grad(t, value):
+    """`value` as a gradient of t (a Tensor), or TypeError/ValueError naming what is off."""
+    if not isinstance(value, Tensor):
+        if not (hasattr(value, "shape") and hasattr(value, "dtype") and t.backend.owns(value)):
+            raise TypeError(
+                f"assigning .grad: expected None or a Tensor (or {t.backend.name} array) of "
+                f"shape {t.shape} and dtype {t.dtype}, got {type(value).__name__}"
+            )
+        value = engine._wrap(value, t.backend)
+    if value.backend is not t.backend:
+        raise TypeError(f"assigning .grad: the gradient lives on backend {value.backend.name!r}, "
+                        f"the tensor on {t.backend.name!r}")
+    if tuple(value.shape) != t.shape or value.data.dtype != t.data.dtype:
+        raise ValueError(
+            f"assigning .grad: a gradient of shape {tuple(value.shape)} and dtype {value.dtype} "
+            f"for a tensor of shape {t.shape} and dtype {t.dtype}; they must match"
+        )
+    return value
+
+
 # Imported last: these modules use Tensor, and Tensor's methods call them.
 from . import engine, inplace, ops  # noqa: E402
 from .dtypes import as_dtype  # noqa: E402
+from .indexing import BASIC_TYPES as _BASIC  # noqa: E402
+from .indexing import is_basic  # noqa: E402
 
 _apply = engine.apply

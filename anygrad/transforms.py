@@ -20,14 +20,22 @@ Forward mode (`jvp`, and `jacobian` on tall functions) uses the double-VJP trick
 u -> J^T u is linear in u, so recording it with `create_graph` and differentiating
 <J^T u, v> with respect to u gives J v. That is exact (no finite differences) and
 costs about two reverse passes and a forward pass per product.
+
+Pytrees. Every argument a transform differentiates may be a nested tuple, list, dict or
+namedtuple of tensors, arrays and numbers (see tree.py), and so may f's output; results
+keep those structures: `grad(loss)(params)` with `params = [(W1, b1), (W2, b2)]` gives
+`[(gW1, gb1), (gW2, gb2)]`, and the Jacobian of a pytree output is that pytree with a
+Jacobian (in the argument's structure) at each leaf.
 """
 from __future__ import annotations
 
 import functools
 
 from . import ops
+from . import tree as _tree
 from .creation import as_tensor, zeros_like
-from .engine import Op, _wrap, backward, implicit_cotangent
+from .batching.tensor import physical as _physical
+from .engine import Op, _batching, _wrap, backward, implicit_cotangent
 from .modes import enable_grad, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, _cotangent_for
 
@@ -35,7 +43,7 @@ __all__ = ["gradients", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hes
 
 # The identity as an op of its own: the vertex a transform differentiates with respect
 # to when its argument already has a graph (see the module docstring).
-_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g, complex=True)
+_alias = Op("alias", lambda xp, x: x, lambda ns, g, ans, x: g, complex=True, batch="identity")
 
 
 # ----------------------------------------------------------------- tensor level
@@ -48,9 +56,18 @@ def gradients(outputs, inputs, grad_outputs=None, retain_graph=None, create_grap
     An input the outputs do not depend on is an error naming it, or None with
     `allow_unused=True`. `retain_graph` defaults to `create_graph`; with `create_graph`
     the gradients are graphs themselves and can be differentiated again.
+
+    `outputs`, `grad_outputs` and `inputs` may be pytrees (tree.py); the gradients come
+    back in the structure of `inputs`, except that a single tensor or a flat list or
+    tuple of them gives a list.
     """
-    outputs = _as_list(outputs)
-    inputs = _as_list(inputs)
+    outputs = _tree.leaves(outputs)
+    if isinstance(grad_outputs, (dict, tuple, list)) and not (
+            type(grad_outputs) in (tuple, list) and len(grad_outputs) == len(outputs)):
+        grad_outputs = _tree.leaves(grad_outputs)  # nested, like the outputs
+    flat = isinstance(inputs, Tensor) or (
+        isinstance(inputs, (tuple, list)) and all(isinstance(t, Tensor) for t in inputs))
+    inputs, in_def = _tree.flatten(inputs)
     for i, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             raise RuntimeError(
@@ -79,7 +96,7 @@ def gradients(outputs, inputs, grad_outputs=None, retain_graph=None, create_grap
                     f"gradients: input {i} (shape {t.shape}) was not used to compute the "
                     "outputs; pass allow_unused=True to get None for it"
                 )
-    return grads
+    return grads if flat else _tree.unflatten(in_def, grads)
 
 
 def _cotangents(outputs, grad_outputs, where):
@@ -114,7 +131,8 @@ class _Linearization:
     def __init__(self, f, args, argnums, where, has_aux=False):
         self.where = where
         self.connected = is_grad_enabled()  # may results join the caller's graph?
-        call_args, self.variables, own = _variables(args, argnums, self.connected, where)
+        call_args, self.variables, self.arg_defs, own = _variables(args, argnums,
+                                                                   self.connected, where)
         with enable_grad():
             result = f(*call_args)
         self.aux = None
@@ -123,11 +141,12 @@ class _Linearization:
                 raise TypeError(f"{where}: with has_aux=True, f must return a pair (output, aux)")
             result, self.aux = result
         self.single = isinstance(result, Tensor)
-        self.outputs = _as_list(result)
+        self.outputs, self.out_def = _tree.flatten(result)
         for i, o in enumerate(self.outputs):
             if not isinstance(o, Tensor):
                 raise TypeError(
-                    f"{where}: f must return tensors; output {i} is a {type(o).__name__}"
+                    f"{where}: f must return tensors (or a pytree of them); output leaf {i} is "
+                    f"a {type(o).__name__}"
                 )
         # The graph reaches a tensor requiring grad that this call did not make.
         self.outside = _reaches_outside(self.outputs, own)
@@ -142,8 +161,10 @@ class _Linearization:
     def pullback(self, cotangents, keep=True, record=None):
         """J^T u for each variable (zeros where unused). `keep` keeps the graph for
         more calls; `record` forces or forbids recording the result's own graph."""
-        cotangents = [_cotangent_for(o, u, self.where) for o, u in zip(self.outputs, cotangents)]
-        live = [(o, u) for o, u in zip(self.outputs, cotangents) if o.requires_grad]
+        cotangents = [None if u is None else _cotangent_for(o, u, self.where)
+                      for o, u in zip(self.outputs, cotangents)]
+        live = [(o, u) for o, u in zip(self.outputs, cotangents)
+                if u is not None and o.requires_grad]
         if record is None:
             record = is_grad_enabled() and (
                 (self.connected and self.outside) or any(u.requires_grad for _, u in live)
@@ -175,29 +196,47 @@ class _Linearization:
                                  retain_graph=True, create_graph=record, inputs=dummies)
         return [zeros_like(o) if g is None else g for g, o in zip(found, self.outputs)]
 
+    def per_argument(self, flat):
+        """Per-variable results regrouped into each differentiated argument's structure."""
+        grouped, start = [], 0
+        for d in self.arg_defs:
+            grouped.append(_tree.unflatten(d, flat[start:start + d.num_leaves]))
+            start += d.num_leaves
+        return grouped
+
 
 def _variables(args, argnums, connected, where):
-    """The call's arguments with args[i], i in argnums, made variables of this call.
+    """The call's arguments with args[i], i in argnums, made variables of this call
+    (each leaf of it, when it is a pytree).
 
-    Returns (arguments, variables, ids of the fresh leaves this call made)."""
+    Returns (arguments, variables, each argument's tree structure, ids of the fresh
+    leaves this call made)."""
     args = list(args)
-    variables, own = [], set()
+    variables, defs, own = [], [], set()
     for i in argnums:
         if not -len(args) <= i < len(args):
             raise ValueError(f"{where}: argnums {i} is out of range for {len(args)} arguments")
-        a = args[i]
-        if connected and isinstance(a, Tensor) and a.requires_grad:
-            v = _alias(a)
-        else:
-            v = as_tensor(a).detach()
-            try:
-                v.requires_grad_(True)
-            except TypeError as exc:
-                raise TypeError(f"{where}: argument {i}: {exc}") from None
-            own.add(id(v))
-        args[i] = v
-        variables.append(v)
-    return args, variables, own
+        found, treedef = _tree.flatten(args[i])
+        made = []
+        for k, a in enumerate(found):
+            if _batching:  # inside ag.vmap: a gradient row per example
+                a = _batching[0].lift(as_tensor(a))
+            if connected and isinstance(a, Tensor) and a.requires_grad:
+                v = _alias(a)
+            else:
+                v = as_tensor(a).detach()
+                try:
+                    v.requires_grad_(True)
+                except TypeError as exc:
+                    leaf = "" if treedef.is_leaf else f" (leaf {k} of {treedef})"
+                    raise TypeError(f"{where}: argument {i}{leaf}: {exc}") from None
+                own.add(id(v))
+                own.add(id(_physical(v)))
+            made.append(v)
+        args[i] = _tree.unflatten(treedef, made)
+        variables.extend(made)
+        defs.append(treedef)
+    return args, variables, defs, own
 
 
 def _reaches_outside(tensors, own):
@@ -229,8 +268,10 @@ def value_and_grad(f, argnums=0, has_aux=False):
 
     `f` returns a tensor of one element (or `(output, aux)` with `has_aux=True`, and
     then the value is `(output, aux)`). `argnums` is an int, giving one gradient, or a
-    tuple, giving a tuple. Arguments may be Tensors, backend arrays or Python floats;
-    gradients are Tensors. Transforms nest: `grad(grad(f))` is the second derivative.
+    tuple, giving a tuple. Arguments may be Tensors, backend arrays or Python floats, or
+    pytrees of them (a list of `(W, b)` pairs, a dict of parameters): each gradient has
+    its argument's structure. Gradients are Tensors. Transforms nest: `grad(grad(f))`
+    is the second derivative.
     """
     argnums, single = _argnums(argnums, "value_and_grad")
 
@@ -245,7 +286,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
                 "vjp for other outputs"
             )
         ones = _wrap(implicit_cotangent(out, "grad"), out.backend)
-        grads = lin.pullback([ones], keep=False)
+        grads = lin.per_argument(lin.pullback([ones], keep=False))
         value = lin.visible_outputs()[0]
         if has_aux:
             value = (value, lin.aux)
@@ -272,16 +313,20 @@ def grad(f, argnums=0, has_aux=False):
 def vjp(f, *primals):
     """`(f(*primals), vjp_fn)`: `vjp_fn(u)` gives u^T J, one gradient per primal, as a tuple.
 
-    `f` returns a tensor (then u is one tensor) or a tuple of them (then u is a tuple).
+    `f` returns a tensor (then u is one tensor) or a pytree of them (then u has that
+    structure). Primals may be pytrees; each gradient has its primal's structure.
     `vjp_fn` can be called many times; the graph lives as long as it does.
     """
     lin = _Linearization(f, primals, range(len(primals)), "vjp")
 
     def vjp_fn(cotangents):
-        cotangents = [cotangents] if lin.single else list(cotangents)
-        if len(cotangents) != len(lin.outputs):
-            raise ValueError(f"vjp: {len(cotangents)} cotangents for {len(lin.outputs)} outputs")
-        return tuple(lin.pullback(cotangents))
+        if type(cotangents) in (tuple, list) and lin.out_def.kind in (tuple, list):
+            cotangents = lin.out_def.kind(cotangents)  # either sequence for f's sequence
+        found, treedef = _tree.flatten(cotangents)
+        if treedef != lin.out_def:
+            raise ValueError(f"vjp: the cotangents have structure {treedef}, but f's output has "
+                             f"{lin.out_def}")
+        return tuple(lin.per_argument(lin.pullback(found)))
 
     return _shaped(lin), vjp_fn
 
@@ -290,19 +335,22 @@ def jvp(f, primals, tangents):
     """`(f(*primals), J v)` for tangents v, one per primal (tuples, or single tensors).
 
     Forward mode by the double-VJP trick (see the module docstring): exact, at the
-    price of two reverse passes. J v has the structure of f's output.
+    price of two reverse passes. Primals may be pytrees, each tangent of its primal's
+    structure; J v has the structure of f's output.
     """
     primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(tangents)} tangents for {len(primals)} primals")
     lin = _Linearization(f, primals, range(len(primals)), "jvp")
-    pushed = lin.pushforward(list(tangents))
-    return _shaped(lin), (pushed[0] if lin.single else tuple(pushed))
+    pushed = lin.pushforward(_matching_leaves(tangents, lin, "jvp"))
+    return _shaped(lin), _tree.unflatten(lin.out_def, pushed)
 
 
 def jacobian(f, argnums=0, mode=None):
     """A function giving the Jacobian of f (one output tensor) with respect to
     args[argnums], of shape out.shape + arg.shape (a tuple for a tuple of argnums).
+    A pytree argument gives its structure of such blocks; a pytree output gives its
+    structure with the argument's Jacobian at each leaf.
 
     `mode="reverse"` builds it row by row from VJPs, `mode="forward"` column by column
     from JVPs; by default the cheaper one for the shapes: reverse unless there are more
@@ -315,13 +363,15 @@ def jacobian(f, argnums=0, mode=None):
     @functools.wraps(f)
     def jacobian_f(*args, **kwargs):
         lin = _Linearization(_bind(f, kwargs), args, argnums, "jacobian")
-        if not lin.single:
-            raise TypeError("jacobian: f must return a single tensor")
-        out = lin.outputs[0]
         n_in = sum(v.size for v in lin.variables)
-        chosen = mode or _cheaper_mode(out.size, n_in)
-        jac = _by_rows(lin, out) if chosen == "reverse" else _by_columns(lin, out)
-        return jac[0] if single else tuple(jac)
+        n_out = sum(o.size for o in lin.outputs)
+        chosen = mode or _cheaper_mode(n_out, n_in)
+        jac = _by_rows(lin) if chosen == "reverse" else _by_columns(lin)
+        blocks = []
+        for per_variable in jac:
+            grouped = lin.per_argument(per_variable)
+            blocks.append(grouped[0] if single else tuple(grouped))
+        return _tree.unflatten(lin.out_def, blocks)
 
     return jacobian_f
 
@@ -331,24 +381,85 @@ def _cheaper_mode(n_out, n_in):
     return "reverse" if n_out <= n_in else "forward"
 
 
-def _by_rows(lin, out):
-    rows = [[] for _ in lin.variables]
-    for k in range(out.size):
-        for i, g in enumerate(lin.pullback([_basis(out, k)])):
-            rows[i].append(g)
-    return [_assemble(r, 0, out, v) for r, v in zip(rows, lin.variables)]
-
-
-def _by_columns(lin, out):
+def _by_rows(lin):
+    """jac[output][variable], one pullback per output element: all of them in one
+    vmapped pullback where the graph's ops batch, else one at a time."""
+    if _vmappable(lin, lin.outputs):
+        return [_rows_by_vmap(lin, j, out) for j, out in enumerate(lin.outputs)]
     jac = []
+    for j, out in enumerate(lin.outputs):
+        rows = [[] for _ in lin.variables]
+        for k in range(out.size):
+            cotangents = [None] * len(lin.outputs)
+            cotangents[j] = _basis(out, k)
+            for i, g in enumerate(lin.pullback(cotangents)):
+                rows[i].append(g)
+        jac.append([_assemble(r, 0, out, v) for r, v in zip(rows, lin.variables)])
+    return jac
+
+
+def _by_columns(lin):
+    """jac[output][variable], one pushforward per variable element (vmapped, as rows)."""
+    if _vmappable(lin, lin.variables):
+        found = [_columns_by_vmap(lin, i, v) for i, v in enumerate(lin.variables)]
+        return [[per_var[j] for per_var in found] for j in range(len(lin.outputs))]
+    columns = [[[] for _ in lin.variables] for _ in lin.outputs]
     for i, v in enumerate(lin.variables):
-        columns = []
         for k in range(v.size):
             tangents = [None] * len(lin.variables)
             tangents[i] = _basis(v, k)
-            columns.append(lin.pushforward(tangents)[0])
-        jac.append(_assemble(columns, -1, out, v))
-    return jac
+            for j, pushed in enumerate(lin.pushforward(tangents)):
+                columns[j][i].append(pushed)
+    return [[_assemble(c, -1, out, v) for c, v in zip(per_out, lin.variables)]
+            for per_out, out in zip(columns, lin.outputs)]
+
+
+def _vmappable(lin, mapped):
+    """Whether the Jacobian can be one vmap of products: not inside another vmap,
+    something to map over, and a batching rule for every op of the graph."""
+    if _batching or any(t.size == 0 for t in mapped):
+        return False
+    seen, stack = set(), [o.node for o in lin.outputs if o.node is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.op.batch is None or node.inputs is None:
+            return False
+        stack.extend(t.node for t in node.inputs if isinstance(t, Tensor) and t.node is not None)
+    return True
+
+
+def _rows_by_vmap(lin, j, out):
+    from .vmap import vmap
+
+    def pull(u):
+        cotangents = [None] * len(lin.outputs)
+        cotangents[j] = u
+        return lin.pullback(cotangents)
+
+    rows = vmap(pull)(_identity(out))
+    return [ops.reshape(r, out.shape + v.shape) for r, v in zip(rows, lin.variables)]
+
+
+def _columns_by_vmap(lin, i, v):
+    from .vmap import vmap
+
+    def push(t):
+        tangents = [None] * len(lin.variables)
+        tangents[i] = t
+        return lin.pushforward(tangents)
+
+    columns = vmap(push, out_axes=-1)(_identity(v))
+    return [ops.reshape(c, out.shape + v.shape) for c, out in zip(columns, lin.outputs)]
+
+
+def _identity(like):
+    """Every standard basis tensor in `like`'s shape, dtype and device, stacked."""
+    xp = like.backend.xp
+    eye = xp.eye(like.size, dtype=like.data.dtype, device=like.backend.device(like.data))
+    return _wrap(xp.reshape(eye, (like.size,) + tuple(like.shape)), like.backend)
 
 
 def _basis(like, k):
@@ -372,7 +483,8 @@ def _assemble(pieces, axis, out, variable):
 
 def hessian(f, argnums=0):
     """The Hessian of a scalar f with respect to args[argnums] (an int): the Jacobian of
-    its gradient, of shape arg.shape + arg.shape."""
+    its gradient, of shape arg.shape + arg.shape (for a pytree argument, a pytree of
+    pytrees of such blocks, as `jacobian(grad(f))`)."""
     if not isinstance(argnums, int):
         raise TypeError("hessian: argnums must be an int; take jacobian(grad(f, ...)) for blocks")
     return jacobian(grad(f, argnums), argnums)
@@ -382,7 +494,8 @@ def hvp(f, primals, tangents):
     """The Hessian of a scalar f at `primals` times `tangents`, without forming the Hessian.
 
     Reverse over reverse: the gradient of <grad f, v>, so two backward passes. Takes
-    and returns single tensors or tuples (one per primal), like `jvp`.
+    and returns single tensors or tuples (one per primal), like `jvp`; each primal may
+    be a pytree, its tangent and result of the same structure.
     """
     single = not isinstance(primals, (tuple, list))
     primals, tangents = _as_tuple(primals), _as_tuple(tangents)
@@ -394,7 +507,8 @@ def hvp(f, primals, tangents):
     def directional(*args):
         total = 0.0
         for g, x, v in zip(gradient(*args), args, tangents):
-            total = total + ops.sum(g * _cotangent_for(x, v, "hvp"))
+            for gl, xl, vl in zip(_tree.leaves(g), _tree.leaves(x), _matching(v, x, "hvp")):
+                total = total + ops.sum(gl * _cotangent_for(xl, vl, "hvp"))
         return total
 
     result = grad(directional, argnums)(*primals)
@@ -419,8 +533,31 @@ def _bind(f, kwargs):
 
 
 def _shaped(lin):
-    outs = lin.visible_outputs()
-    return outs[0] if lin.single else tuple(outs)
+    return _tree.unflatten(lin.out_def, lin.visible_outputs())
+
+
+def _matching(tangent, primal, where):
+    """The leaves of `tangent`, which must have `primal`'s structure."""
+    found, treedef = _tree.flatten(tangent)
+    expected = _tree.structure(primal)
+    if treedef != expected:
+        raise ValueError(f"{where}: a tangent has structure {treedef}, but its primal has "
+                         f"{expected}")
+    return found
+
+
+def _matching_leaves(tangents, lin, where):
+    """One tangent leaf (None for zero) per variable of `lin`, from per-primal pytrees."""
+    flat = []
+    for t, d in zip(tangents, lin.arg_defs):
+        found, treedef = _tree.flatten(t)
+        if t is None:
+            found, treedef = [None] * d.num_leaves, d
+        if treedef != d:
+            raise ValueError(f"{where}: a tangent has structure {treedef}, but its primal "
+                             f"has {d}")
+        flat.extend(found)
+    return flat
 
 
 def _as_list(x):

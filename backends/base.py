@@ -296,6 +296,14 @@ class Backend:
         """Restart this backend's random stream."""
         self._rng = np.random.default_rng(seed)
 
+    def rng_state(self):
+        """A snapshot of this backend's random streams, which `set_rng_state` restores:
+        recomputation (ag.checkpoint) replays a forward with the same draws."""
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self._rng.bit_generator.state = state
+
     # The portable stream draws on the host and copies over, so numpy, torch, jax and
     # array_api_strict produce identical numbers from the same seed. Device libraries
     # override these to draw on the device.

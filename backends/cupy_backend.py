@@ -245,6 +245,11 @@ class CupyBackend(Backend):
         self._seed = seed
         self._streams = {}
 
+    def rng_state(self):
+        raise NotImplementedError(
+            "the cupy backend cannot snapshot its cuRAND streams, so random draws cannot be "
+            "replayed")
+
     def _stream(self):
         index = self.cupy.cuda.Device().id
         stream = self._streams.get(index)

@@ -11,7 +11,7 @@ import importlib
 
 import numpy as np  # seeds for the per-device generators
 
-from .base import Backend, BackendUnavailable
+from .base import Backend, BackendUnavailable, _RawOps
 
 
 class ArrayAPIBackend(Backend):
@@ -59,6 +59,30 @@ class StrictBackend(ArrayAPIBackend):
         return self.xp.Device()
 
 
+class TorchOps(_RawOps):
+    """torch's namespace, with sums of uint16, uint32 and uint64, which torch stores but
+    does not add: they are added in int64, whose wraparound leaves the same bits."""
+
+    def _unsigned(self, dtype):
+        torch = self._backend.library
+        return dtype in (torch.uint16, torch.uint32, torch.uint64)
+
+    def sum(self, x, /, *, axis=None, dtype=None, keepdims=False):
+        xp = self._backend.xp
+        if not self._unsigned(dtype):
+            return xp.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+        wide = xp.sum(xp.astype(x, xp.int64), axis=axis, dtype=xp.int64, keepdims=keepdims)
+        return xp.astype(wide, dtype)
+
+    def cumulative_sum(self, x, /, *, axis=None, dtype=None, include_initial=False):
+        xp = self._backend.xp
+        if not self._unsigned(dtype):
+            return xp.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
+        wide = xp.cumulative_sum(xp.astype(x, xp.int64), axis=axis, dtype=xp.int64,
+                                 include_initial=include_initial)
+        return xp.astype(wide, dtype)
+
+
 class TorchBackend(ArrayAPIBackend):
     """torch on its default device: CUDA when a GPU is visible (unless torch's own
     default device says otherwise), else the CPU. On CUDA, random numbers come from one
@@ -71,6 +95,7 @@ class TorchBackend(ArrayAPIBackend):
 
     def __init__(self, seed=None):
         super().__init__("torch", "torch", seed)
+        self.ops = TorchOps(self)
         default = self.library.get_default_device()
         if default.type == "cpu" and self.library.cuda.is_available():
             default = self.library.device("cuda", self.library.cuda.current_device())
@@ -160,6 +185,17 @@ class TorchBackend(ArrayAPIBackend):
         super().seed(seed)
         self._seed = seed
         self._generators = {}
+
+    def rng_state(self):
+        return super().rng_state(), {key: g.get_state() for key, g in self._generators.items()}
+
+    def set_rng_state(self, state):
+        host, devices = state
+        super().set_rng_state(host)
+        # A generator made since the snapshot is dropped, to be made again from the seed.
+        self._generators = {key: self._generators[key] for key in devices}
+        for key, saved in devices.items():
+            self._generators[key].set_state(saved)
 
     def _generator(self, device):
         """The seeded torch.Generator of `device`, made on first use."""

@@ -215,6 +215,17 @@ def backend_of(array) -> Backend:
     return backend
 
 
+def rng_states():
+    """A snapshot of the random streams of every backend made so far."""
+    return {backend: backend.rng_state() for backend in {*_cache.values(), *_generic.values()}}
+
+
+def set_rng_states(states):
+    """Restore the streams that `rng_states()` saved."""
+    for backend, state in states.items():
+        backend.set_rng_state(state)
+
+
 def manual_seed(seed: int) -> None:
     """Seed the random stream of every backend, including ones created later."""
     global _seed

@@ -79,7 +79,6 @@ CASES = {
     "scipy_hmean": (lambda x: stats.hmean(x, axis=1), [(3, 4)], POSITIVE),
     "scipy_pmean": (lambda x: stats.pmean(x, 2.5, axis=1), [(3, 4)], POSITIVE),
     "scipy_sem": (lambda x: stats.sem(x, axis=1), [(3, 4)], {}),
-    "scipy_pearsonr": (lambda x, y: stats.pearsonr(x, y).statistic, [(6,), (6,)], {}),
 }
 
 

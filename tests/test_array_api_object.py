@@ -70,4 +70,6 @@ def test_iteration_device_and_dlpack(backend):
     assert len(rows) == 3 and all(r.requires_grad for r in rows)
     assert x.to_device(x.device).device == x.device
     if backend in ("numpy", "array_api_strict"):  # a host library: numpy reads it directly
-        np.testing.assert_array_equal(np.from_dlpack(x), data)  # detached: no graph
+        np.testing.assert_array_equal(np.from_dlpack(x.detach()), data)
+        with pytest.raises(RuntimeError, match="__dlpack__"):  # it would drop the graph
+            np.from_dlpack(x)

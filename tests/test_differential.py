@@ -1189,3 +1189,82 @@ def check_program(prog, backend):
             _same_or_zero(_host(second[k]), _host(second64[k]), "float32",
                           f"second derivative of leaf {k} ({dtype}) vs the float64 program", prog,
                           leaf.shape)
+
+
+# =================================================================== linear algebra
+# Matrices drawn by their singular values, repeated and zero ones included (where
+# factorisation-based rules go wrong), in empty and non-empty stacks; solve with a
+# right-hand side that is one vector or a stack. Values against numpy; gradients against
+# central differences where the function is differentiable (pinv at constant rank with
+# repeats, the nuclear and Frobenius norms away from zero singular values, solve), and
+# against torch at zero singular values, where differences cannot see the constant-rank
+# derivative that pinv's rule gives.
+LINALG = settings(FUZZ, max_examples=max(10, EXAMPLES // 6))
+
+
+@st.composite
+def _spectral_matrix(draw):
+    batch = draw(st.sampled_from([(), (0,), (2,)]))
+    m, n = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    k = min(m, n)
+    first = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    kinds = draw(st.lists(st.sampled_from(["repeat", "zero", "other"]), min_size=k, max_size=k))
+    others = iter(draw(st.lists(st.floats(0.5, 3.0), min_size=k, max_size=k)))
+    s = np.array([first if kind == "repeat" else 0.0 if kind == "zero" else next(others)
+                  for kind in kinds])
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    if k == 0:
+        return np.zeros(batch + (m, n)), s
+    u = np.linalg.qr(rng.normal(size=batch + (m, m)))[0][..., :k]
+    v = np.linalg.qr(rng.normal(size=batch + (n, n)))[0][..., :k]
+    return (u * s) @ np.swapaxes(v, -1, -2), s
+
+
+def _against_torch(f_ag, f_torch, data, backend, seed):
+    x = ag.tensor(data, backend=backend, requires_grad=True)
+    out = f_ag(x)
+    u = np.random.default_rng(seed).normal(size=tuple(out.shape))
+    g = ag.grad(lambda x: ag.sum(f_ag(x) * ag.tensor(u, backend=backend)))(x)
+    t = torch.tensor(data, requires_grad=True)
+    (f_torch(t) * torch.tensor(u)).sum().backward()
+    np.testing.assert_allclose(_host(g), t.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+@LINALG
+@given(case=_spectral_matrix(), ord=st.sampled_from(["fro", "nuc", 1, 2, math.inf]),
+       rhs=st.sampled_from(["vector", "matrix"]))
+def test_linalg_at_repeated_and_zero_singular_values(backend, case, ord, rhs):
+    data, s = case
+    m, n = data.shape[-2:]
+    x = ag.tensor(data, backend=backend, requires_grad=True)
+    eps = np.finfo(np.float64).eps
+    checks = [(ag.linalg.pinv(x), np.linalg.pinv(data, rtol=max(m, n) * eps), "pinv"),
+              (ag.linalg.svdvals(x), np.linalg.svdvals(data), "svdvals"),
+              (ag.linalg.matrix_norm(x, ord=ord), np.linalg.matrix_norm(data, ord=ord),
+               f"matrix_norm(ord={ord})")]
+    for got, want, what in checks:
+        assert tuple(got.shape) == want.shape, f"{what}: shape {got.shape}, numpy {want.shape}"
+        np.testing.assert_allclose(_host(got), want, atol=1e-9, err_msg=what)
+    full_rank = bool(np.all(s > 0))
+    if data.size == 0:  # gradients of nothing, of the input's shape
+        for f in (ag.linalg.pinv, lambda x: ag.linalg.matrix_norm(x, ord=ord)):
+            assert tuple(ag.grad(lambda x: ag.sum(f(x)))(x).shape) == data.shape
+        return
+    if full_rank:
+        ag.gradcheck(ag.linalg.pinv, [x])
+        ag.gradgradcheck(ag.linalg.pinv, [x])
+        if ord in ("fro", "nuc"):
+            ag.gradcheck(lambda x: ag.linalg.matrix_norm(x, ord=ord), [x])
+    elif torch is not None:
+        _against_torch(ag.linalg.pinv, torch.linalg.pinv, data, backend, seed=m * 4 + n)
+    if m == n and full_rank:
+        shape = (n,) if rhs == "vector" else data.shape[:-2] + (n, 2)
+        b = ag.tensor(np.linspace(-1.0, 1.0, math.prod(shape)).reshape(shape), backend=backend,
+                      requires_grad=True)
+        got = ag.linalg.solve(x, b)
+        want = np.linalg.solve(data, _host(b)[..., None])[..., 0] if rhs == "vector" \
+            else np.linalg.solve(data, _host(b))
+        assert tuple(got.shape) == want.shape, f"solve: shape {got.shape}, numpy {want.shape}"
+        np.testing.assert_allclose(_host(got), want, rtol=1e-9, atol=1e-12)
+        ag.gradcheck(ag.linalg.solve, [x, b])
+        ag.gradgradcheck(ag.linalg.solve, [x, b])

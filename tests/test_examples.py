@@ -98,7 +98,7 @@ def test_an_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp
 
 
 @pytest.mark.parametrize("example", ["linear_regression", "nonlinear_toy", "housing_regression",
-                                     "train_mlp", "train_cnn"])
+                                     "train_mlp", "train_cnn", "train_lstm"])
 def test_examples_take_the_backend_from_the_environment(example, tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     monkeypatch.syspath_prepend(str(EXAMPLES))
@@ -179,7 +179,56 @@ def test_train_cnn_beats_mlp_quick(name, tmp_path):
     assert 0.0 <= out["test_accuracy"] <= 1.0 and "mlp_test_accuracy" in out
 
 
+def test_train_lstm_quick(name, tmp_path):
+    out = run("train_lstm", "--quick", "--quiet", "--backend", name, "--out", str(tmp_path))
+    assert np.isfinite(out["test_mse"]) and out["losses"][-1] < out["losses"][0]
+    assert 0.03 < out["baseline_mse"] < 0.1
+
+
+def test_train_gpt_quick_resumes_where_it_stopped(name, tmp_path):
+    ckpt = str(tmp_path / "gpt.ckpt")
+    straight = run("train_gpt", "--quick", "--quiet", "--backend", name, "--steps", "3")
+    run("train_gpt", "--quick", "--quiet", "--backend", name, "--steps", "2", "--checkpoint", ckpt)
+    resumed = run("train_gpt", "--quick", "--quiet", "--backend", name, "--steps", "3",
+                  "--checkpoint", ckpt)
+    assert resumed["losses"] == straight["losses"] and len(straight["losses"]) == 3
+    assert all(s.startswith("def ") and len(s) == 24 for s in straight["samples"])
+
+
 def test_static_graph_session_replays_and_learns(name):
     out = run("static_graph", "--quick", "--quiet", "--backend", name)
     assert out["stats"]["recordings"] == 2 and out["stats"]["replays"] > 0
     assert out["losses"][-1] < out["losses"][0] / 5
+
+
+def test_implicit_root_matches_central_differences_and_reaches_its_target(name):
+    out = run("implicit_root", "--backend", name, "--steps", "40")
+    np.testing.assert_allclose(out["implicit"], out["central"], rtol=1e-6)
+    assert abs(out["root"] - 0.8) < 1e-2
+
+
+def test_straight_through_quantised_network_learns(name):
+    out = run("straight_through", "--quick", "--backend", name)
+    assert out["last_loss"] < out["first_loss"] / 4 and out["accuracy"] > 0.85
+    assert all(-8 <= level <= 8 for level in out["levels"])
+
+
+def test_gradient_reversal_hides_the_domain(name):
+    out = run("gradient_reversal", "--quick", "--backend", name)
+    plain, reversed_ = out["without reversal"], out["with reversal"]
+    assert reversed_["weight"] < plain["weight"] and reversed_["domain"] < plain["domain"]
+    assert reversed_["label"] > 0.9
+
+
+def test_functional_training_fits_the_product(name):
+    out = run("functional_training", "--quick", "--backend", name)
+    assert out["test_losses"][-1] < out["test_losses"][0] / 20
+    assert set(out["params"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+
+
+def test_per_example_gradients_match_the_loop_and_are_clipped(name):
+    out = run("per_example_gradients", "--backend", name, "--batch", "6")
+    assert out["difference"] < 1e-5  # float32
+    assert out["grads"]["0.weight"].shape == (6, 32, 20)
+    norm = sum(float(np.sum(g.numpy() ** 2)) for g in out["clipped"].values()) ** 0.5
+    assert norm <= 1.0 + 1e-5  # a mean of vectors of norm at most 1

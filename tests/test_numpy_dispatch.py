@@ -45,12 +45,17 @@ def test_numpy_functions_with_numpy_spellings(backend):
         np.testing.assert_allclose(host(got), expected, rtol=1e-13)
 
 
-def test_asarray_is_a_detached_host_copy(backend):
+def test_asarray_is_a_host_copy_of_a_tensor_outside_the_graph(backend):
     data = random((2, 3))
     x = make(data, backend)
-    host_copy = np.asarray(x)
-    assert type(host_copy) is np.ndarray
-    np.testing.assert_array_equal(host_copy, data)
+    for outside in (x.detach(), ag.tensor(data, backend=backend)):
+        host_copy = np.asarray(outside)
+        assert type(host_copy) is np.ndarray
+        np.testing.assert_array_equal(host_copy, data)
+    with ag.no_grad():
+        np.testing.assert_array_equal(np.asarray(x), data)
+    with pytest.raises(RuntimeError, match="detach"):
+        np.asarray(x)
 
 
 def test_a_numpy_function_without_counterpart_names_itself():

@@ -12,9 +12,10 @@ import time
 
 import anygrad as ag
 
-from . import compiled, machine, report, runner, targets
+from . import compiled, machine, report, runner, sequence_gpt, sequence_lstm, targets, vmap_bench
 
-WORKLOADS = ("mlp", "overhead", "chain", "memory", "conv", "compiled")
+WORKLOADS = ("mlp", "overhead", "chain", "memory", "conv", "compiled", "lstm", "vmap",
+             "gpt")
 # The standard-only library is for checking portability; its arrays are deliberately
 # plain, so timing it says nothing about anygrad. It is still verified.
 NOT_TIMED = ("array_api_strict",)
@@ -111,7 +112,8 @@ def run(settings, workloads, command="python -m anygrad.bench"):
         failed = {n for n, r in results["verification"]["results"].items() if not r["ok"]}
         timed = [b for b in timed if f"anygrad:{b}" not in failed]
     jobs = {"mlp": runner.run_mlp, "overhead": runner.run_overhead, "chain": runner.run_chain,
-            "memory": runner.run_memory, "conv": runner.run_conv, "compiled": compiled.run}
+            "memory": runner.run_memory, "conv": runner.run_conv, "compiled": compiled.run,
+            "lstm": sequence_lstm.run, "vmap": vmap_bench.run, "gpt": sequence_gpt.run}
     for name in WORKLOADS:
         if name in workloads:
             results["workloads"][name] = jobs[name](settings, timed)

@@ -52,6 +52,18 @@ def sections(results):
         from . import compiled  # it builds on this module's Section
 
         out.append(compiled.section(workloads["compiled"]))
+    if "lstm" in workloads:
+        from . import sequence_lstm
+
+        out.append(sequence_lstm.section(workloads["lstm"]))
+    if "vmap" in workloads:
+        from . import vmap_bench
+
+        out.append(vmap_bench.section(workloads["vmap"]))
+    if "gpt" in workloads:
+        from . import sequence_gpt
+
+        out.append(sequence_gpt.section(workloads["gpt"]))
     out.append(_targets(results["targets"]))
     return [s for s in out if s is not None]
 

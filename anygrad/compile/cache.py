@@ -32,7 +32,7 @@ def _describe(obj, tensors, key, first):
         key.append((tuple(data.shape), data.dtype, obj.backend.name, _device(obj),
                     obj.requires_grad, same))
         tensors.append(obj)
-    elif type(obj) in (tuple, list):
+    elif type(obj) in (tuple, list) or (isinstance(obj, tuple) and hasattr(obj, "_fields")):
         key.append((type(obj), len(obj)))
         for item in obj:
             _describe(item, tensors, key, first)

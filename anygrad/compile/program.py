@@ -538,7 +538,8 @@ def _rebuild(template, arrays, args, caps):
     if kind == "list":
         return items
     if kind == "tuple":
-        return tuple(items)
+        made = template[2] if len(template) > 2 else tuple
+        return tuple(items) if made is tuple else made(*items)  # a namedtuple's fields
     return dict(zip(template[2], items))
 
 

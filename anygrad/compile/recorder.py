@@ -144,6 +144,13 @@ class Recorder:
             self.nodes.add(id(result.node))
             self.keep.append(result.node)
 
+    def on_custom_node(self, node):
+        """A node of a user-defined derivative (custom.py): its forward's ops were
+        recorded one by one; backward may go through it."""
+        if not self.effect_depth:
+            self.nodes.add(id(node))
+            self.keep.append(node)
+
     def _param(self, value):
         """A parameter as recorded: constant, or rebuilt from slots when it holds data
         the call computed or received (the index of a selection: labels, say)."""
@@ -417,7 +424,8 @@ class Recorder:
             return ("slot", self.operand(result), result.backend)
         if isinstance(result, (list, tuple)):
             kind = "list" if isinstance(result, list) else "tuple"
-            return (kind, [self.outputs(r) for r in result])
+            # The tuple's own type: a namedtuple comes back as one.
+            return (kind, [self.outputs(r) for r in result], type(result))
         if isinstance(result, dict):
             return ("dict", [self.outputs(v) for v in result.values()], list(result))
         return ("const", result)

@@ -22,6 +22,14 @@ from .loss_modules import (
 )
 from .module import Module, Parameter, Sequential
 from .normalization import Embedding, LayerNorm
+from .attention import MultiheadAttention
+from .conv_modules import ConvTranspose1d, ConvTranspose2d
+from .normalization import GroupNorm, RMSNorm
+from .transformer import (
+    TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+)
+from .upsampling import Upsample
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
@@ -31,4 +39,8 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Embedding", "HuberLoss", "L1Loss",
     "LayerNorm", "MSELoss", "ModuleDict", "ModuleList", "NLLLoss", "SiLU", "SmoothL1Loss",
     "Softplus", "utils",
+    "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "MultiheadAttention", "RMSNorm",
+    "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer", "Upsample",
+    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

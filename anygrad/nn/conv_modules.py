@@ -19,6 +19,7 @@ __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
     "Conv2d", "MaxPool1d", "MaxPool2d",
 ]
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]
 
 
 # ---------------------------------------------------------------- convolution
@@ -89,6 +90,60 @@ class Conv2d(_ConvNd):
 
     _nd = 2
     _function = staticmethod(C.conv2d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Weight (in, out/groups, *kernel) and bias (out,), initialised as PyTorch does (its
+    fan-in is out/groups * kernel, from the weight's second axis, as for _ConvNd)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, dtype="float32",
+                 backend=None, device=None):
+        Module.__init__(self)
+        name = type(self).__name__
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = C.ints(kernel_size, self._nd, "kernel_size", name)
+        self.stride = C.ints(stride, self._nd, "stride", name)
+        self.padding = C.ints(padding, self._nd, "padding", name)
+        self.output_padding = C.ints(output_padding, self._nd, "output_padding", name)
+        self.dilation = C.ints(dilation, self._nd, "dilation", name)
+        self.groups = groups
+        shape = (in_channels, out_channels // groups) + self.kernel_size
+        self.weight = Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
+        if bias:
+            self.bias = Parameter(ag.zeros((out_channels,), dtype=dtype, backend=backend,
+                                           device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def forward(self, x):
+        return type(self)._function(x, self.weight, self.bias, self.stride, self.padding,
+                                    self.output_padding, self.groups, self.dilation)
+
+    def extra_repr(self):
+        text = super().extra_repr()
+        if any(p != 0 for p in self.output_padding):
+            text += f", output_padding={self.output_padding}"
+        return text
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C, L); see `convolution.conv_transpose1d`."""
+
+    _nd = 1
+    _function = staticmethod(C.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution over (N, C, H, W); see `convolution.conv_transpose2d`."""
+
+    _nd = 2
+    _function = staticmethod(C.conv_transpose2d)
 
 
 # ---------------------------------------------------------------- pooling

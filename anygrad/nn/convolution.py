@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import ops
+from ..coercion import tensors
 from ..creation import arange
 from ..ops.windows import columns, fold, geometry, ints, unfold  # noqa: F401  (fold, unfold re-exported)
 
@@ -17,6 +18,7 @@ __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold",
     "max_pool1d", "max_pool2d", "unfold",
 ]
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
 
 
 def _check_rank(fn, x, nd):
@@ -29,6 +31,7 @@ def _check_rank(fn, x, nd):
 
 # ---------------------------------------------------------------- convolution
 def _conv(fn, nd, x, weight, bias, stride, padding, dilation, groups):
+    x, weight, bias = tensors(fn, x, weight, bias)
     _check_rank(fn, x, nd)
     if weight.ndim != nd + 2:
         raise ValueError(
@@ -76,6 +79,67 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
 
 
+def _conv_transpose(fn, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """The transpose (adjoint) of `_conv` in x: each input position scatters its weighted
+    kernel into the output, i.e. a matrix product into columns and `fold` summing them,
+    exactly the path of conv's gradient with respect to its input."""
+    x, weight, bias = tensors(fn, x, weight, bias)
+    _check_rank(fn, x, nd)
+    if weight.ndim != nd + 2:
+        raise ValueError(f"{fn}: weight must be {nd + 2}-D (in_channels, out_channels/groups, "
+                         f"*kernel), got shape {weight.shape}")
+    n, channels = x.shape[:2]
+    if not isinstance(groups, int) or groups < 1 or channels % groups:
+        raise ValueError(f"{fn}: groups={groups} must divide the input channels ({channels}, "
+                         f"input shape {x.shape})")
+    if weight.shape[0] != channels:
+        raise ValueError(f"{fn}: input has {channels} channels (shape {x.shape}) but weight of "
+                         f"shape {weight.shape} expects {weight.shape[0]}")
+    kernel = tuple(weight.shape[2:])
+    strides = ints(stride, nd, "stride", fn)
+    pads = ints(padding, nd, "padding", fn)
+    extra = ints(output_padding, nd, "output_padding", fn)
+    dilations = ints(dilation, nd, "dilation", fn)
+    if any(e < 0 or (e >= s and e >= d) for e, s, d in zip(extra, strides, dilations)):
+        raise ValueError(f"{fn}: output_padding {extra} must be smaller than the stride "
+                         f"{strides} or the dilation {dilations}")
+    size = tuple((i - 1) * s - 2 * p + d * (k - 1) + e + 1
+                 for i, s, p, d, k, e in zip(x.shape[2:], strides, pads, dilations, kernel, extra))
+    if any(v < 1 for v in size):
+        raise ValueError(f"{fn}: input shape {x.shape}, kernel {kernel}, stride {strides} and "
+                         f"padding {pads} give an empty output {size}")
+    out_channels = weight.shape[1] * groups
+    windows = math.prod(kernel)
+    w = ops.reshape(weight, (groups, channels // groups, weight.shape[1] * windows))
+    positions = math.prod(x.shape[2:])
+    cols = ops.matmul(ops.matrix_transpose(w),
+                      ops.reshape(x, (n, groups, channels // groups, positions)))
+    out = fold(ops.reshape(cols, (n, out_channels * windows, positions)), size, kernel,
+               dilation=dilations, padding=pads, stride=strides)
+    if bias is not None:
+        if tuple(bias.shape) != (out_channels,):
+            raise ValueError(f"{fn}: bias must have shape ({out_channels},) for weight of "
+                             f"shape {weight.shape} and groups={groups}, got {bias.shape}")
+        out = out + ops.reshape(bias, (out_channels,) + (1,) * nd)
+    return out
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-D convolution of (N, C, L) by (C, out/groups, k), as
+    torch.nn.functional.conv_transpose1d: the gradient of conv1d with respect to its input."""
+    return _conv_transpose("conv_transpose1d", 1, x, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-D convolution of (N, C, H, W) by (C, out/groups, kh, kw), as
+    torch.nn.functional.conv_transpose2d: the gradient of conv2d with respect to its input."""
+    return _conv_transpose("conv_transpose2d", 2, x, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
 # ---------------------------------------------------------------- pooling
 def _pool_windows(fn, nd, x, kernel_size, stride, padding, dilation, fill):
     """x's windows as (N, C, windows, positions), and where they lie."""
@@ -98,6 +162,7 @@ def _max_pool(fn, nd, x, kernel_size, stride, padding, dilation):
     # Padding is -inf so it never wins. The gradient goes to the first maximum of each
     # window only (as in PyTorch), so `where` picks it out rather than `max`, which
     # would share the gradient among ties.
+    (x,) = tensors(fn, x)
     cols, geo = _pool_windows(fn, nd, x, kernel_size, stride, padding, dilation, -math.inf)
     first = ops.argmax(cols, axis=2, keepdims=True)
     offsets = arange(geo.windows, backend=x.backend, device=x.device)
@@ -107,6 +172,7 @@ def _max_pool(fn, nd, x, kernel_size, stride, padding, dilation):
 
 def _avg_pool(fn, nd, x, kernel_size, stride, padding):
     # Zero padding counts in the average (PyTorch's count_include_pad=True default).
+    (x,) = tensors(fn, x)
     cols, geo = _pool_windows(fn, nd, x, kernel_size, stride, padding, 1, 0.0)
     return ops.reshape(ops.mean(cols, axis=2), tuple(x.shape[:2]) + geo.out)
 
@@ -151,6 +217,7 @@ def adaptive_avg_pool2d(x, output_size):
     """Mean-pool (N, C, H, W) to `output_size` (an int, or a pair with None for "keep"),
     with PyTorch's windows. A rectangle's mean is the mean of its row means, so the
     two axes are pooled one after the other."""
+    (x,) = tensors("adaptive_avg_pool2d", x)
     _check_rank("adaptive_avg_pool2d", x, 2)
     sizes = (output_size,) * 2 if isinstance(output_size, int) or output_size is None \
         else tuple(output_size)

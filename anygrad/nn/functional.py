@@ -11,7 +11,8 @@ import math
 import anygrad as ag
 
 from .._aliases import UNSET, axis_args
-from ..engine import _wrap
+from ..coercion import tensors
+from ..engine import _batching, _wrap
 from ..tensor import Tensor
 from ..ops.special import erf  # noqa: F401  (re-exported)
 from ..ops.windows import fold, unfold  # noqa: F401  (re-exported)
@@ -20,10 +21,15 @@ from .convolution import (  # noqa: F401  (re-exported)
 )
 from .losses import (  # noqa: F401  (re-exported)
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
-    nll_loss, one_hot,
+    nll_loss,
 )
+from .losses import one_hot as _one_hot
 from .normalization import embedding, layer_norm  # noqa: F401  (re-exported)
 from .regression_losses import huber_loss, smooth_l1_loss  # noqa: F401  (re-exported)
+from .attention import scaled_dot_product_attention  # noqa: F401,E402  (re-exported)
+from .convolution import conv_transpose1d, conv_transpose2d  # noqa: F401,E402  (re-exported)
+from .normalization import group_norm, rms_norm  # noqa: F401,E402  (re-exported)
+from .upsampling import interpolate  # noqa: F401,E402  (re-exported)
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool1d",
@@ -32,14 +38,20 @@ __all__ = [
     "embedding", "erf", "flatten", "gelu", "huber_loss", "l1_loss", "layer_norm", "leaky_relu",
     "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid", "silu",
     "smooth_l1_loss", "softmax", "softplus", "tanh",
+    "pad",
 ]
+__all__ += ["conv_transpose1d", "conv_transpose2d", "group_norm", "interpolate", "rms_norm",
+            "scaled_dot_product_attention"]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _SQRT_HALF = math.sqrt(0.5)
+_GELU_LINEAR = 2.0 * _SQRT_2_OVER_PI
+_GELU_CUBIC = 2.0 * _SQRT_2_OVER_PI * 0.044715
 
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    input, weight, bias = tensors("linear", input, weight, bias)
     if input.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1:]} "
                          f"features but weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -84,8 +96,9 @@ def gelu(x, approximate="none"):
     if approximate == "none":
         return x * (erf(x * _SQRT_HALF) + 1.0) * 0.5
     if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
-        return x * (ag.tanh(inner) + 1.0) * 0.5
+        # (1 + tanh(z)) / 2 = sigmoid(2 z): the same function in fewer array passes
+        # (forward and backward), which is most of its cost.
+        return x * ag.sigmoid(x * (x * x * _GELU_CUBIC + _GELU_LINEAR))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -126,5 +139,47 @@ def dropout(x, p=0.5, training=True):
         return x * 0.0
     # The mask is scaled as a tensor, not a raw array, so ag.compile records the scaling
     # of each fresh draw rather than one baked-in mask.
-    keep = _wrap(backend.bernoulli(1.0 - p, x.shape, x.dtype, x.device), backend)
+    if _batching:  # inside ag.vmap: a mask as its randomness says
+        from ..batching.random import draw
+
+        keep = draw(lambda s: backend.bernoulli(1.0 - p, s, x.dtype, x.device), x.shape,
+                    backend, "dropout")
+    else:
+        keep = _wrap(backend.bernoulli(1.0 - p, x.shape, x.dtype, x.device), backend)
     return x * (keep * (1.0 / (1.0 - p)))
+
+
+def one_hot(tensor, num_classes=-1, dtype="int64"):
+    """Rows with a 1 at each integer index, shape tensor.shape + (num_classes,), int64 as
+    PyTorch (`dtype` picks another). num_classes=-1 takes the largest index + 1, which
+    reads that value on the host."""
+    tensor = ag.as_tensor(tensor)
+    if num_classes == -1:
+        num_classes = int(ag.max(tensor)) + 1 if tensor.size else 0
+    return _one_hot(tensor, num_classes, dtype=dtype)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """PyTorch's F.pad over ag.pad: `pad` lists (before, after) widths from the last
+    dimension backwards, (left, right, top, bottom, ...); modes constant, reflect,
+    replicate and circular."""
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, "
+                         f"got {mode!r}")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: the pad tuple {pad} must have an even length of at most "
+                         f"2 * ndim = {2 * input.ndim} for input of shape {input.shape}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative widths (cropping) are not supported, got {pad}")
+    if mode != "constant" and value:
+        raise ValueError(f"pad: value applies to mode='constant', not mode={mode!r}")
+    pairs = [(0, 0)] * input.ndim
+    for k in range(len(pad) // 2):
+        pairs[input.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    if mode == "constant":
+        return ag.pad(input, tuple(pairs), mode="constant", constant_values=value or 0)
+    return ag.pad(input, tuple(pairs), mode=mode)

@@ -19,6 +19,9 @@ from ..tensor import Tensor
 __all__ = ["Module", "Parameter", "Sequential"]
 
 
+_ARRAY = Tensor.__dict__["data"]  # the slot holding every Tensor's array
+
+
 class Parameter(Tensor):
     """A tensor that is a learnable weight of a Module: a leaf that requires grad.
 
@@ -34,6 +37,21 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    # `.data` is the backend's array, as for every Tensor. PyTorch code also assigns a
+    # tensor to it (`p.data = p.detach() - lr * p.grad`): its array is taken, detached, so
+    # that the parameter never silently holds a Tensor where an array belongs.
+    def _set_data(self, value):
+        if isinstance(value, Tensor):
+            if value.backend is not self.backend:
+                raise TypeError(
+                    f"Parameter.data = tensor: the tensor is on backend {value.backend.name!r}, "
+                    f"the parameter on {self.backend.name!r}; move it first with .to()")
+            value = value.data
+        _ARRAY.__set__(self, value)
+
+    # Reading stays the slot's own C-level get (the engine reads .data on every op).
+    data = property(_ARRAY.__get__, _set_data)
 
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -301,13 +319,27 @@ class Module:
         """Move every parameter, buffer and gradient to `backend`/`device` (and cast
         floating ones to `dtype`), in place, keeping the Parameter objects. Returns self.
         An optimizer built before the move keeps working: it moves each parameter's
-        state next to it at its next step."""
+        state next to it at its next step. PyTorch's spellings work too: `to('cuda')`,
+        `to(torch.device('cpu'))`, `to(torch.float64)`, `to(device, dtype)`."""
+        backend, device, dtype = _torch_placement(backend, device, dtype)
         target = None if backend is None else get_backend(backend)
         for tensor in (*self.parameters(), *self.buffers()):
             _move(tensor, target, device, dtype)
             if tensor.grad is not None:
                 _move(tensor.grad, target, device, dtype)
         return self
+
+    def float(self):
+        """Cast floating parameters and buffers to float32, in place; returns self."""
+        return self.to(dtype="float32")
+
+    def double(self):
+        """Cast floating parameters and buffers to float64, in place; returns self."""
+        return self.to(dtype="float64")
+
+    def half(self):
+        """Cast floating parameters and buffers to float16, in place; returns self."""
+        return self.to(dtype="float16")
 
     # ------------------------------------------------------------ printing
     def extra_repr(self):
@@ -321,6 +353,27 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = ([extra] if extra else []) + lines
         return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
+
+
+def _torch_placement(backend, device, dtype):
+    """(backend, device, dtype) from `Module.to`'s arguments, read PyTorch's way where
+    anygrad's reading would fail: a device name or `torch.device` first, a dtype first."""
+    from .._aliases import _backend_or_dtype
+    from ..torch import _device
+
+    if backend is not None and _device.is_device_spec(backend):
+        if device is not None:  # to(device, dtype): the second argument is the dtype
+            if dtype is not None or _device.is_device_spec(device):
+                raise TypeError(f"Module.to: cannot read ({backend!r}, {device!r}, "
+                                f"dtype={dtype!r}); give one device and one dtype")
+            dtype = device
+        backend, device = _device.placement(backend)
+        return backend, device, dtype
+    if backend is None and isinstance(device, _device.device):
+        backend, device = _device.placement(device)
+        return backend, device, dtype
+    backend, dtype = _backend_or_dtype(backend, dtype)
+    return backend, device, dtype
 
 
 def _indent(text):

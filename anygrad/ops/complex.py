@@ -31,9 +31,11 @@ def _imag_vjp(ns, g, ans, z):
     return _as_complex_of(ns, g, z) * -1j
 
 
-real = op("real", lambda xp, z: xp.real(z), _real_vjp, passes=(0,), complex=True)
-imag = op("imag", _imag_forward, _imag_vjp, complex=True)
-conj = op("conj", lambda xp, z: xp.conj(z), lambda ns, g, ans, z: ns.conj(g), complex=True)
+real = op("real", lambda xp, z: xp.real(z), _real_vjp, passes=(0,), complex=True,
+    batch="elementwise")
+imag = op("imag", _imag_forward, _imag_vjp, complex=True, batch="elementwise")
+conj = op("conj", lambda xp, z: xp.conj(z), lambda ns, g, ans, z: ns.conj(g), complex=True,
+    batch="elementwise")
 
 
 @public

@@ -48,10 +48,19 @@ def tensordot(x1, x2, axes=2):
 @public
 def vecdot(x1, x2, axis=-1):
     """Dot products of the vectors along `axis`, broadcasting the rest; complex x1 is
-    conjugated, as the standard says (sum(conj(x1) * x2))."""
+    conjugated, as the standard says (sum(conj(x1) * x2)). The vectors must have one
+    length (it is not broadcast), and the result has their promoted dtype (integers
+    are not widened, unlike `sum`)."""
+    ndim = max(x1.ndim, x2.ndim)
+    if axis >= 0:  # counted from the front of the broadcast shape
+        axis -= ndim
+    if not -min(x1.ndim, x2.ndim) <= axis < 0 or x1.shape[axis] != x2.shape[axis]:
+        raise ValueError(f"vecdot: axis {axis} must hold vectors of one length in both "
+                         f"inputs, got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
     if hasattr(x1, "dtype") and is_complex(x1.dtype):
         x1 = conj(x1)
-    return sum(x1 * x2, axis=axis)
+    products = x1 * x2
+    return sum(products, axis=axis, dtype=products.dtype)
 
 
 @public
@@ -81,9 +90,10 @@ def diagonal(x, offset=0):
 
 
 @public
-def trace(x, offset=0):
-    """The sum of the `offset` diagonal of each matrix in the stack x."""
-    return sum(diagonal(x, offset=offset), axis=-1)
+def trace(x, offset=0, dtype=None):
+    """The sum of the `offset` diagonal of each matrix in the stack x, in `dtype`
+    (by default integers widen, as in `sum`)."""
+    return sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
 
 
 @public

@@ -45,10 +45,10 @@ def _ifftn_forward(xp, x, axes, norm):
 
 _fftn = Op("fft.fftn", _fftn_forward,
            lambda ns, g, ans, x, axes, norm: ns.fft.fftn(g, axes=axes, norm=norm),
-           complex=True)
+           complex=True, batch="fft")
 _ifftn = Op("fft.ifftn", _ifftn_forward,
             lambda ns, g, ans, x, axes, norm: ns.fft.ifftn(g, axes=axes, norm=norm),
-            complex=True)
+            complex=True, batch="fft")
 
 
 def _rfftn_forward(xp, x, axes, norm):
@@ -60,7 +60,7 @@ def _rfftn_vjp(ns, g, ans, x, axes, norm):
     return ns.real(ns.fft.fftn(g, s=sizes, axes=axes, norm=norm))
 
 
-_rfftn = Op("fft.rfftn", _rfftn_forward, _rfftn_vjp, complex=True)
+_rfftn = Op("fft.rfftn", _rfftn_forward, _rfftn_vjp, complex=True, batch="fft")
 
 
 def _irfftn_forward(xp, x, sizes, axes, norm):
@@ -80,7 +80,7 @@ def _irfftn_vjp(ns, g, ans, x, sizes, axes, norm):
     return ns.conj(half)
 
 
-_irfftn = Op("fft.irfftn", _irfftn_forward, _irfftn_vjp, complex=True)
+_irfftn = Op("fft.irfftn", _irfftn_forward, _irfftn_vjp, complex=True, batch="fft")
 
 
 # ---------------------------------------------------------------- arguments

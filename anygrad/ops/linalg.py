@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
-from ..dtypes import is_complex
+from ..dtypes import dtype_name, get_default_dtype, is_complex, is_floating, real_name
 from ..engine import Op
 from .registry import op, public
 
@@ -56,7 +56,7 @@ def _matmul_vjp_b(ns, g, ans, a, b):
 # The rules of matmul, linear, inv, det and solve are plain transposes of a complex-linear
 # (holomorphic) derivative, so they hold for complex inputs as written (engine docstring).
 matmul = op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b,
-            complex=True)
+            complex=True, batch="matmul")
 
 
 # x @ W.T + b in one op, as dense layers use it. Fusing gives the weight gradient as
@@ -70,7 +70,7 @@ linear = op("linear", _linear_forward,
             lambda ns, g, ans, x, weight, bias=None: ns.matmul(g, weight),
             lambda ns, g, ans, x, weight, bias=None:
                 ns.matmul(ns.matrix_transpose(_flat_rows(ns, g)), _flat_rows(ns, x)),
-            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,), complex=True)
+            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,), complex=True, batch="linear")
 
 
 # ---------------------------------------------------------------- the linalg extension
@@ -91,15 +91,15 @@ def _per_matrix(ns, v):
 # d(A^-1) = -A^-1 dA A^-1, so the gradient is -A^-T g A^-T.
 inv = op("inv", lambda xp, x: xp.linalg.inv(x),
          lambda ns, g, ans, x: -ns.matmul(_t(ns, ans), ns.matmul(g, _t(ns, ans))),
-         extension="linalg", promotes=0, floating=True, complex=True)
+         extension="linalg", promotes=0, floating=True, complex=True, batch="matrix")
 # Jacobi's formula: d det A = det A tr(A^-1 dA).
 det = op("det", lambda xp, x: xp.linalg.det(x),
          lambda ns, g, ans, x: _per_matrix(ns, g * ans) * _t(ns, ns.linalg.inv(x)),
-         extension="linalg", promotes=0, floating=True, complex=True)
+         extension="linalg", promotes=0, floating=True, complex=True, batch="matrix")
 # log|det A| = Re(log det A): its rule, A^-T g, holds for complex A as written.
 _logabsdet = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[1],
                 lambda ns, g, ans, x: _per_matrix(ns, g) * _t(ns, ns.linalg.inv(x)),
-                promotes=0, floating=True, complex=True)
+                promotes=0, floating=True, complex=True, batch="matrix")
 
 
 # The sign det A / |det A| of a complex A turns with A: d sign = i Im(tr(A^-1 dA)) sign,
@@ -113,7 +113,7 @@ def _sign_vjp(ns, g, ans, x):
 
 
 _sign_of_det = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[0], _sign_vjp,
-                  promotes=0, floating=True, complex=True)
+                  promotes=0, floating=True, complex=True, batch="matrix")
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
@@ -127,17 +127,18 @@ def slogdet(x):
 _solve = Op("linalg.solve", lambda xp, a, b: xp.linalg.solve(a, b),
             lambda ns, g, ans, a, b: -ns.matmul(ns.linalg.solve(_t(ns, a), g), _t(ns, ans)),
             lambda ns, g, ans, a, b: ns.linalg.solve(_t(ns, a), g),
-            promotes=0, floating=True, complex=True)
+            promotes=0, floating=True, complex=True, batch="solve")
 
 
 @public(extension="linalg")
 def solve(x1, x2):
     """X with x1 @ X = x2, for a stack of invertible matrices x1 and x2 a stack of
-    matrices, or one vector (shape (M,))."""
-    if x2.ndim == 1:
-        from .shape import reshape
+    matrices, or one vector (shape (M,)) solved against every matrix of the stack (X of
+    shape x1.shape[:-1])."""
+    if getattr(x2, "ndim", None) == 1:
+        from .shape import expand_dims, squeeze
 
-        return reshape(_solve(x1, reshape(x2, (-1, 1))), (-1,))
+        return squeeze(_solve(x1, expand_dims(x2, axis=-1)), axis=-1)
     return _solve(x1, x2)
 
 
@@ -163,9 +164,9 @@ def matrix_power(x, n):
 
 
 tril = op("tril", lambda xp, x, k=0: xp.tril(x, k=k),
-          lambda ns, g, ans, x, k=0: ns.tril(g, k=k), complex=True)
+          lambda ns, g, ans, x, k=0: ns.tril(g, k=k), complex=True, batch="matrix")
 triu = op("triu", lambda xp, x, k=0: xp.triu(x, k=k),
-          lambda ns, g, ans, x, k=0: ns.triu(g, k=k), complex=True)
+          lambda ns, g, ans, x, k=0: ns.triu(g, k=k), complex=True, batch="matrix")
 
 
 # A = L L^H (Murray 2016): with P = Phi(L^H g), the lower triangle with its diagonal
@@ -196,7 +197,8 @@ def _in_pytorchs(ns, rule, g, *args):
 
 
 cholesky = op("cholesky", lambda xp, x, upper=False: xp.linalg.cholesky(x, upper=upper),
-              _cholesky_vjp, extension="linalg", promotes=0, floating=True, complex=True)
+              _cholesky_vjp, extension="linalg", promotes=0, floating=True, complex=True,
+              batch="matrix")
 
 
 # eigh's two results travel as one array, (..., n + 1, n): the eigenvalues in row 0
@@ -230,7 +232,8 @@ def _eigh_rule(ns, g, ans, shape):
     return (ga + _h(ns, ga)) * 0.5
 
 
-_eigh = Op("linalg.eigh", _eigh_forward, _eigh_vjp, promotes=0, floating=True, complex=True)
+_eigh = Op("linalg.eigh", _eigh_forward, _eigh_vjp, promotes=0, floating=True, complex=True,
+    batch="matrix")
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
@@ -302,7 +305,8 @@ def _refuse_phase_dependence(ns, diagonal, shape, name):
                else ", such as abs(V) or V * conj(V)"))
 
 
-_eig = Op("linalg.eig", _eig_forward, _eig_vjp, promotes=0, floating=True, complex=True)
+_eig = Op("linalg.eig", _eig_forward, _eig_vjp, promotes=0, floating=True, complex=True,
+    batch="matrix")
 EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 
 
@@ -327,19 +331,19 @@ def matrix_norm(x, keepdims=False, ord="fro"):
     and inf / -inf (row sums); 2 / -2 / "nuc" (largest, smallest, sum of the singular
     values: see svd for the gradient's assumptions)."""
     from .elementwise import abs
-    from .reductions import max, min, sum, vector_norm
+    from .reductions import sum, vector_norm
 
     if ord == "fro":
         return vector_norm(x, axis=(-2, -1), keepdims=keepdims)
     if ord in (1, -1, float("inf"), -float("inf")):
-        pick = max if ord > 0 else min
         along, over = (-2, -1) if ord in (1, -1) else (-1, -2)
         sums = sum(abs(x), axis=along, keepdims=True)
-        out = pick(sums, axis=over, keepdims=True)
+        out = _extreme(sums, over, ord > 0, ord, x.shape)
         return out if keepdims else sum(out, axis=(-2, -1))
     if ord in (2, -2, "nuc"):
         s = svdvals(x)
-        out = max(s, axis=-1) if ord == 2 else min(s, axis=-1) if ord == -2 else sum(s, axis=-1)
+        out = sum(s, axis=-1) if ord == "nuc" else \
+            sum(_extreme(s, -1, ord == 2, ord, x.shape), axis=-1)
         if keepdims:
             from .shape import expand_dims
 
@@ -347,6 +351,20 @@ def matrix_norm(x, keepdims=False, ord="fro"):
         return out
     raise ValueError(f"matrix_norm: ord={ord!r} is not one of 'fro', 'nuc', 1, -1, 2, -2, "
                      "inf, -inf")
+
+
+def _extreme(values, axis, largest, ord, shape):
+    """The largest (smallest) of `values` along `axis`, keeping it. Norms are never
+    negative, so the largest of none is 0, as in numpy; the smallest of none is
+    undefined."""
+    from .reductions import max, min, sum
+
+    if values.shape[axis]:
+        return (max if largest else min)(values, axis=axis, keepdims=True)
+    if largest:
+        return sum(values, axis=axis, keepdims=True)  # zeros, and a gradient of none
+    raise ValueError(f"matrix_norm: ord={ord!r} of matrices of shape {tuple(shape[-2:])} takes "
+                     "the smallest of no values, which is undefined")
 
 
 # svd's three results travel as one flat array: U, then S, then Vh, each flattened, so
@@ -364,8 +382,12 @@ def _svd_parts(reshape, packed, m, n, full_matrices=False):
 
 def _svd_forward(xp, x, full_matrices=False):
     u, s, vh = xp.linalg.svd(x, full_matrices=full_matrices)
-    lead = tuple(x.shape[:-2])
-    return xp.concat([xp.reshape(u, lead + (-1,)), s, xp.reshape(vh, lead + (-1,))], axis=-1)
+    return xp.concat([_flat_matrices(xp, u), s, _flat_matrices(xp, vh)], axis=-1)
+
+
+def _flat_matrices(xp, a):
+    """(..., m, n) -> (..., m * n), sizes spelled out: -1 is ambiguous in an empty stack."""
+    return xp.reshape(a, tuple(a.shape[:-2]) + (a.shape[-2] * a.shape[-1],))
 
 
 def _unused(ns, g, where, part, shape, advice):
@@ -437,7 +459,8 @@ def _svd_rule(ns, g, ans, x, full_matrices):
     return _svd_reduced_vjp(ns, gu, gs, gvh, u, s, vh, tuple(x.shape))
 
 
-_svd = Op("linalg.svd", _svd_forward, _svd_vjp, promotes=0, floating=True, complex=True)
+_svd = Op("linalg.svd", _svd_forward, _svd_vjp, promotes=0, floating=True, complex=True,
+    batch="matrix")
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
@@ -469,27 +492,64 @@ def svdvals(x):
     return svd(x, full_matrices=False).S
 
 
+def _pinv_forward(xp, x, rtol):
+    m, n = x.shape[-2], x.shape[-1]
+    if m == 0 or n == 0:  # svd would give no singular value to measure rtol against
+        return xp.zeros(tuple(x.shape[:-2]) + (n, m), dtype=x.dtype, device=x.device)
+    u, s, vh = xp.linalg.svd(x, full_matrices=False)
+    if not isinstance(rtol, float):  # one tolerance per matrix, shaped (..., 1, 1)
+        rtol = rtol[..., 0]
+        if xp.isdtype(rtol.dtype, "complex floating"):  # promoted with a complex x
+            rtol = xp.real(rtol)
+    kept = s > xp.max(s, axis=-1, keepdims=True) * rtol
+    inv_s = xp.where(kept, 1.0 / xp.where(kept, s, xp.ones_like(s)), xp.zeros_like(s))
+    v, uh = xp.matrix_transpose(vh), xp.matrix_transpose(u)
+    if xp.isdtype(x.dtype, "complex floating"):  # V S^-1 U^H
+        v, uh = xp.conj(v), xp.conj(uh)
+    return xp.matmul(v * xp.astype(inv_s[..., None, :], v.dtype), uh)
+
+
+# Golub and Pereyra (1973): with P = A^+, dP = -P dA P + P P^H dA^H (I - A P)
+# + (I - P A) dA^H P^H P wherever the rank does not change, so
+#   gA = -P^H g P^H + (I - A P) g^H P P^H + P^H P g^H (I - P A)
+# in PyTorch's convention (see `_in_pytorchs`). It needs no singular value apart, so it
+# holds at repeated and at zero singular values, where svd's rule does not.
+def _pinv_rule(ns, g, p, x):
+    ph, gh = _h(ns, p), _h(ns, g)
+    right = ns.matmul(gh, ns.matmul(p, ph))  # g^H P P^H
+    left = ns.matmul(ns.matmul(ph, p), gh)  # P^H P g^H
+    return (-ns.matmul(ph, ns.matmul(g, ph))
+            + right - ns.matmul(x, ns.matmul(p, right))
+            + left - ns.matmul(ns.matmul(left, p), x))
+
+
+_pinv = Op("linalg.pinv", _pinv_forward,
+           lambda ns, g, ans, x, rtol: _in_pytorchs(ns, _pinv_rule, g, ans, x),
+           promotes=0, floating=True, complex=True, batch="matrix")
+
+
 @public(extension="linalg")
 def pinv(x, rtol=None):
     """The pseudo-inverse V S^-1 U^H, from the reduced svd: singular values at or below
-    rtol * max(S) (rtol defaults to max(M, N) * eps) count as zero. Differentiable where
-    the rank does not change."""
-    from .elementwise import where
-    from .reductions import max
-    from .shape import expand_dims, matrix_transpose
-
-    u, s, vh = svd(x, full_matrices=False)
+    rtol * max(S) (rtol defaults to max(M, N) * eps) count as zero. `rtol` is a number
+    or an array broadcast against the stack's shape, and carries no gradient.
+    Differentiable where the rank does not change, repeated and zero singular values
+    included."""
     if rtol is None:
         rtol = (x.shape[-2] if x.shape[-2] > x.shape[-1] else x.shape[-1]) \
             * float(x.backend.xp.finfo(x.data.dtype).eps)
-    kept = s > max(s, axis=-1, keepdims=True) * rtol
-    inv_s = where(kept, 1.0 / where(kept, s, 1.0), 0.0)
-    v, uh = matrix_transpose(vh), matrix_transpose(u)
-    if is_complex(x.dtype):  # V S^-1 U^H
-        from .complex import conj
+    if isinstance(rtol, (int, float)):
+        return _pinv(x, float(rtol))
+    from ..creation import as_tensor
+    from .shape import astype, reshape
 
-        v, uh = conj(v), conj(uh)
-    return matmul(v * expand_dims(inv_s, axis=-2), uh)
+    # In x's real floating dtype, so that the tolerance never widens x through promotion.
+    name = dtype_name(x.dtype)
+    name = real_name(name) if is_floating(x.data.dtype) or is_complex(x.data.dtype) \
+        else dtype_name(get_default_dtype())
+    tolerance = as_tensor(rtol, backend=x.backend).detach()
+    tolerance = reshape(astype(tolerance, name), tuple(tolerance.shape) + (1, 1))
+    return _pinv(x, tolerance)
 
 
 # qr's two results travel as one flat array, Q then R, each flattened: Q is (m, k) and R
@@ -503,8 +563,7 @@ def _qr_parts(reshape, packed, m, n, mode):
 
 def _qr_forward(xp, x, mode="reduced"):
     q, r = xp.linalg.qr(x, mode=mode)
-    lead = tuple(x.shape[:-2])
-    return xp.concat([xp.reshape(q, lead + (-1,)), xp.reshape(r, lead + (-1,))], axis=-1)
+    return xp.concat([_flat_matrices(xp, q), _flat_matrices(xp, r)], axis=-1)
 
 
 # For m >= n, with M = R gR^H - gQ^H Q and copyltu(M) the Hermitian matrix with M's
@@ -548,7 +607,8 @@ def _qr_rule(ns, g, ans, x, mode):
     return ns.concat([gx, ns.matmul(q, gr2)], axis=-1)
 
 
-_qr = Op("linalg.qr", _qr_forward, _qr_vjp, promotes=0, floating=True, complex=True)
+_qr = Op("linalg.qr", _qr_forward, _qr_vjp, promotes=0, floating=True, complex=True,
+    batch="matrix")
 QRResult = namedtuple("QRResult", ["Q", "R"])
 
 

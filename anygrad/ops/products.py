@@ -11,14 +11,16 @@ import math
 from ..creation import ones_like
 from .registry import public
 from .shape import concat, permute_dims, reshape
-from .reductions import scan_axis, sum
+from .reductions import accumulating, scan_axis, sum
 
 __all__ = ["prod"]
 
 
 @public
-def prod(x, axis=None, keepdims=False):
-    """The product of x's elements over `axis` (an int, a tuple, or None for all)."""
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """The product of x's elements over `axis` (an int, a tuple, or None for all), in
+    `dtype` (by default integers widen: `anygrad.dtypes.accumulation_name`)."""
+    x = accumulating(x, dtype)
     ndim = x.ndim
     axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
     axes = tuple(sorted({a % ndim for a in axes})) if ndim else ()
@@ -36,7 +38,7 @@ def prod(x, axis=None, keepdims=False):
             n += 1
         flat = flat[..., : n // 2] * flat[..., n // 2:]
     if flat.shape[-1] == 0:  # the empty product: 1, still computed from x (an empty
-        flat = sum(flat, axis=-1, keepdims=True) + 1.0  # sum is exactly 0), so it keeps x's graph
+        flat = sum(flat, axis=-1, keepdims=True) + 1  # sum is exactly 0), so it keeps x's graph
     out = reshape(flat, kept_shape)
     if keepdims:
         out = reshape(out, tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
@@ -47,11 +49,8 @@ def prod(x, axis=None, keepdims=False):
 def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
     """Running products along `axis` (optional for a 1-d x). A log-step scan of
     multiplies: exact gradients where elements are zero, and of every order."""
-    from .shape import astype
-
     axis = scan_axis("cumulative_prod", x, axis)
-    if dtype is not None:
-        x = astype(x, dtype)
+    x = accumulating(x, dtype)
     before = (slice(None),) * axis
     n = x.shape[axis]
     if include_initial:  # (a sum keeps the axis at length 1 where x has none)

@@ -58,6 +58,8 @@ def repeat(x, repeats, axis=None):
         spread = broadcast_to(spread, shape[:axis + 1] + (repeats,) + shape[axis + 1:])
         return reshape(spread, shape[:axis] + (n * repeats,) + shape[axis + 1:])
     counts = _host_ints(x, repeats)
+    if len(counts) == 1:  # one count for every element, as an int is
+        counts = counts * n
     if len(counts) != n:
         raise ValueError(f"repeat: {len(counts)} counts for an axis of length {n} "
                          f"(input shape {tuple(x.shape)})")

@@ -5,7 +5,7 @@ then broadcasts it over the input.
 """
 from __future__ import annotations
 
-from ..dtypes import get_default_dtype, is_complex
+from ..dtypes import accumulation_name, as_dtype, get_default_dtype, is_complex, is_floating
 from ..engine import Op
 from .registry import op, public
 from . import elementwise as ew
@@ -36,21 +36,36 @@ def _count(x, axis):
     return n
 
 
-def _sum_forward(xp, x, axis=None, keepdims=False):
-    if x.dtype == xp.bool:  # the sum of a mask counts its Trues
-        x = xp.astype(x, xp.int64)
-    return xp.sum(x, axis=axis, keepdims=keepdims)
+def accumulator(xp, x, dtype=None):
+    """The library's dtype a sum (product, ...) of x is computed in (see
+    `anygrad.dtypes.accumulation_name`), or None where that is x's own floating dtype."""
+    if dtype is None and is_floating(x.dtype):
+        return None
+    return getattr(xp, accumulation_name(as_dtype(x.dtype).name, dtype))
 
 
-sum = op("sum", _sum_forward,
-         lambda ns, g, ans, x, axis=None, keepdims=False:
-             ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape)),
-         complex=True)
+def _sum_forward(xp, x, axis=None, keepdims=False, dtype=None):
+    # Cast first, then sum in that dtype: one result dtype on every backend (libraries
+    # differ on what they widen to, and some ignore a narrower `dtype`).
+    target = accumulator(xp, x, dtype)
+    if target is None:
+        return xp.sum(x, axis=axis, keepdims=keepdims)
+    if x.dtype != target:
+        x = xp.astype(x, target)
+    return xp.sum(x, axis=axis, keepdims=keepdims, dtype=target)
+
+
+def _sum_vjp(ns, g, ans, x, axis=None, keepdims=False, dtype=None):
+    g = ns.broadcast_to(_restore(ns, g, x, axis, keepdims), tuple(x.shape))
+    return g if dtype is None or g.dtype == x.dtype else ns.astype(g, x.dtype)
+
+
+sum = op("sum", _sum_forward, _sum_vjp, complex=True, batch="reduce")
 
 mean = op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
               ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
-          promotes=0, floating=True, complex=True)
+          promotes=0, floating=True, complex=True, batch="reduce")
 
 
 def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
@@ -73,8 +88,8 @@ def _min_forward(xp, x, axis=None, keepdims=False):
     return xp.min(x, axis=axis, keepdims=keepdims)
 
 
-max = op("max", _max_forward, _extremum_vjp)
-min = op("min", _min_forward, _extremum_vjp)
+max = op("max", _max_forward, _extremum_vjp, batch="reduce")
+min = op("min", _min_forward, _extremum_vjp, batch="reduce")
 
 
 @public
@@ -95,7 +110,8 @@ def var(x, axis=None, correction=0, keepdims=False):
 # keeps every order finite. One op per caller, so that errors name the function called.
 def _sqrt_flat_at_zero(name):
     return Op(name, lambda xp, v: xp.sqrt(v),
-              lambda ns, g, ans, v: ew._mask(ns, ans != 0, g) / (ns.where(ans == 0, 1.0, ans) * 2))
+              lambda ns, g, ans, v: ew._mask(ns, ans != 0, g) / (ns.where(ans == 0, 1.0, ans) * 2),
+              batch="elementwise")
 
 
 _std_sqrt = _sqrt_flat_at_zero("std")
@@ -129,7 +145,7 @@ def _logsumexp_forward(xp, x, axis=None, keepdims=False):
 logsumexp = op("logsumexp", _logsumexp_forward,
                lambda ns, g, ans, x, axis=None, keepdims=False:
                    _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)),
-               promotes=0, floating=True)
+               promotes=0, floating=True, batch="reduce")
 
 
 @public
@@ -154,7 +170,10 @@ def vector_norm(x, axis=None, keepdims=False, ord=2):
 
 
 def _cumulative_sum_forward(xp, x, axis, include_initial=False):
-    return xp.cumulative_sum(x, axis=axis, include_initial=include_initial)
+    if is_floating(x.dtype):
+        return xp.cumulative_sum(x, axis=axis, include_initial=include_initial)
+    # In x's own dtype (`cumulative_sum` casts first): some libraries widen integers.
+    return xp.cumulative_sum(x, axis=axis, dtype=x.dtype, include_initial=include_initial)
 
 
 def _cumulative_sum_vjp(ns, g, ans, x, axis, include_initial=False):
@@ -167,7 +186,7 @@ def _cumulative_sum_vjp(ns, g, ans, x, axis, include_initial=False):
 
 
 _cumulative_sum = Op("cumulative_sum", _cumulative_sum_forward, _cumulative_sum_vjp,
-                     complex=True)
+                     complex=True, batch="axis")
 
 
 @public
@@ -175,9 +194,15 @@ def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
     """Running sums along `axis` (optional for a 1-d x); with `include_initial`, a zero
     first, so the result is one longer along the axis."""
     axis = scan_axis("cumulative_sum", x, axis)
-    if dtype is not None:
-        x = x.astype(dtype)
+    x = accumulating(x, dtype)
     return _cumulative_sum(x, axis=axis, include_initial=include_initial)
+
+
+def accumulating(x, dtype=None):
+    """x cast to the dtype its sums and products are computed in (differentiably, for
+    floats): `dtype`, or by default integers widened (`anygrad.dtypes.accumulation_name`)."""
+    name = accumulation_name(x.dtype.name, dtype)
+    return x if name == x.dtype.name else x.astype(name)
 
 
 def scan_axis(where, x, axis):

@@ -21,25 +21,32 @@ def _inverse_permutation(axes):
 
 # Each rule here may return a view of g (`passes`), which the engine copies before it
 # becomes a .grad.
-reshape = op("reshape", lambda xp, x, shape: xp.reshape(x, shape),
-             lambda ns, g, ans, x, shape: ns.reshape(g, tuple(x.shape)), passes=(0,),
-             complex=True)
+def _reshape_forward(xp, x, shape, copy=None):
+    # copy=False: a view or an error, from the library (copy=True: a fresh array).
+    return xp.reshape(x, shape) if copy is None else xp.reshape(x, shape, copy=copy)
+
+
+reshape = op("reshape", _reshape_forward,
+             lambda ns, g, ans, x, shape, copy=None: ns.reshape(g, tuple(x.shape)), passes=(0,),
+             complex=True, batch="reshape")
 permute_dims = op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
                   lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)),
-                  passes=(0,), complex=True)
+                  passes=(0,), complex=True, batch="permute")
 matrix_transpose = op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
-                      lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,), complex=True)
+                      lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,), complex=True,
+                      batch="matrix")
 expand_dims = op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
                  lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)), passes=(0,),
-                 complex=True)
+                 complex=True, batch="expand_dims")
 squeeze = op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
              lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)), passes=(0,),
-             complex=True)
+             complex=True, batch="axis")
 # The engine's unbroadcast sums the gradient back to the input's shape.
 broadcast_to = op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
-                  lambda ns, g, ans, x, shape: g, passes=(0,), complex=True)
+                  lambda ns, g, ans, x, shape: g, passes=(0,), complex=True, batch="reshape")
 flip = op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
-          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,), complex=True)
+          lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,), complex=True,
+          batch="axis")
 
 
 def _astype_forward(xp, x, dtype):
@@ -54,16 +61,27 @@ def _astype_vjp(ns, g, ans, x, dtype):
     return ns.astype(g, x.dtype)
 
 
-astype_op = Op("astype", _astype_forward, _astype_vjp, complex=True)
+astype_op = Op("astype", _astype_forward, _astype_vjp, complex=True, batch="elementwise")
 # A cast to integers or booleans has no gradient: its result records no graph (as in
 # PyTorch), so it can be a `where` condition or an index.
-_astype_constant = Op("astype", _astype_forward)
+_astype_constant = Op("astype", _astype_forward, batch="elementwise")
 
 
 @public
 def astype(x, dtype):
-    """Cast to `dtype` (by name or the backend's dtype); differentiable between floats."""
-    native = x.backend.dtype(dtype)
+    """Cast to `dtype` (a name, anygrad's or any library's dtype, or one of Python's
+    `bool`, `int`, `float`, `complex`, which mean the default dtype of that kind: see
+    `anygrad.dtypes.dtype_name`); differentiable between floats.
+
+    A complex tensor cast to a real or integer dtype is refused on every backend (the
+    standard leaves it unspecified; libraries drop the imaginary part, some silently):
+    take `real` or `abs` first, saying which is meant."""
+    from ..dtypes import dtype_name
+
+    native = x.backend.dtype(dtype_name(dtype))
+    if is_complex(x.dtype) and not is_complex(native):
+        raise TypeError(f"astype: cannot cast {x.dtype.name} to {dtype_name(dtype)}: the "
+                        "imaginary part would be lost; take ag.real(x) (or ag.abs(x)) first")
     return (astype_op if is_floating(native) else _astype_constant)(x, dtype=native)
 
 
@@ -99,8 +117,9 @@ def _stack_vjp(ns, g, ans, index, inputs, axis=0):
 
 
 _concat = VariadicOp("concat", _concat_forward,
-                     lambda ns, g, ans, index, inputs, axis=0: _split_along(ns, g, index, inputs, axis))
-_stack = VariadicOp("stack", _stack_forward, _stack_vjp)
+                     lambda ns, g, ans, index, inputs, axis=0: _split_along(ns, g, index, inputs, axis),
+                     batch="variadic")
+_stack = VariadicOp("stack", _stack_forward, _stack_vjp, batch="variadic")
 
 
 @public
@@ -154,11 +173,12 @@ def _scatter_forward(xp, g, spec, shape, backend):
     return backend.scatter(spec, shape, g)
 
 
-gather = Op("gather", _gather_forward, _gather_vjp, complex=True)
+gather = Op("gather", _gather_forward, _gather_vjp, complex=True, batch="gather")
 # The gradient of a gather, as an op of its own so it can be differentiated again:
 # its own derivative is the same gather.
 scatter = Op("scatter", _scatter_forward,
-             lambda ns, gg, ans, g, spec, shape, backend: spec.apply(ns, gg), complex=True)
+             lambda ns, gg, ans, g, spec, shape, backend: spec.apply(ns, gg), complex=True,
+             batch="gather")
 
 
 @helper
@@ -221,7 +241,7 @@ def _device_of(backend, x):
     return backend.device(x.data if isinstance(x, Tensor) else x)
 
 
-_transfer = Op("to", _transfer_forward, _transfer_vjp, complex=True)
+_transfer = Op("to", _transfer_forward, _transfer_vjp, complex=True, batch="elementwise")
 
 
 @helper

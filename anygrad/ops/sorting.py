@@ -5,16 +5,27 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ..engine import Op
 from .registry import op, public
-from .shape import take_along_axis
+from .shape import take, take_along_axis
 
 argsort = op("argsort", lambda xp, x, axis=-1, descending=False, stable=True: xp.argsort(
-    x, axis=axis, descending=descending, stable=stable))
-searchsorted = op("searchsorted", lambda xp, x1, x2, side="left", sorter=None: xp.searchsorted(
-    x1, x2, side=side, sorter=sorter), promotes=0)
+    x, axis=axis, descending=descending, stable=stable), batch="axis")
+_searchsorted = Op("searchsorted", lambda xp, x1, x2, side="left": xp.searchsorted(
+    x1, x2, side=side), promotes=0, batch="elementwise_last")
 count_nonzero = op("count_nonzero", lambda xp, x, axis=None, keepdims=False: xp.count_nonzero(
-    x, axis=axis, keepdims=keepdims))
+    x, axis=axis, keepdims=keepdims), batch="reduce")
 unique_values = op("unique_values", lambda xp, x: xp.unique_values(x))
+
+
+@public(differentiable=False)
+def searchsorted(x1, x2, side="left", sorter=None):
+    """Where each of x2 would go in the 1-d x1 to keep it sorted (`side` of equal
+    elements); x1 sorted or, with `sorter` (indices that sort it, a tensor or any
+    array), read in that order."""
+    if sorter is not None:
+        x1 = take(x1, sorter, axis=0)
+    return _searchsorted(x1, x2, side=side)
 
 
 @public

@@ -195,10 +195,11 @@ def _run(op, ns, a, **params):
 
 # Each is the other's transpose, hence its derivative.
 _unfold = Op("unfold", _unfold_forward,
-             lambda ns, g, ans, x, geo, fill, backend: _run(_fold, ns, g, geo=geo, backend=backend))
+             lambda ns, g, ans, x, geo, fill, backend: _run(_fold, ns, g, geo=geo, backend=backend),
+             batch="fold_batch")
 _fold = Op("fold", _fold_forward,
            lambda ns, g, ans, cols, geo, backend:
-               _run(_unfold, ns, g, geo=geo, fill=0.0, backend=backend))
+               _run(_unfold, ns, g, geo=geo, fill=0.0, backend=backend), batch="fold_batch")
 
 
 def columns(x, geo, fill=0.0):

@@ -8,10 +8,13 @@
         opt.step()
     sched.step()
 """
-from . import lr_scheduler
+from . import functional, loops, lr_scheduler
+from .adadelta import Adadelta
 from .adam import Adam, AdamW
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adagrad, RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "LBFGS", "Optimizer", "RMSprop",
+           "lr_scheduler"]

@@ -5,7 +5,31 @@ import math
 
 from .optimizer import Optimizer, _wrap
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "adam_update"]
+
+
+def adam_update(backend, p, g, m, v, v_max, step, lr, beta1, beta2, eps, weight_decay,
+                decoupled, amsgrad, maximize):
+    """One Adam (AdamW with `decoupled`) step on arrays, `step` counting from 1:
+    `(new p, m, v, v_max)`, `v_max` None unless `amsgrad`. Arrays are updated in place
+    where the library allows it and rebound where it does not (jax); the optimizer
+    classes and the functional form (functional.py) both call this one rule."""
+    if maximize:
+        g = -g
+    if weight_decay and decoupled:
+        p *= 1.0 - lr * weight_decay
+    elif weight_decay:
+        g = g + weight_decay * p
+    m += (1.0 - beta1) * (g - m)  # PyTorch's lerp form of b1 m + (1 - b1) g
+    v *= beta2
+    v += (1.0 - beta2) * (g * g)
+    second = v
+    if amsgrad:
+        second = v_max = backend.xp.maximum(v_max, v)
+    step_size = lr / (1.0 - beta1 ** step)
+    denominator = backend.xp.sqrt(second) / math.sqrt(1.0 - beta2 ** step) + eps
+    p -= step_size * (m / denominator)
+    return p, m, v, v_max
 
 
 class Adam(Optimizer):
@@ -45,31 +69,19 @@ class Adam(Optimizer):
     def _update_group(self, group):
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
+        amsgrad, maximize = group["amsgrad"], group["maximize"]
         for p, g, state in self._updates(group):
             if state is None:
-                state = self.state[p] = self._initial_state(p, group["amsgrad"])
-            xp = p.backend.xp
-            if group["maximize"]:
-                g = -g
-            # Augmented assignments update in place where the library allows it and
-            # rebind where it does not (jax); the arithmetic is the same either way.
-            if weight_decay and self._decoupled:
-                p.data *= 1.0 - lr * weight_decay
-            elif weight_decay:
-                g = g + weight_decay * p.data
+                state = self.state[p] = self._initial_state(p, amsgrad)
             state["step"] += 1
-            step = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            m.data += (1.0 - beta1) * (g - m.data)  # PyTorch's lerp form of b1 m + (1 - b1) g
-            v.data *= beta2
-            v.data += (1.0 - beta2) * (g * g)
-            v = v.data
-            if group["amsgrad"]:
-                v = xp.maximum(state["max_exp_avg_sq"].data, v)
-                state["max_exp_avg_sq"].data = v
-            step_size = lr / (1.0 - beta1 ** step)
-            denominator = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** step) + eps
-            p.data -= step_size * (m.data / denominator)
+            v_max = state["max_exp_avg_sq"] if amsgrad else None
+            p.data, m.data, v.data, most = adam_update(
+                p.backend, p.data, g, m.data, v.data, v_max.data if amsgrad else None,
+                state["step"], lr, beta1, beta2, eps, weight_decay, self._decoupled, amsgrad,
+                maximize)
+            if amsgrad:
+                v_max.data = most
 
     @staticmethod
     def _initial_state(p, amsgrad):

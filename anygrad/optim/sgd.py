@@ -3,7 +3,30 @@ from __future__ import annotations
 
 from .optimizer import Optimizer, _wrap
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "sgd_update"]
+
+
+def sgd_update(backend, p, g, buffer, lr, momentum, dampening, nesterov, weight_decay,
+               maximize):
+    """One SGD step on arrays: `(new p, new momentum buffer or None)`. `buffer` is None
+    at the first step. `p` and `buffer` are updated in place where the library allows
+    it (and rebound where it does not: jax); the optimizer classes and the functional
+    form (functional.py) both call this one rule."""
+    if maximize:
+        g = -g
+    if weight_decay:
+        g = g + weight_decay * p
+    if momentum:
+        if buffer is None:
+            # a copy: the buffer is updated in place and must not alias the grad
+            buffer = backend.xp.asarray(g, copy=True)
+        else:
+            buffer *= momentum
+            buffer += (1.0 - dampening) * g
+        g = g + momentum * buffer if nesterov else buffer
+    # In place where the library allows it (no fresh parameter-sized allocation per
+    # step); a new array where it does not (jax).
+    return backend.sub_scaled(p, g, lr), buffer
 
 
 class SGD(Optimizer):
@@ -39,23 +62,17 @@ class SGD(Optimizer):
     def _update_group(self, group):
         lr, momentum = group["lr"], group["momentum"]
         dampening, weight_decay = group["dampening"], group["weight_decay"]
+        nesterov, maximize = group["nesterov"], group["maximize"]
         for p, g, state in self._updates(group):
-            if group["maximize"]:
-                g = -g
-            if weight_decay:
-                g = g + weight_decay * p.data
+            held = None
             if momentum:
                 if state is None:
                     state = self.state[p] = {}
-                buffer = state.get("momentum_buffer")
-                if buffer is None:
-                    # a copy: the buffer is updated in place and must not alias the grad
-                    buffer = _wrap(p.backend.xp.asarray(g, copy=True), p.backend)
-                    state["momentum_buffer"] = buffer
-                else:
-                    buffer.data *= momentum
-                    buffer.data += (1.0 - dampening) * g
-                g = g + momentum * buffer.data if group["nesterov"] else buffer.data
-            # In place where the library allows it (no fresh parameter-sized allocation
-            # per step); a new array where it does not (jax).
-            p.data = p.backend.sub_scaled(p.data, g, lr)
+                held = state.get("momentum_buffer")
+            p.data, buffer = sgd_update(p.backend, p.data, g, None if held is None else held.data,
+                                        lr, momentum, dampening, nesterov, weight_decay,
+                                        maximize)
+            if held is not None:
+                held.data = buffer
+            elif momentum:
+                state["momentum_buffer"] = _wrap(buffer, p.backend)

@@ -1,0 +1,403 @@
+"""anygrad.torch: PyTorch's names, argument conventions and results over anygrad."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anygrad as ag
+import anygrad.torch as torch
+import anygrad.torch.nn as nn
+import anygrad.torch.nn.functional as F
+from anygrad.backends import BackendUnavailable
+from anygrad.torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
+
+
+def _np(t):
+    return np.asarray(t.numpy())
+
+
+# ------------------------------------------------------------------ factories and dtypes
+def test_factories_take_shapes_either_way_and_make_float32(backend):
+    for make in (torch.zeros, torch.ones, torch.randn, torch.rand, torch.empty):
+        a, b = make(2, 3), make((2, 3))
+        assert a.shape == b.shape == (2, 3)
+        assert a.dtype == b.dtype == torch.float32
+        assert a.backend.name == backend
+    assert torch.randn(4, 1).shape == (4, 1)
+    assert torch.zeros(torch.Size([2, 2])).shape == (2, 2)
+    assert torch.zeros(2, dtype=torch.long).dtype == ag.int64
+    assert torch.full((2,), 1.5).dtype == torch.float32
+    assert torch.full((2,), 3).dtype == torch.int64
+    assert torch.eye(3).dtype == torch.float32
+    assert torch.linspace(0, 1, 5).dtype == torch.float32
+    assert torch.arange(5).dtype == torch.int64
+    assert torch.arange(0, 1, 0.25).dtype == torch.float32
+    np.testing.assert_allclose(_np(torch.arange(0, 1, 0.25)), [0, 0.25, 0.5, 0.75])
+
+
+def test_tensor_infers_pytorch_dtypes(backend):
+    assert torch.tensor([1.0, 2.0]).dtype == torch.float32
+    assert torch.tensor(3.5).dtype == torch.float
+    assert torch.tensor([1, 2]).dtype == torch.int64
+    assert torch.tensor([True]).dtype == torch.bool
+    assert torch.tensor(np.zeros(2)).dtype == torch.float64  # arrays keep their dtype
+    assert torch.tensor([1.0], dtype=torch.double).dtype == ag.float64
+    a = np.arange(3.0)
+    shared = torch.from_numpy(a)
+    assert shared.dtype == torch.float64 and _np(shared).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_legacy_constructors_and_isinstance(backend):
+    assert torch.LongTensor([1, 2]).dtype == ag.int64
+    assert torch.FloatTensor([1, 2]).dtype == ag.float32
+    assert torch.Tensor(2, 3).shape == (2, 3) and torch.Tensor(2, 3).dtype == ag.float32
+    assert torch.Tensor([1, 2]).dtype == ag.float32  # data, not a shape
+    x = torch.zeros(2)
+    assert isinstance(x, torch.Tensor) and isinstance(x, torch.FloatTensor)
+    assert not isinstance(x, torch.LongTensor)
+    assert torch.is_tensor(x) and not torch.is_tensor(np.zeros(2))
+    assert torch.numel(torch.zeros(2, 3)) == 6 and torch.Size((2, 3)).numel() == 6
+
+
+def test_set_default_dtype_changes_the_factories_and_restores():
+    assert torch.get_default_dtype() == torch.float32
+    before = ag.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        assert torch.zeros(2).dtype == ag.float64 and torch.tensor([1.0]).dtype == ag.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+        ag.set_default_dtype(before)
+    assert torch.zeros(2).dtype == ag.float32
+
+
+# ------------------------------------------------------------------ devices
+def test_cpu_device_is_the_current_host_backend(backend):
+    d = torch.device("cpu")
+    assert str(d) == "cpu" and d == "cpu" and d == torch.device(d)
+    assert str(torch.device("cuda", 1)) == "cuda:1" == str(torch.device("cuda:1"))
+    x = torch.ones(3, device="cpu")
+    assert x.backend.name == backend
+    y = torch.zeros(2, device=d)
+    assert y.backend.name == backend
+    assert x.to("cpu").backend.name == backend and x.cpu().backend.name == backend
+    assert x.to(d, torch.float64).dtype == ag.float64
+    assert x.to(torch.float64).dtype == ag.float64
+    assert not x.is_cuda
+    assert torch.device(x.device) == "cpu"  # any library's device object reads as one
+    assert x.to(x.device).backend.name == backend
+
+
+def test_set_default_device(backend):
+    try:
+        torch.set_default_device("cpu")
+        assert torch.zeros(2).backend.name == backend
+        assert torch.get_default_device() == torch.device("cpu")
+    finally:
+        torch.set_default_device(None)
+
+
+def test_cuda_without_a_gpu_library_names_what_to_install(backend):
+    try:
+        ag.get_backend("cupy")
+        pytest.skip("CuPy is usable here")
+    except BackendUnavailable:
+        pass
+    assert not torch.cuda.is_available() and torch.cuda.device_count() == 0
+    assert torch.accelerator.current_accelerator() is None
+    torch.cuda.synchronize()  # nothing queued: returns
+    with pytest.raises(BackendUnavailable, match="cupy|CUDA build"):
+        torch.zeros(2, device="cuda")
+    with pytest.raises(BackendUnavailable, match="cupy|CUDA build"):
+        torch.ones(2).cuda()
+
+
+def test_module_to_takes_pytorch_spellings(backend):
+    model = nn.Linear(3, 2)
+    assert model.to("cpu") is model and model.weight.backend.name == backend
+    model.to(torch.device("cpu"))
+    assert model.double().weight.dtype == ag.float64
+    assert model.float().weight.dtype == ag.float32
+    assert model.to(torch.float64).bias.dtype == ag.float64
+    assert model.to("cpu", torch.float32).weight.dtype == ag.float32
+    with pytest.raises(TypeError, match="one device and one dtype"):
+        model.to("cpu", "cpu")
+
+
+# ------------------------------------------------------------------ PyTorch's results
+def test_max_min_with_dim_give_values_and_indices(backend):
+    a = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    x = torch.tensor(a)
+    values, indices = torch.max(x, 1)
+    np.testing.assert_array_equal(_np(values), a.max(1))
+    np.testing.assert_array_equal(_np(indices), a.argmax(1))
+    out = torch.min(x, dim=0, keepdim=True)
+    assert out.values.shape == (1, 3)
+    np.testing.assert_array_equal(_np(out.indices), a.argmin(0, keepdims=True))
+    assert float(torch.max(x)) == 7.0
+    np.testing.assert_array_equal(_np(torch.max(x, torch.full((2, 3), 4.0, dtype=torch.float64))),
+                                  np.maximum(a, 4.0))
+
+
+def test_sort_topk_return_values_and_indices(backend):
+    a = np.array([[3.0, 1.0, 2.0, 5.0]])
+    x = torch.tensor(a)
+    values, indices = torch.sort(x, dim=1, descending=True)
+    np.testing.assert_array_equal(_np(values), [[5.0, 3.0, 2.0, 1.0]])
+    np.testing.assert_array_equal(_np(indices), [[3, 0, 2, 1]])
+    top = x.topk(2)
+    np.testing.assert_array_equal(_np(top.values), [[5.0, 3.0]])
+    np.testing.assert_array_equal(_np(top.indices), [[3, 0]])
+    low = torch.topk(x, 1, largest=False)
+    assert _np(low.values).tolist() == [[1.0]]
+
+
+def test_std_and_var_are_unbiased_by_default(backend):
+    a = np.random.default_rng(0).normal(size=(4, 5))
+    x = torch.tensor(a)
+    np.testing.assert_allclose(_np(torch.std(x)), a.std(ddof=1))
+    np.testing.assert_allclose(_np(torch.var(x, 1)), a.var(1, ddof=1))
+    np.testing.assert_allclose(_np(torch.std(x, 0, unbiased=False)), a.std(0))
+    np.testing.assert_allclose(_np(torch.var(x, dim=1, correction=0, keepdim=True)),
+                               a.var(1, keepdims=True))
+    with pytest.raises(TypeError, match="unbiased"):
+        torch.std(x, unbiased=True, correction=1)
+
+
+def test_reductions_and_shape_functions(backend):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = torch.tensor(a)
+    np.testing.assert_array_equal(_np(torch.sum(x, dim=(0, 2))), a.sum((0, 2)))
+    np.testing.assert_array_equal(_np(torch.mean(x, 1, keepdim=True)), a.mean(1, keepdims=True))
+    np.testing.assert_array_equal(_np(torch.cat([x, x], 1)), np.concatenate([a, a], 1))
+    assert torch.stack([x, x], dim=1).shape == (2, 2, 3, 4)
+    assert torch.flatten(x, 1).shape == (2, 12)
+    np.testing.assert_array_equal(_np(torch.argmax(x, dim=2)), a.argmax(2))
+    assert torch.einsum("ijk,ijk->i", x, x).shape == (2,)
+    assert torch.bmm(x, torch.tensor(a.transpose(0, 2, 1))).shape == (2, 3, 3)
+    with pytest.raises(ValueError, match="bmm"):
+        torch.bmm(x[0], x[0])
+    assert torch.allclose(x, x + 1e-9) and not torch.allclose(x, x + 1)
+    np.testing.assert_array_equal(_np(torch.where(x > 5, x, torch.zeros_like(x))),
+                                  np.where(a > 5, a, 0))
+    assert torch.clamp(x, 0, 3).shape == x.shape
+
+
+def test_random_functions(backend):
+    torch.manual_seed(0)
+    a = torch.randint(0, 5, (100,))
+    assert a.dtype == torch.int64 and 0 <= int(a.min()) and int(a.max()) < 5
+    p = torch.randperm(10)
+    assert sorted(_np(p).tolist()) == list(range(10))
+    torch.manual_seed(3)
+    first = _np(torch.randn(3))
+    torch.manual_seed(3)
+    np.testing.assert_array_equal(first, _np(torch.randn(3)))
+    assert torch.normal(0.0, 1.0, size=(2, 2)).shape == (2, 2)
+    assert torch.randn_like(torch.zeros(2, 3, dtype=torch.float64)).dtype == ag.float64
+    probs = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(_np(torch.multinomial(probs, 2, replacement=True)),
+                                  [[1, 1], [2, 2]])
+
+
+# ------------------------------------------------------------------ Tensor methods
+def test_split_and_chunk_follow_pytorch_sizes(backend):
+    x = torch.arange(10)
+    assert [t.shape[0] for t in x.split(4)] == [4, 4, 2]
+    assert [t.shape[0] for t in x.split([3, 7])] == [3, 7]
+    assert [t.shape[0] for t in x.chunk(3)] == [4, 4, 2]  # ceil(10 / 3) each
+    assert [t.shape[0] for t in torch.chunk(torch.arange(6), 4)] == [2, 2, 2]
+    with pytest.raises(ValueError, match="add up"):
+        x.split([3, 3])
+    m = torch.zeros(2, 6)
+    assert [t.shape for t in torch.split(m, 2, dim=1)] == [(2, 2)] * 3
+
+
+def test_small_methods(backend):
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.mm(x).shape == (2, 2) and x.view_as(torch.zeros(4)).shape == (4,)
+    assert x.contiguous() is x and x.nelement() == 4 and x.ravel().shape == (4,)
+    assert x.long().dtype == ag.int64 and x.int().dtype == ag.int32
+    assert x.bool().dtype == ag.bool
+    assert x.type_as(torch.zeros(1, dtype=torch.long)).dtype == ag.int64
+    assert _np(x.eq(1.0)).tolist() == [[True, False], [False, False]]
+    assert bool(x.gt(0).all()) and not bool(x.lt(0).any())
+    assert _np(x.ge(2).all(dim=1)).tolist() == [False, True]
+    assert x.new_zeros(3).dtype == x.dtype and x.new_ones((2, 1)).shape == (2, 1)
+    assert float(x.new_full((2,), 7.0)[0]) == 7.0 and x.new_tensor([1, 2]).dtype == x.dtype
+    assert x.size(1) == 2 and x.size() == (2, 2)
+    assert sorted(_np(torch.tensor([3, 1, 3]).unique()).tolist()) == [1, 3]
+    assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]] and x[0, 1].item() == 2.0
+    assert _np(x.masked_fill(x > 2, 0.0)).tolist() == [[1.0, 2.0], [0.0, 0.0]]
+
+
+def test_format_spec_on_one_element_tensors(backend):
+    loss = torch.tensor(0.123456)
+    assert f"{loss:.3f}" == "0.123" and "{:+.2f}".format(torch.tensor([2.0])) == "+2.00"
+    with pytest.raises(TypeError):
+        f"{torch.zeros(2):.3f}"
+
+
+def test_masked_fill_gradient(backend):
+    x = torch.tensor(np.linspace(-1, 1, 6).reshape(2, 3), dtype=torch.float64,
+                     requires_grad=True)
+    mask = torch.tensor([[True, False, True], [False, False, True]])
+    assert ag.gradcheck(lambda t: (t.masked_fill(mask, 0.5) ** 2).sum(), (x,))
+
+
+def test_in_place_methods(backend):
+    x = torch.ones(3)
+    assert x.add_(2.0) is x and _np(x).tolist() == [3.0, 3.0, 3.0]
+    x.mul_(2).sub_(torch.ones(3), alpha=2).div_(2)
+    assert _np(x).tolist() == [2.0, 2.0, 2.0]
+    x.clamp_(max=1.5)
+    assert _np(x).tolist() == [1.5, 1.5, 1.5]
+    assert x.unsqueeze_(0).shape == (1, 3) and x.zero_().sum().item() == 0
+    torch.manual_seed(0)
+    w = torch.empty(200).normal_(2.0, 0.1)
+    assert abs(float(w.mean()) - 2.0) < 0.05
+    u = torch.empty(200).uniform_(-1, 1)
+    assert -1 <= float(u.min()) and float(u.max()) < 1
+
+
+def test_in_place_respects_gradients(backend):
+    p = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        p.add_(1.0)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        p.clamp_(0, 0.5)
+    with torch.no_grad():
+        p.clamp_(0, 0.5).add_(1.0)
+    assert _np(p).tolist() == [1.5, 1.5, 1.5]
+    # On a tensor inside a graph, an in-place method is recorded as an op.
+    x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64, requires_grad=True)
+    y = x * 2
+    y.clamp_(-1, 1)
+    y.sum().backward()
+    np.testing.assert_array_equal(_np(x.grad), [0.0, 2.0, 0.0])
+    # A graph that read a tensor before it changed in place refuses backward.
+    z = x * 1.0
+    w = z.exp()
+    with torch.no_grad():
+        z.clamp_(0, 1)
+    with pytest.raises(RuntimeError):
+        w.sum().backward()
+
+
+# ------------------------------------------------------------------ autograd, modes, files
+def test_autograd_grad_returns_a_tuple_and_function_is_pytorchs(backend):
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad((x ** 3).sum(), x)
+    np.testing.assert_allclose(_np(g), 3 * np.array([1.0, 4.0]))
+    assert isinstance(torch.autograd.grad((x ** 2).sum(), [x]), tuple)
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t ** 3
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (t,) = ctx.saved_tensors
+            return grad_output * 3 * t ** 2
+
+    assert ag.gradcheck(lambda t: Cube.apply(t).sum(), (x,))
+
+
+def test_no_grad_as_context_and_decorator(backend):
+    x = torch.ones(2, requires_grad=True)
+
+    @torch.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad and f(x).requires_grad is False
+    with torch.no_grad():
+        assert not (x * 2).requires_grad
+        with torch.enable_grad():
+            assert (x * 2).requires_grad
+    assert torch.is_grad_enabled()
+
+
+def test_save_and_load_state_dict(backend, tmp_path):
+    model = nn.Linear(3, 2)
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    other = nn.Linear(3, 2)
+    other.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    np.testing.assert_array_equal(_np(other.weight), _np(model.weight))
+
+
+def test_parameter_data_assignment_takes_the_array(backend):
+    p = nn.Parameter(torch.ones(3))
+    (p * 2).sum().backward()
+    p.data = p.detach() - 0.5 * p.grad  # PyTorch's spelling of a manual update
+    assert not isinstance(p.data, ag.Tensor)
+    assert _np(p).tolist() == [0.0, 0.0, 0.0]
+    if backend == "torch":  # torch's own tensor: updated in place, as PyTorch's .data is
+        p.data.add_(1.0)
+        assert _np(p).tolist() == [1.0, 1.0, 1.0]
+    else:
+        with pytest.raises(AttributeError):  # a raw array has no PyTorch methods: not silent
+            p.data.add_(1.0)
+    other = "numpy" if backend != "numpy" else "array_api_strict"
+    with pytest.raises(TypeError, match="backend"):
+        p.data = ag.ones(3, backend=other)
+
+
+# ------------------------------------------------------------------ names not mapped
+def test_unmapped_names_say_so():
+    with pytest.raises(AttributeError, match="not mapped"):
+        torch.stft  # noqa: B018
+    with pytest.raises(AttributeError, match="anygrad.nn"):
+        nn.Bilinear  # noqa: B018
+    with pytest.raises(AttributeError, match="anygrad.nn.functional"):
+        F.grid_sample  # noqa: B018
+    with pytest.raises(AttributeError, match="anygrad.optim"):
+        torch.optim.SparseAdam  # noqa: B018
+    with pytest.raises(TypeError, match="out="):
+        torch.zeros(2, out=torch.zeros(2))
+
+
+# ------------------------------------------------------------------ utils.data
+def test_tensor_dataset_loader(backend):
+    x = torch.arange(10.0).reshape(10, 1)
+    y = torch.arange(10)
+    dataset = TensorDataset(x, y)
+    loader = DataLoader(dataset, batch_size=4, num_workers=2)
+    assert loader.dataset is dataset and len(loader) == 3
+    batches = list(loader)
+    assert [b[0].shape for b in batches] == [(4, 1), (4, 1), (2, 1)]
+    np.testing.assert_array_equal(np.concatenate([_np(yb) for _, yb in batches]), np.arange(10))
+    dropped = DataLoader(dataset, batch_size=4, drop_last=True)
+    assert len(dropped) == 2 and len(list(dropped)) == 2
+    orders = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        orders.append(np.concatenate([_np(yb) for _, yb in DataLoader(dataset, 3, shuffle=True)]))
+    np.testing.assert_array_equal(orders[0], orders[1])
+    assert sorted(orders[0].tolist()) == list(range(10))
+
+
+class _Squares(Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return torch.tensor([float(i)]), i * i
+
+
+def test_map_style_dataset_and_collate(backend):
+    batches = list(DataLoader(_Squares(), batch_size=2))
+    assert len(batches) == 3
+    xb, yb = batches[0]
+    assert xb.shape == (2, 1) and yb.dtype == ag.int64 and _np(yb).tolist() == [0, 1]
+    joined = list(DataLoader(_Squares(), batch_size=5, collate_fn=lambda s: [y for _, y in s]))
+    assert joined == [[0, 1, 4, 9, 16]]
+    torch.manual_seed(0)
+    parts = random_split(_Squares(), [3, 2])
+    assert [len(p) for p in parts] == [3, 2]
+    seen = sorted(y for part in parts for _, y in (part[i] for i in range(len(part))))
+    assert seen == [0, 1, 4, 9, 16]
+    assert [len(p) for p in random_split(_Squares(), [0.6, 0.4])] == [3, 2]

@@ -1,0 +1,387 @@
+"""PyTorch programs' idioms run through anygrad.torch: the same code, the same numbers.
+
+Each test is written the way PyTorch's examples and tutorials write it. Where torch is
+installed, the same code runs under it from the same initial weights and the losses
+are compared; the checks that need no torch run on every backend.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import anygrad as ag
+import anygrad.torch as torch
+import anygrad.torch.nn as nn
+import anygrad.torch.nn.functional as F
+import anygrad.torch.optim as optim
+from anygrad.torch.utils.data import DataLoader, TensorDataset
+
+
+def _np(t):
+    return np.asarray(t.detach().numpy())
+
+
+def _reference():
+    return pytest.importorskip("torch")
+
+
+# ------------------------------------------------------------------ programs, as functions
+def _train_mlp(lib, state, x, y, steps=4):
+    """The shape of pytorch/examples' training loops: model, optimizer, DataLoader."""
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = lib.nn.Linear(4, 8)
+            self.fc2 = lib.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return lib.nn.functional.log_softmax(self.fc2(lib.relu(self.fc1(x))), dim=1)
+
+    model = Net()
+    model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+    opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loader = lib.utils.data.DataLoader(
+        lib.utils.data.TensorDataset(lib.from_numpy(x), lib.from_numpy(y)), batch_size=8)
+    losses = []
+    for _ in range(steps):
+        for data, target in loader:
+            opt.zero_grad()
+            loss = lib.nn.functional.nll_loss(model(data), target)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    with lib.no_grad():
+        pred = model(lib.from_numpy(x)).argmax(dim=1, keepdim=True)
+        correct = pred.eq(lib.from_numpy(y).view_as(pred)).sum().item()
+    return np.array(losses), correct
+
+
+def _mlp_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=24).astype(np.int64)
+    state = {"fc1.weight": rng.normal(size=(8, 4)) * 0.5, "fc1.bias": rng.normal(size=8) * 0.1,
+             "fc2.weight": rng.normal(size=(3, 8)) * 0.5, "fc2.bias": rng.normal(size=3) * 0.1}
+    return x, y, {k: v.astype(np.float32) for k, v in state.items()}
+
+
+def _legendre(lib):
+    class LegendrePolynomial3(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            ctx.save_for_backward(input)
+            return 0.5 * (5 * input ** 3 - 3 * input)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (input,) = ctx.saved_tensors
+            return grad_output * 1.5 * (5 * input ** 2 - 1)
+
+    return LegendrePolynomial3
+
+
+def _fit_legendre(lib, steps=30):
+    """pytorch/tutorials' custom-Function polynomial fit, a few steps of it."""
+    x = lib.linspace(-math.pi, math.pi, 200, dtype=lib.float)
+    y = lib.sin(x)
+    a = lib.full((), 0.0, dtype=lib.float, requires_grad=True)
+    b = lib.full((), -1.0, dtype=lib.float, requires_grad=True)
+    c = lib.full((), 0.0, dtype=lib.float, requires_grad=True)
+    d = lib.full((), 0.3, dtype=lib.float, requires_grad=True)
+    p3 = _legendre(lib).apply
+    losses = []
+    for _ in range(steps):
+        loss = (a + b * p3(c + d * x) - y).pow(2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        with lib.no_grad():
+            for w in (a, b, c, d):
+                w -= 5e-5 * w.grad
+                w.grad = None
+    return np.array(losses), [w.item() for w in (a, b, c, d)]
+
+
+def _lbfgs(lib, w0, x, y, line_search_fn, history_size):
+    """pytorch/examples' time_sequence_prediction loop: LBFGS with a closure, float64."""
+    w = lib.tensor(w0, requires_grad=True)
+    xs, ys = lib.from_numpy(x), lib.from_numpy(y)
+    opt = lib.optim.LBFGS([w], lr=0.8, max_iter=8, history_size=history_size,
+                          line_search_fn=line_search_fn)
+    losses = []
+    for _ in range(3):
+        def closure():
+            opt.zero_grad()
+            loss = ((lib.tanh(xs @ w) - ys) ** 2).mean()
+            loss.backward()
+            return loss
+
+        losses.append(opt.step(closure).item())
+    return np.array(losses), _np(w)
+
+
+def _lbfgs_data():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20, 3))
+    y = np.tanh(x @ np.array([0.5, -1.0, 2.0]))[:, None]
+    return rng.normal(size=(3, 1)) * 0.1, x, y
+
+
+# ------------------------------------------------------------------ against PyTorch
+def test_mlp_training_matches_pytorch():
+    reference = _reference()
+    x, y, state = _mlp_data()
+    mine, correct = _train_mlp(torch, state, x, y)
+    theirs, their_correct = _train_mlp(reference, state, x, y)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert correct == their_correct
+
+
+def test_custom_function_fit_matches_pytorch():
+    reference = _reference()
+    mine, mine_w = _fit_legendre(torch)
+    theirs, their_w = _fit_legendre(reference)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-5)
+    np.testing.assert_allclose(mine_w, their_w, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+@pytest.mark.parametrize("history_size", [2, 100])
+def test_lbfgs_matches_pytorch(line_search_fn, history_size):
+    reference = _reference()
+    w0, x, y = _lbfgs_data()
+    mine, mine_w = _lbfgs(torch, w0, x, y, line_search_fn, history_size)
+    theirs, their_w = _lbfgs(reference, w0, x, y, line_search_fn, history_size)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-10)
+    np.testing.assert_allclose(mine_w, their_w, rtol=1e-9, atol=1e-12)
+
+
+def test_adadelta_matches_pytorch():
+    reference = _reference()
+    rng = np.random.default_rng(2)
+    w0, target = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    out = []
+    for lib in (torch, reference):
+        w = lib.tensor(w0, requires_grad=True)
+        opt = lib.optim.Adadelta([w], lr=1.0, rho=0.8, weight_decay=0.1)
+        for _ in range(5):
+            opt.zero_grad()
+            ((w - lib.tensor(target)) ** 4).sum().backward()
+            opt.step()
+        out.append(_np(w))
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+
+
+def test_conv_classifier_gradients_match_pytorch():
+    """pytorch/examples' mnist Net, small: conv, max_pool2d, flatten, log_softmax."""
+    reference = _reference()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 1, 8, 8)).astype(np.float32)
+    target = np.array([1, 0])
+    grads = []
+    for lib in (torch, reference):
+        lib.manual_seed(0)
+        conv, fc = lib.nn.Conv2d(1, 2, 3, 1), lib.nn.Linear(18, 2)
+        for module, seed in ((conv, 4), (fc, 5)):
+            r = np.random.default_rng(seed)
+            module.load_state_dict({k: lib.from_numpy(r.normal(size=tuple(v.shape))
+                                                      .astype(np.float32))
+                                    for k, v in module.state_dict().items()})
+        h = lib.nn.functional.max_pool2d(lib.nn.functional.relu(conv(lib.from_numpy(x))), 2)
+        out = lib.nn.functional.log_softmax(fc(lib.flatten(h, 1)), dim=1)
+        loss = lib.nn.functional.nll_loss(out, lib.from_numpy(target), reduction="sum")
+        loss.backward()
+        grads.append([loss.item(), _np(conv.weight.grad), _np(fc.weight.grad)])
+    for mine, theirs in zip(*grads):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_reductions_match_pytorch():
+    reference = _reference()
+    a = np.random.default_rng(4).normal(size=(3, 4))
+    for name, args in (("std", ()), ("var", (1,)), ("std", (0, False)), ("max", (1,)),
+                       ("sort", (1,)), ("topk", (2,))):
+        mine = getattr(torch, name)(torch.tensor(a), *args)
+        theirs = getattr(reference, name)(reference.tensor(a), *args)
+        if isinstance(theirs, tuple):
+            for m, t in zip(mine, theirs):
+                np.testing.assert_allclose(_np(m), t.numpy(), err_msg=name)
+        else:
+            np.testing.assert_allclose(_np(mine), theirs.numpy(), err_msg=name)
+
+
+# ------------------------------------------------------------------ anygrad alone
+def test_mlp_idioms_train_on_every_backend(backend):
+    x, y, state = _mlp_data()
+    losses, correct = _train_mlp(torch, state, x, y, steps=1)
+    assert losses[-1] < losses[0] and 0 <= correct <= 24
+
+
+def test_lbfgs_solves_a_least_squares_problem(backend):
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(8, 3))
+    b = rng.normal(size=(8,))
+    best = np.linalg.lstsq(a, b, rcond=None)[0]
+    for line_search_fn in (None, "strong_wolfe"):
+        w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        opt = optim.LBFGS([w], lr=1.0, line_search_fn=line_search_fn, max_iter=50)
+        am, bm = torch.tensor(a), torch.tensor(b)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((am @ w - bm) ** 2).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            opt.step(closure)
+        np.testing.assert_allclose(_np(w), best, rtol=1e-6, atol=1e-8)
+
+
+def test_adadelta_first_step_is_the_formula(backend):
+    w0 = np.array([1.0, -2.0, 0.5])
+    w = torch.tensor(w0, requires_grad=True)
+    opt = optim.Adadelta([w], lr=0.5, rho=0.9, eps=1e-6)
+    (w ** 2).sum().backward()  # grad = 2 w
+    opt.step()
+    g = 2 * w0
+    v = 0.1 * g ** 2
+    delta = np.sqrt(1e-6) / np.sqrt(v + 1e-6) * g
+    np.testing.assert_allclose(_np(w), w0 - 0.5 * delta, rtol=1e-12)
+    with pytest.raises(ValueError, match="rho"):
+        optim.Adadelta([w], rho=1.5)
+    with pytest.raises(ValueError, match="line_search_fn"):
+        optim.LBFGS([w], line_search_fn="armijo")
+    with pytest.raises(TypeError, match="closure"):
+        optim.LBFGS([w]).step(None)
+
+
+def test_custom_function_gradient(backend):
+    x = torch.tensor([-0.7, 0.2, 0.9], dtype=torch.float64, requires_grad=True)
+    p3 = _legendre(torch).apply
+    assert ag.gradcheck(lambda t: p3(t).sum(), (x,))
+
+
+def test_manual_update_loop_with_data_assignment(backend):
+    """pytorch/examples' regression: a Linear layer updated through `param.data`."""
+    rng = np.random.default_rng(6)
+    x = torch.tensor(rng.normal(size=(32, 4)).astype(np.float32))
+    y = x.mm(torch.tensor(rng.normal(size=(4, 1)).astype(np.float32)))
+    fc = nn.Linear(4, 1)
+    first = None
+    for _ in range(40):
+        fc.zero_grad()
+        output = F.smooth_l1_loss(fc(x), y)
+        first = output.item() if first is None else first
+        output.backward()
+        for param in fc.parameters():
+            param.data = param.detach() - 0.1 * param.grad
+    assert output.item() < first
+    assert all(not isinstance(p.data, ag.Tensor) for p in fc.parameters())
+
+
+def test_dataloader_over_a_tensor_dataset_trains(backend):
+    x = torch.randn(16, 2)
+    y = (x.sum(1, keepdim=True) > 0).float()
+    model = nn.Sequential(nn.Linear(2, 1))
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True)
+    before = F.binary_cross_entropy_with_logits(model(x), y).item()
+    for _ in range(2):
+        for xb, yb in loader:
+            opt.zero_grad()
+            F.binary_cross_entropy_with_logits(model(xb), yb).backward()
+            opt.step()
+    after = F.binary_cross_entropy_with_logits(model(x), y)
+    assert after.item() < before and f"{after:.4f}" == f"{after.item():.4f}"
+
+
+def _from_scratch_logistic(lib, x, y, w0):
+    """pytorch/tutorials' nn_tutorial, its first model: tensors, requires_grad_, a
+    hand-written log_softmax and nll, and updates under no_grad."""
+    x_train, y_train = map(lib.tensor, (x, y))
+    n = x_train.shape[0]
+    weights = lib.tensor(w0)
+    weights.requires_grad_()
+    bias = lib.zeros(3, requires_grad=True)
+
+    def model(xb):
+        z = xb @ weights + bias
+        return z - z.exp().sum(-1).log().unsqueeze(-1)
+
+    def nll(input, target):
+        return -input[list(range(target.shape[0])), target].mean()
+
+    losses = []
+    for i in range((n - 1) // 8 + 1):
+        xb, yb = x_train[i * 8:i * 8 + 8], y_train[i * 8:i * 8 + 8]
+        loss = nll(model(xb), yb)
+        loss.backward()
+        with lib.no_grad():
+            weights -= weights.grad * 0.5
+            bias -= bias.grad * 0.5
+            weights.grad.zero_()
+            bias.grad.zero_()
+        losses.append(loss.item())
+    accuracy = (lib.argmax(model(x_train), dim=1) == y_train).float().mean()
+    return np.array(losses), accuracy.item()
+
+
+def _logistic_data():
+    rng = np.random.default_rng(7)
+    return (rng.random((20, 5), dtype=np.float32), rng.integers(0, 3, 20),
+            (rng.standard_normal((5, 3)) / math.sqrt(5)).astype(np.float32))
+
+
+def test_from_scratch_model_matches_pytorch():
+    reference = _reference()
+    mine = _from_scratch_logistic(torch, *_logistic_data())
+    theirs = _from_scratch_logistic(reference, *_logistic_data())
+    np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-5)
+    assert mine[1] == theirs[1]
+
+
+def test_from_scratch_model_on_every_backend(backend):
+    losses, accuracy = _from_scratch_logistic(torch, *_logistic_data())
+    assert np.isfinite(losses).all() and 0.0 <= accuracy <= 1.0
+
+
+def _causal_attention(lib, x, w_attn, heads=2):
+    """minGPT's CausalSelfAttention, its tensor idioms: split along dim=2, view and
+    transpose into heads, masked_fill of a tril buffer with -inf, contiguous().view."""
+    B, T, C = x.size()
+    bias = lib.tril(lib.ones(T, T)).view(1, 1, T, T)
+    q, k, v = (x @ w_attn).split(C, dim=2)
+    k = k.view(B, T, heads, C // heads).transpose(1, 2)
+    q = q.view(B, T, heads, C // heads).transpose(1, 2)
+    v = v.view(B, T, heads, C // heads).transpose(1, 2)
+    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+    att = att.masked_fill(bias[:, :, :T, :T] == 0, float("-inf"))
+    att = lib.nn.functional.softmax(att, dim=-1)
+    return (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+
+
+def _attention_data():
+    rng = np.random.default_rng(8)
+    return rng.normal(size=(2, 5, 4)), rng.normal(size=(4, 12)) * 0.5
+
+
+def test_attention_idioms_match_pytorch():
+    reference = _reference()
+    x, w = _attention_data()
+    out = []
+    for lib in (torch, reference):
+        xs = lib.tensor(x, requires_grad=True)
+        y = _causal_attention(lib, xs, lib.tensor(w))
+        (y ** 2).sum().backward()
+        out.append((_np(y), _np(xs.grad)))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)
+
+
+def test_attention_idioms_gradient(backend):
+    x, w = _attention_data()
+    wt = torch.tensor(w)
+    assert ag.gradcheck(lambda t: (_causal_attention(torch, t, wt) ** 2).sum(),
+                        (torch.tensor(x, requires_grad=True),))
