@@ -10,29 +10,46 @@ be updated while gradients are recorded (do it inside `ag.no_grad()`), and a ten
 that a recorded op read, or produced, is stamped with the in-place clock so that
 backward through that op raises (as PyTorch's version counters do).
 
-A result of basic indexing (`v = z[0]`, see `Tensor.__getitem__`) is a view: every
-in-place change of v is then written to its base as `z[0] = v` (recorded like any item
-assignment, so the gradient is that of "z with that region replaced"), up a chain of
-views of any depth (`z[0][1][2] = 1`). A base changed since the view was taken refuses
-the write: the view's other elements would overwrite the base's newer ones.
+A result of basic indexing (`v = z[0]`, see `Tensor.__getitem__`) or of a shape method
+(`z.T`, `z.reshape(-1)`, ...) is a view: every in-place change of v is then written to
+its base as `z[0] = v` (or `z[...] = v.T`, ...; recorded like any item assignment, so the
+gradient is that of "z with that region replaced"), up a chain of views of any depth
+(`z[0][1][2] = 1`). The other way, an in-place change of z re-derives each of its live
+views from z's new value (`refresh`), so views never read stale values and siblings stay
+consistent. A base whose data was rebound some other way refuses a write through a view
+taken before: the view's other elements would overwrite the base's newer ones.
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
+import weakref
 
 from . import coercion, dtypes
 from .engine import OUTPUT_CHANGED, _wrap, tick_inplace
-from .modes import _grad_enabled, _recording
+from .modes import _grad_enabled, _grad_mode, _recording
 from .tensor import Tensor
 
-_AUGMENTED = {
-    "add": operator.iadd,
-    "subtract": operator.isub,
-    "multiply": operator.imul,
-    "divide": operator.itruediv,
-    "pow": operator.ipow,
+# The update is computed out of place and the tensor rebound to it, never written into
+# its buffer: that buffer may be shared with another tensor's (numpy's and torch's
+# reshapes, transposes and slices are views of their input), which would then change
+# behind its back, without its in-place stamp, on some backends and not on others.
+_BINARY = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "pow": operator.pow,
 }
+
+
+def _updated(xp, name, array, value):
+    """`array op value` as a new array of array's dtype."""
+    new = _BINARY[name](array, value)
+    if new.dtype != array.dtype:  # a float32 tensor ** a float64 number, ...
+        new = xp.astype(new, array.dtype)
+    return new
 
 
 def update(t, op, other):
@@ -44,7 +61,8 @@ def update(t, op, other):
             f"{t.dtype}) cannot be changed in place while gradients are recorded; do the "
             "update inside `with ag.no_grad():`"
         )
-    before_write(t, f"{op.name} in place")
+    if getattr(t, "_view", None) is not None:
+        before_write(t, f"{op.name} in place")
     other = _operand(op, t, other)
     if recording and (t._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
         _recorded(t, op, other)
@@ -52,10 +70,14 @@ def update(t, op, other):
         return t
     value = other.data if isinstance(other, Tensor) else other
     before = t.data
-    t.data = _AUGMENTED[op.name](t.data, value)
+    new = _BINARY[op.name](before, value)
+    if new.dtype != before.dtype:
+        new = _updated(t.backend.xp, op.name, before, value)
+    t.data = new
     recorder = _recording.get()
     if recorder is not None:  # ag.compile replays the same update of the same array
-        recorder.on_inplace(op.name, _AUGMENTED[op.name], before, t.data, other)
+        recorder.on_inplace(op.name, functools.partial(_updated, t.backend.xp, op.name),
+                            before, new, other)
     t._version = tick_inplace()
     if t.node is not None and t.node.inputs is not None:
         # The op that made t may read its output in backward: that now raises there.
@@ -89,33 +111,159 @@ def before_write(t, what):
 
 
 def after_write(t):
-    """t was changed in place: when it is a view, its base becomes `base[key] = t`."""
+    """t was changed in place: when it is a view, its base becomes `base[key] = t` (which
+    in turn refreshes every view of that base, t's siblings and t itself); otherwise
+    t's own views are refreshed."""
     view = getattr(t, "_view", None)
     if view is None:
+        if getattr(t, "_views", None):
+            refresh(t)
         return
     base, key, _, _ = view
-    value = t
-    if key is RESHAPED:
-        from . import ops
-
-        key, value = Ellipsis, ops.reshape(t, base.shape)
+    # The base's graph holds a stand-in: t itself is rebound when the base refreshes
+    # its views below, and a graph through t would lead back into the base.
+    value = _snapshot(t)
+    if isinstance(key, _Map):
+        key, value = Ellipsis, key.back(value, base)
     assign(base, key, value)  # which writes on to base's own base
     view[2], view[3] = base._version, t._version  # the two agree again
 
 
-class _Reshaped:
-    """The "key" of a view that is its base reshaped (`Tensor.view`)."""
+def check_same_shape(t, result, what):
+    """An in-place change of t's shape to `result`'s (`squeeze_`, `t_`) where t is a view
+    or has live views: their keys would no longer name the same elements, so it is
+    refused."""
+    if result.shape == t.shape:
+        return
+    views = getattr(t, "_views", None)
+    if getattr(t, "_view", None) is not None or \
+            (views and any(r() is not None and r() is not result for r in views)):
+        raise RuntimeError(
+            f"{what}: would change in place the shape of a tensor (shape {t.shape}) that is "
+            "a view or has live views; take the new shape out of place instead "
+            "(x = x.squeeze(), x = x.t(), ...)"
+        )
+
+
+def make_view(base, out, key):
+    """Make `out` a view of `base`: `out` is `base[key]` (a basic index) or `key`
+    (a `_Map`) applied to base. The base keeps a weak reference so that its in-place
+    changes reach `out` (see `refresh`)."""
+    out._view = [base, key, base._version, 0]
+    views = getattr(base, "_views", None)
+    if views is None:
+        base._views = [weakref.ref(out)]
+        return out
+    views.append(weakref.ref(out))
+    n = len(views)
+    if n >= 16 and not n & (n - 1):  # at each power of two: amortised O(1) pruning
+        base._views = [r for r in views if r() is not None]
+    return out
+
+
+def refresh(t):
+    """t was changed in place: each live view of t becomes what it views of t's new
+    value (data and graph node, as an in-place change rebinds them), and so on down."""
+    live = []
+    for ref in t._views:
+        v = ref()
+        if v is None or v._view is None or v._view[0] is not t:
+            continue
+        live.append(ref)
+        key = v._view[1]
+        # A view taken while recording keeps its graph through the base even when the
+        # base is changed inside no_grad (an optimizer step on a parameter).
+        with _grad_mode(_grad_enabled.get() or v._requires_grad):
+            new = key.derive(t, v) if isinstance(key, _Map) else ops_getitem(t, key)
+        if t.node is not None:
+            # Ops in t's new graph that read v read it as it was (`z += z[0] * y`); only
+            # those recorded since v took its present value can.
+            since = v._version or (v.node.clock if v.node is not None else 0)
+            _reroute(v, _snapshot(v), t.node, since)
+        v.data = new.data
+        v.node = new.node
+        v._requires_grad = new._requires_grad
+        v._version = tick_inplace()
+        v._view[2], v._view[3] = t._version, v._version
+        if getattr(v, "_views", None):
+            refresh(v)
+    t._views = live or None
+
+
+def ops_getitem(t, key):
+    from . import ops
+
+    return ops.getitem(t, key)
+
+
+class _Map:
+    """The "key" of a view that is not basic indexing: how to derive it from its base,
+    and how to carry a value of it back to the base's shape."""
+
+    def derive(self, base, view):
+        raise NotImplementedError
+
+    def back(self, view, base):
+        raise NotImplementedError
+
+
+class _Reshaped(_Map):
+    """Its base with another shape (view, reshape, flatten, squeeze, unsqueeze)."""
+
+    def derive(self, base, view):
+        from . import ops
+
+        return ops.reshape(base, tuple(view.shape))
+
+    def back(self, view, base):
+        from . import ops
+
+        return ops.reshape(view, tuple(base.shape))
 
     def __repr__(self):
-        return "view"
+        return "... (reshaped)"
 
 
 RESHAPED = _Reshaped()
 
 
+class Permuted(_Map):
+    """Its base with its axes permuted (transpose, permute, T, mT)."""
+
+    def __init__(self, axes):
+        self.axes = tuple(axes)
+
+    def derive(self, base, view):
+        from . import ops
+
+        return ops.permute_dims(base, self.axes)
+
+    def back(self, view, base):
+        from . import ops
+
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return ops.permute_dims(view, tuple(inverse))
+
+    def __repr__(self):
+        return f"... (axes permuted to {self.axes})"
+
+
+_TRANSPOSED = {}
+
+
+def transposed(ndim):
+    """The map of a matrix transpose of an `ndim`-axis tensor (x.T, x.mT), made once."""
+    found = _TRANSPOSED.get(ndim)
+    if found is None:
+        found = _TRANSPOSED[ndim] = Permuted((*range(ndim - 2), ndim - 1, ndim - 2))
+    return found
+
+
 def _key_text(key):
-    if key is RESHAPED:
-        return "... (reshaped by .view)"
+    if isinstance(key, _Map):
+        return repr(key)
     parts = key if type(key) is tuple else (key,)
     return ", ".join("..." if k is Ellipsis else "None" if k is None else
                      f"{'' if k.start is None else k.start}:{'' if k.stop is None else k.stop}"
@@ -170,7 +318,7 @@ def _snapshot(t):
     return old
 
 
-def _reroute(t, old, start):
+def _reroute(t, old, start, since=0):
     """Make the recorded ops that the new value depends on (the graph above `start`) and
     that read t, read `old` instead.
 
@@ -178,7 +326,9 @@ def _reroute(t, old, start):
     its input tensors, and t's node is about to become the update's own: through t they
     would lead backward from the update into itself, and the gradient would never
     arrive. Ops that read t and that the new value does not depend on keep t, and
-    backward through them refuses, as for any input changed in place.
+    backward through them refuses, as for any input changed in place. Nodes recorded
+    before the in-place clock's tick `since` (when t took its present value) are not
+    searched.
     """
     stop = t.node
     seen = set()
@@ -187,6 +337,8 @@ def _reroute(t, old, start):
         node = stack.pop()
         if node is None or node is stop or id(node) in seen or node.inputs is None:
             continue
+        if node.clock < since and node.clock != OUTPUT_CHANGED:
+            continue  # recorded before t held its present value: it cannot read that
         seen.add(id(node))
         inputs = node.inputs
         if any(a is t for a in inputs):

@@ -19,11 +19,12 @@ class Tensor:
 
     # `_version` is the in-place clock's tick at this tensor's last in-place update (0:
     # never); nodes recorded before that tick refuse to differentiate through it.
-    # `_view` is set on views only (results of basic indexing, .view()): [base, key, the
-    # base's and the view's _version when they last agreed], so that writes to the view
-    # reach the base (see anygrad.inplace).
+    # `_view` is set on views only (results of basic indexing and of the shape methods):
+    # [base, key, the base's and the view's _version when they last agreed], so that
+    # writes to the view reach the base (see anygrad.inplace). `_views` is set on bases
+    # only: weak references to their views, which the base's in-place changes reach.
     __slots__ = ("data", "backend", "_grad", "_requires_grad", "node", "_hooks", "_version",
-                 "_view", "__weakref__")
+                 "_view", "_views", "__weakref__")
     # numpy functions on tensors (and numpy arrays meeting tensors in operators) come
     # here and run as anygrad's ops: see anygrad.numpy_dispatch.
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -104,11 +105,16 @@ class Tensor:
     def T(self):
         if self.ndim != 2:
             raise ValueError(f"T: expects a 2-D tensor, got shape {self.shape}; use permute_dims")
-        return ops.matrix_transpose(self)
+        return self._transposed()
 
     @property
     def mT(self):
-        return ops.matrix_transpose(self)
+        return self._transposed()
+
+    def _transposed(self):
+        """The matrix transpose, a view (writes to it reach this tensor)."""
+        out = ops.matrix_transpose(self)
+        return inplace.make_view(self, out, inplace.transposed(self.ndim))
 
     # ------------------------------------------------------------- the Array API's array
     def __array_namespace__(self, api_version=None):
@@ -337,7 +343,7 @@ class Tensor:
         in numpy's and PyTorch's sense: writing to it writes to x (`z[0][2] = 1`)."""
         out = ops.getitem(self, key)
         if type(key) in _BASIC or is_basic(key):
-            out._view = [self, key, self._version, 0]
+            inplace.make_view(self, out, key)
         return out
 
     def __setitem__(self, key, value):
@@ -502,39 +508,43 @@ class Tensor:
         return reduce(self, axis=axis, correction=_correction(name, correction, unbiased),
                       keepdims=keepdims)
 
+    # The shape methods return views, as in numpy and PyTorch: writes to the result
+    # reach this tensor and this tensor's in-place changes reach the result (see
+    # anygrad.inplace); the gradient flows back as for the op itself.
     def reshape(self, *shape):
-        return ops.reshape(self, _shape_args(shape))
+        return inplace.make_view(self, ops.reshape(self, _shape_args(shape)), inplace.RESHAPED)
 
     def view(self, *shape):
-        """reshape under PyTorch's name; as there, writes to the result reach this tensor
-        (see anygrad.inplace), and its gradient flows back."""
-        out = ops.reshape(self, _shape_args(shape))
-        out._view = [self, inplace.RESHAPED, self._version, 0]
-        return out
+        """reshape under PyTorch's name."""
+        return self.reshape(*shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         from .nn.functional import flatten
 
-        return flatten(self, start_dim, end_dim)
+        return inplace.make_view(self, flatten(self, start_dim, end_dim), inplace.RESHAPED)
 
     def t(self):
         """The transpose of a matrix; 0-D and 1-D tensors come back as they are."""
         if self.ndim > 2:
             raise ValueError(f"t(): expects a tensor of at most 2 dimensions, got shape "
                              f"{self.shape}; use transpose(dim0, dim1) or permute")
-        return self if self.ndim < 2 else ops.matrix_transpose(self)
+        return self if self.ndim < 2 else self._transposed()
 
     def transpose(self, dim0, dim1):
         """Swap two axes."""
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return ops.permute_dims(self, tuple(axes))
+        return self._permuted(tuple(axes))
 
     def permute(self, *dims):
-        return ops.permute_dims(self, _shape_args(dims))
+        return self._permuted(_shape_args(dims))
+
+    def _permuted(self, axes):
+        out = ops.permute_dims(self, axes)
+        return inplace.make_view(self, out, inplace.Permuted(a % self.ndim for a in axes))
 
     def unsqueeze(self, dim):
-        return ops.expand_dims(self, axis=dim)
+        return inplace.make_view(self, ops.expand_dims(self, axis=dim), inplace.RESHAPED)
 
     def squeeze(self, dim=None):
         """Drop axes of length 1: all of them, or `dim` (left alone, as in PyTorch, when
@@ -544,7 +554,9 @@ class Tensor:
         else:
             dims = dim if isinstance(dim, (tuple, list)) else (dim,)
             axes = tuple(d % self.ndim for d in dims if self.shape[d] == 1)
-        return ops.squeeze(self, axis=axes) if axes else self
+        if not axes:
+            return self
+        return inplace.make_view(self, ops.squeeze(self, axis=axes), inplace.RESHAPED)
 
     def expand(self, *sizes):
         """Broadcast to `sizes`; -1 keeps an axis' length (PyTorch's expand)."""

@@ -353,15 +353,20 @@ def _in_place(t, what, compute):
                 f"{what}: a leaf tensor that requires grad (shape {t.shape}, dtype {t.dtype}) "
                 "cannot be changed in place while gradients are recorded; do it inside "
                 "`with torch.no_grad():`")
+        inplace.before_write(t, what)
         old = inplace._snapshot(t)
         result = compute(old)
+        inplace.check_same_shape(t, result, what)
         if result.dtype != t.dtype:
             result = ops.astype(result, t.dtype.name)
         t.data, t.node, t._requires_grad = result.data, result.node, result._requires_grad
         t._version = engine.tick_inplace()
+        inplace.after_write(t)  # a view writes on to its base; t's own views follow
         return t
+    inplace.before_write(t, what)
     with no_grad():
         result = compute(t)
+    inplace.check_same_shape(t, result, what)
     if result.dtype != t.dtype:
         if result.dtype.kind != t.dtype.kind:
             raise TypeError(f"{what}: the result has dtype {result.dtype}, which a tensor of "
@@ -371,6 +376,7 @@ def _in_place(t, what, compute):
     t._version = engine.tick_inplace()
     if t.node is not None and t.node.inputs is not None:
         t.node.clock = engine.OUTPUT_CHANGED
+    inplace.after_write(t)
     return t
 
 

@@ -20,12 +20,11 @@ import anygrad.optim as optim
 
 from . import blas, machine, references
 from .report import Section, _f, _spread
-from .runner import _measure, progress
+from .contest import TORCH, rows_against_torch
 
 # vocab, context, d_model, heads, layers, batch
 FULL = (96, 64, 128, 4, 4, 32)
 QUICK = (16, 8, 16, 2, 1, 4)
-TORCH = "torch eager"
 
 
 class Gpt(nn.Module):
@@ -160,24 +159,7 @@ def _rows(shape, backends, settings):
     for b in backends:
         contenders += [GptStep(shape, b, settings.dtype),
                        GptStep(shape, b, settings.dtype, compiled=True)]
-    losses = {}
-    for c in contenders:  # equal weights, four steps: the losses must agree
-        c.load_weights(state)
-        c.set_batch(x, y)
-        losses[c.name] = [c.loss_value(c.step()) for _ in range(4)]
-        c.load_weights(state)
-    progress(f"gpt: {len(contenders)} contenders, {settings.repeats} repeats")
-    timings = _measure(contenders, settings)
-    torch_ms = timings[TORCH].median * 1e3 if TORCH in timings else None
-    reference = losses.get(TORCH)
-    rows = []
-    for c in contenders:
-        row = {"impl": c.name, **timings[c.name].summary(), "losses": losses[c.name]}
-        row["ratio_to_torch"] = row["median_ms"] / torch_ms if torch_ms else None
-        row["max_loss_difference"] = None if reference is None else float(
-            np.max(np.abs(np.array(losses[c.name]) - np.array(reference))))
-        rows.append(row)
-    return rows
+    return rows_against_torch('gpt', contenders, state, (x, y), settings)
 
 
 def run(settings, backends):

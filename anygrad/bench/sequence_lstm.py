@@ -20,7 +20,8 @@ import anygrad.optim as optim
 
 from . import blas, machine, memory, references
 from .report import Section, _f, _mib, _spread
-from .runner import _measure, progress
+from .contest import TORCH, rows_against_torch
+from .runner import progress
 from .timing import measure
 
 # Deep MLPs as (depth, width, batch): one where the weights' gradients outweigh the
@@ -67,7 +68,7 @@ class LstmStep:
 class TorchLstmStep:
     """The same step in PyTorch eager (torch.nn.LSTM, oneDNN kernels where it has them)."""
 
-    name = "torch eager"
+    name = TORCH
 
     def __init__(self, shape, dtype="float32", lr=0.01):
         import torch
@@ -112,24 +113,7 @@ def _lstm_rows(shape, backends, settings):
     for b in backends:
         contenders += [LstmStep(shape, b, settings.dtype, settings.lr),
                        LstmStep(shape, b, settings.dtype, settings.lr, compiled=True)]
-    losses = {}
-    for c in contenders:  # equal weights, four steps: the losses must agree
-        c.load_weights(state)
-        c.set_batch(x, y)
-        losses[c.name] = [c.loss_value(c.step()) for _ in range(4)]
-        c.load_weights(state)
-    progress(f"lstm: {len(contenders)} contenders, {settings.repeats} repeats")
-    timings = _measure(contenders, settings)
-    torch_ms = timings["torch eager"].median * 1e3 if "torch eager" in timings else None
-    reference = losses.get("torch eager")
-    rows = []
-    for c in contenders:
-        row = {"impl": c.name, **timings[c.name].summary(), "losses": losses[c.name]}
-        row["ratio_to_torch"] = row["median_ms"] / torch_ms if torch_ms else None
-        row["max_loss_difference"] = None if reference is None else float(
-            np.max(np.abs(np.array(losses[c.name]) - np.array(reference))))
-        rows.append(row)
-    return rows
+    return rows_against_torch('lstm', contenders, state, (x, y), settings)
 
 
 class _DeepMlp:
