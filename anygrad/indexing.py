@@ -157,8 +157,9 @@ def index_array(x, k):
         if recorder is not None:  # a compiled function indexes with this call's values
             recorder.on_read(k, backend)
         array = k.data if k.backend is backend else backend.convert(k.data, k.backend)
-    elif isinstance(k, (list, tuple)):
-        array = backend.asarray(k, dtype=None if k else "int64")
+    elif isinstance(k, (list, tuple, range)):  # numpy reads a range as its list
+        array = backend.asarray(list(k) if type(k) is range else k,
+                                dtype=None if len(k) else "int64")
     else:
         from .creation import _to_array
 

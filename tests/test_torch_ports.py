@@ -385,3 +385,17 @@ def test_attention_idioms_gradient(backend):
     wt = torch.tensor(w)
     assert ag.gradcheck(lambda t: (_causal_attention(torch, t, wt) ** 2).sum(),
                         (torch.tensor(x, requires_grad=True),))
+
+
+def test_a_python_range_indexes_as_its_list(backend):
+    # The nn tutorial's accuracy and loss pick rows with `input[range(n), target]`.
+    data = np.arange(6.0).reshape(3, 2)
+    x = ag.tensor(data, requires_grad=True)
+    picked = x[range(3), [0, 1, 0]]
+    assert picked.tolist() == data[range(3), [0, 1, 0]].tolist()
+    assert x[range(2)].tolist() == data[range(2)].tolist()
+    assert x[range(0)].shape == data[range(0)].shape
+    ag.sum(picked).backward()
+    expected = np.zeros_like(data)
+    expected[range(3), [0, 1, 0]] = 1.0
+    assert np.array_equal(x.grad.numpy(), expected)
