@@ -61,17 +61,22 @@ def _starts(sizes):
 
 
 def _slice(t, dim, start, stop):
+    # Through Tensor.__getitem__: a view, as PyTorch's split, chunk and narrow give.
     key = [slice(None)] * t.ndim
     key[dim] = slice(start, stop)
-    return ops.getitem(t, tuple(key))
+    return t[tuple(key)]
+
+
+def narrow(self, dim, start, length):
+    return _slice(self, dim, start, start + length)
 
 
 def view_as(self, other):
-    return ops.reshape(self, tuple(other.shape))
+    return self.view(*other.shape)
 
 
 def reshape_as(self, other):
-    return ops.reshape(self, tuple(other.shape))
+    return self.reshape(*other.shape)
 
 
 def expand_as(self, other):
@@ -84,7 +89,7 @@ def contiguous(self, memory_format=None):
 
 
 def ravel(self):
-    return ops.reshape(self, (-1,))
+    return self.reshape(-1)
 
 
 def nelement(self):
@@ -99,6 +104,25 @@ def element_size(self):
 
 def type_as(self, other):
     return ops.astype(self, other.dtype.name)
+
+
+# PyTorch's legacy type names, for `t.type()` and `t.type('torch.LongTensor')`.
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def type_(self, dtype=None):
+    """Without an argument, PyTorch's name of the tensor's type ('torch.FloatTensor');
+    with a dtype or such a name, the tensor cast to it."""
+    if dtype is None:
+        return f"torch.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+    if isinstance(dtype, str) and dtype.startswith("torch."):
+        names = {v: k for k, v in _TYPE_NAMES.items()}
+        if dtype[len("torch."):] not in names:
+            raise TypeError(f"type: unknown tensor type {dtype!r}")
+        dtype = names[dtype[len("torch."):]]
+    return ops.astype(self, _dtype_name(dtype))
 
 
 def long(self):
@@ -495,7 +519,8 @@ def __format__(self, spec):
 _METHODS = {
     "mm": mm, "split": split, "chunk": chunk, "view_as": view_as, "reshape_as": reshape_as,
     "expand_as": expand_as, "contiguous": contiguous, "ravel": ravel, "nelement": nelement,
-    "element_size": element_size, "type_as": type_as, "long": long, "int": int_,
+    "element_size": element_size, "type_as": type_as, "type": type_, "narrow": narrow,
+    "long": long, "int": int_,
     "bool": bool_, "half": half, "cpu": cpu, "cuda": cuda, "is_cuda": is_cuda,
     "new_zeros": new_zeros, "new_ones": new_ones, "new_empty": new_empty,
     "new_full": new_full, "new_tensor": new_tensor,

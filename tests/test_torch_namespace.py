@@ -401,3 +401,39 @@ def test_map_style_dataset_and_collate(backend):
     seen = sorted(y for part in parts for _, y in (part[i] for i in range(len(part))))
     assert seen == [0, 1, 4, 9, 16]
     assert [len(p) for p in random_split(_Squares(), [0.6, 0.4])] == [3, 2]
+
+
+def test_split_chunk_narrow_ravel_and_view_as_give_views_as_in_pytorch(backend):
+    data = np.arange(12.0).reshape(3, 4)
+    expected = data.copy()
+    x = torch.tensor(data)
+    x.narrow(1, 1, 2)[0, 0] = 100.0
+    expected[0, 1] = 100.0
+    first, _ = x.chunk(2, dim=0)
+    first[0, 0] = -1.0
+    expected[0, 0] = -1.0
+    x.split(2, dim=1)[1][2, 1] = 5.0
+    expected[2, 3] = 5.0
+    x.view_as(torch.zeros(12))[1] = 7.0
+    expected[0, 1] = 7.0
+    x.ravel()[2] = 9.0
+    expected[0, 2] = 9.0
+    assert x.tolist() == expected.tolist()
+
+
+def test_tensor_type_names_and_casts(backend):
+    x = torch.zeros(2)
+    assert x.type() == "torch.FloatTensor"
+    assert x.type(torch.int64).dtype == torch.int64
+    assert x.type("torch.LongTensor").dtype == torch.int64
+    assert x.long().type() == "torch.LongTensor"
+    with pytest.raises(TypeError, match="unknown tensor type"):
+        x.type("torch.NoSuchTensor")
+
+
+def test_step_lr_takes_an_integral_float_step():
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert torch.optim.lr_scheduler.StepLR(opt, 1.0).step_size == 1
+    with pytest.raises(ValueError, match="step_size"):
+        torch.optim.lr_scheduler.StepLR(opt, 1.5)

@@ -111,6 +111,8 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size): decays by gamma every step_size epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if isinstance(step_size, float) and step_size.is_integer():
+            step_size = int(step_size)  # PyTorch takes 1.0 for 1
         if not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
         self.step_size = step_size
