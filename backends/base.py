@@ -109,6 +109,14 @@ class Backend:
         self._deferred = []
         self.seed(seed)
 
+    # One backend object per library and device: a copied model (copy.deepcopy, the
+    # usual way to keep a target network or an average of weights) shares it.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     def __repr__(self):
         return f"Backend({self.name!r})"
 

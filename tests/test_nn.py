@@ -400,3 +400,20 @@ def test_tiny_mlp_trains_the_same_on_every_backend(backend):
     losses = _train_losses(backend)
     assert losses[-1] < losses[0]
     np.testing.assert_allclose(losses, _train_losses("numpy"), rtol=1e-5)
+
+
+def test_a_deep_copy_of_a_module_is_independent_and_shares_the_backend(backend):
+    # PyTorch programs copy a model for a target network or an average of weights.
+    import copy
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    twin = copy.deepcopy(model)
+    x = ag.randn((5, 3), dtype="float32")
+    assert np.array_equal(model(x).detach().numpy(), twin(x).detach().numpy())
+    assert twin[0].weight is not model[0].weight
+    assert twin[0].weight.backend is model[0].weight.backend
+    with ag.no_grad():
+        twin[0].weight += 1.0
+    assert not np.array_equal(model[0].weight.detach().numpy(), twin[0].weight.detach().numpy())
+    ag.sum(twin(x)).backward()
+    assert twin[0].weight.grad is not None and model[0].weight.grad is None
