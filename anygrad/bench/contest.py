@@ -13,6 +13,35 @@ from .runner import _measure, progress
 TORCH = "torch eager"
 
 
+class AnygradStep:
+    """What the anygrad contenders share: a `model` on `backend`, loaded from host arrays."""
+
+    def load_weights(self, state):
+        self.model.load_state_dict(state)
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def sync(self):
+        self.backend.synchronize()
+
+
+class TorchStep:
+    """What the PyTorch eager contenders share: a `model` loaded from host arrays; their
+    CPU kernels finish before they return."""
+
+    name = TORCH
+
+    def load_weights(self, state):
+        self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in state.items()})
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def sync(self):
+        pass
+
+
 def rows_against_torch(label, contenders, state, batch, settings):
     """One row per contender: timing summary, losses, ratio to PyTorch eager's median and
     the largest difference from PyTorch's losses (None where PyTorch is absent)."""

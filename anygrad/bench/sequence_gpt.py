@@ -20,7 +20,7 @@ import anygrad.optim as optim
 
 from . import blas, machine, references
 from .report import Section, _f, _spread
-from .contest import TORCH, rows_against_torch
+from .contest import AnygradStep, TorchStep, rows_against_torch
 
 # vocab, context, d_model, heads, layers, batch
 FULL = (96, 64, 128, 4, 4, 32)
@@ -75,7 +75,7 @@ def _torch_gpt(vocab, context, d_model, heads, layers, dtype):
     return TorchGpt().to(getattr(torch, dtype))
 
 
-class GptStep:
+class GptStep(AnygradStep):
     """One anygrad step: forward, cross-entropy, backward, AdamW."""
 
     def __init__(self, shape, backend, dtype="float32", lr=1e-3, compiled=False):
@@ -84,9 +84,6 @@ class GptStep:
         self.model = Gpt(*shape[:5], dtype, self.backend)
         self.optimizer = optim.AdamW(self.model.parameters(), lr=lr)
         self.step = ag.compile(self._step) if compiled else self._step
-
-    def load_weights(self, state):
-        self.model.load_state_dict(state)
 
     def set_batch(self, x, y):
         self.x = ag.as_tensor(x, backend=self.backend)
@@ -100,17 +97,9 @@ class GptStep:
         self.optimizer.step()
         return loss
 
-    def loss_value(self, loss):
-        return loss.item()
 
-    def sync(self):
-        self.backend.synchronize()
-
-
-class TorchGptStep:
+class TorchGptStep(TorchStep):
     """The same step in PyTorch eager."""
-
-    name = TORCH
 
     def __init__(self, shape, dtype="float32", lr=1e-3):
         import torch
@@ -118,9 +107,6 @@ class TorchGptStep:
         self.torch = torch
         self.model = _torch_gpt(*shape[:5], dtype)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr)
-
-    def load_weights(self, state):
-        self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in state.items()})
 
     def set_batch(self, x, y):
         self.x = self.torch.from_numpy(x)
@@ -134,12 +120,6 @@ class TorchGptStep:
         loss.backward()
         self.optimizer.step()
         return loss
-
-    def loss_value(self, loss):
-        return loss.item()
-
-    def sync(self):
-        pass
 
 
 def _rows(shape, backends, settings):

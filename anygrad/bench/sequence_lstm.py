@@ -20,7 +20,7 @@ import anygrad.optim as optim
 
 from . import blas, machine, memory, references
 from .report import Section, _f, _mib, _spread
-from .contest import TORCH, rows_against_torch
+from .contest import AnygradStep, TorchStep, rows_against_torch
 from .runner import progress
 from .timing import measure
 
@@ -32,7 +32,7 @@ QUICK = {"lstm": (8, 16, 6, 4), "deep": ((4, 64, 8),), "segments": (2,)}
 LAYERS = 2
 
 
-class LstmStep:
+class LstmStep(AnygradStep):
     """One step of anygrad's 2-layer LSTM: forward, MSE, backward, SGD."""
 
     def __init__(self, shape, backend, dtype="float32", lr=0.01, compiled=False):
@@ -42,9 +42,6 @@ class LstmStep:
         self.model = nn.LSTM(n_in, hidden, num_layers=LAYERS, dtype=dtype, backend=self.backend)
         self.optimizer = optim.SGD(self.model.parameters(), lr=lr)
         self.step = ag.compile(self._step) if compiled else self._step
-
-    def load_weights(self, state):
-        self.model.load_state_dict(state)
 
     def set_batch(self, x, y):
         self.x = ag.as_tensor(x, backend=self.backend)
@@ -58,17 +55,9 @@ class LstmStep:
         self.optimizer.step()
         return loss
 
-    def loss_value(self, loss):
-        return loss.item()
 
-    def sync(self):
-        self.backend.synchronize()
-
-
-class TorchLstmStep:
+class TorchLstmStep(TorchStep):
     """The same step in PyTorch eager (torch.nn.LSTM, oneDNN kernels where it has them)."""
-
-    name = TORCH
 
     def __init__(self, shape, dtype="float32", lr=0.01):
         import torch
@@ -77,9 +66,6 @@ class TorchLstmStep:
         n_in, hidden, _, _ = shape
         self.model = torch.nn.LSTM(n_in, hidden, num_layers=LAYERS).to(getattr(torch, dtype))
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
-
-    def load_weights(self, state):
-        self.model.load_state_dict({k: self.torch.from_numpy(v) for k, v in state.items()})
 
     def set_batch(self, x, y):
         self.x, self.y = self.torch.from_numpy(x), self.torch.from_numpy(y)
@@ -91,12 +77,6 @@ class TorchLstmStep:
         loss.backward()
         self.optimizer.step()
         return loss
-
-    def loss_value(self, loss):
-        return loss.item()
-
-    def sync(self):
-        pass
 
 
 def _lstm_rows(shape, backends, settings):

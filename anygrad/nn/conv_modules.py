@@ -48,7 +48,7 @@ class _ConvNd(Module):
                         else C.ints(padding, self._nd, "padding", name))
         self.dilation = C.ints(dilation, self._nd, "dilation", name)
         self.groups = groups
-        shape = (out_channels, in_channels // groups) + self.kernel_size
+        shape = self._weight_shape(in_channels, out_channels, groups) + self.kernel_size
         self.weight = Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
         if bias:
             self.bias = Parameter(ag.zeros((out_channels,), dtype=dtype, backend=backend,
@@ -56,6 +56,10 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    @staticmethod
+    def _weight_shape(in_channels, out_channels, groups):
+        return (out_channels, in_channels // groups)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -99,27 +103,16 @@ class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, dtype="float32",
                  backend=None, device=None):
-        Module.__init__(self)
-        name = type(self).__name__
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
-                             f"and out_channels={out_channels}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = C.ints(kernel_size, self._nd, "kernel_size", name)
-        self.stride = C.ints(stride, self._nd, "stride", name)
-        self.padding = C.ints(padding, self._nd, "padding", name)
-        self.output_padding = C.ints(output_padding, self._nd, "output_padding", name)
-        self.dilation = C.ints(dilation, self._nd, "dilation", name)
-        self.groups = groups
-        shape = (in_channels, out_channels // groups) + self.kernel_size
-        self.weight = Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
-        if bias:
-            self.bias = Parameter(ag.zeros((out_channels,), dtype=dtype, backend=backend,
-                                           device=device))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be numbers, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, dtype, backend, device)
+        self.output_padding = C.ints(output_padding, self._nd, "output_padding",
+                                     type(self).__name__)
+
+    @staticmethod
+    def _weight_shape(in_channels, out_channels, groups):
+        return (in_channels, out_channels // groups)
 
     def forward(self, x):
         return type(self)._function(x, self.weight, self.bias, self.stride, self.padding,
