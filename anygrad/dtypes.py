@@ -170,6 +170,32 @@ def set_default_dtype(dtype) -> None:
     _default_float[0] = name
 
 
+# ------------------------------------------------------------------ the default of layers
+# PyTorch has one default float; anygrad keeps numpy's float64 for promotions (above)
+# and PyTorch's float32 for layers' parameters, which anygrad.torch's factories share.
+# `anygrad.torch.set_default_dtype` sets both, as torch.set_default_dtype does.
+_parameter_float = ["float32"]
+
+
+def get_parameter_dtype() -> DType:
+    """The dtype layers make their parameters in when given no `dtype` (float32 unless
+    changed with `set_parameter_dtype`)."""
+    return DTYPES[_parameter_float[0]]
+
+
+def set_parameter_dtype(dtype) -> None:
+    """Make `dtype` ("float32" or "float64") the dtype of new layers' parameters."""
+    name = dtype_name(dtype)
+    if name not in ("float32", "float64"):
+        raise TypeError(f"set_parameter_dtype: expects float32 or float64, got {name!r}")
+    _parameter_float[0] = name
+
+
+def parameter_dtype(dtype=None) -> str:
+    """The name of `dtype`, or of the parameters' default dtype when it is None."""
+    return _parameter_float[0] if dtype is None else dtype_name(dtype)
+
+
 def infer(data) -> str:
     """The dtype (by name) of a tensor made from Python data: bool, int64, the default
     float, or complex128, by the widest kind of number found in the (nested) data."""

@@ -37,7 +37,7 @@ class Node:
 
     A node holds its inputs strongly and its output's array (which rules such as
     exp' = exp reuse), never the output Tensor, so a graph is freed by reference
-    counting alone once the user drops the output. `clock` is the in-place clock when
+    counting alone once the user drops the output. `clock` is the clock's tick when
     the node was recorded: an input changed in place after that makes backward refuse.
     """
 
@@ -53,13 +53,16 @@ class Node:
         self.backend = backend
         self.hooks = None  # gradient hooks of the output tensor
         self.retained = None  # the output tensor, when it asked to retain its grad
+        _inplace_clock[0] += 1
         self.clock = _inplace_clock[0]
 
     def __repr__(self):
         return f"<Node {self.op.name}>"
 
 
-# Ticks once per in-place update; each tensor keeps the tick of its last one (`_version`).
+# Ticks once per in-place update, whose tick the tensor keeps (`_version`), and once per
+# recorded node, so that the nodes recorded since a tensor took its value are known
+# exactly: an in-place update searches only those (`anygrad.inplace._reroute`).
 _inplace_clock = [0]
 # A node's clock once its own output was changed in place: below every tick, so that
 # backward through it always refuses.
@@ -329,7 +332,9 @@ def unbroadcast(ns, g, shape):
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
     )
-    if axes:
+    # A sum over axes of length 1 alone (a bias's gradient from a one-row batch) is a
+    # reshape: the same numbers, without a reduction.
+    if axes and any(g.shape[a] != 1 for a in axes):
         g = ns.sum(g, axis=axes, keepdims=False)
     if tuple(g.shape) != tuple(shape):
         g = ns.reshape(g, tuple(shape))
@@ -465,6 +470,8 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
                 gi = op.vjps[0](ns, g, ans, i, values, **params)
             else:
                 gi = op.vjps[i](ns, g, ans, *values, **params)
+            if gi is None:  # no gradient reaches this input (see anygrad.compile.aot)
+                continue
             if anomaly is not None:
                 anomaly.on_backward(node, i, gi)
             data = t.data

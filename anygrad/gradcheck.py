@@ -10,11 +10,17 @@ is the real number L = sum(Re(o) Re(u) + Im(o) Im(u)) over the outputs o, whose
 gradient with respect to o is u in anygrad's (PyTorch's) convention; the real and
 imaginary part of each complex input element are perturbed separately, and compared
 with the real and imaginary part of its gradient, dL/dRe + i dL/dIm.
+
+Inputs may also be raw arrays and Python floats, as HIPS autograd's `check_grads`
+takes them: a floating one (a float64 numpy array, say) is checked as if it were a
+tensor requiring grad, so a function of numpy arrays written with `anygrad.numpy` is
+checked directly; other raw inputs (integer labels, masks) are passed as they are.
 """
 from __future__ import annotations
 
-from .creation import zeros_like
-from .dtypes import is_complex
+from .coercion import is_array
+from .creation import tensor, zeros_like
+from .dtypes import is_complex, is_floating
 from .engine import backward
 from .modes import enable_grad
 from .tensor import Tensor
@@ -27,9 +33,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
     """True if fn's backward matches central differences; else AssertionError with a report.
 
     `inputs` is a tensor or a sequence of them; those that require grad are checked and
-    must be float64 or complex128. `fn` returns a tensor or a sequence of tensors.
+    must be float64 or complex128, and so are floating raw arrays and Python floats
+    (see the module docstring). `fn` returns a tensor or a sequence of tensors.
     """
-    inputs = _as_list(inputs)
+    inputs = _variables(_as_list(inputs))
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad; pass requires_grad=True tensors")
@@ -45,8 +52,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
     differentiable = [(o, u) for o, u in zip(outputs, cotangents) if o.requires_grad]
     analytic = [None] * len(inputs)
     if differentiable:
-        analytic = backward([o for o, _ in differentiable], [u.data for _, u in differentiable],
-                            inputs=inputs)
+        found = backward([o for o, _ in differentiable], [u.data for _, u in differentiable],
+                         inputs=[inputs[i] for i in checked])
+        for i, g in zip(checked, found):
+            analytic[i] = g
 
     def projected(args):
         with enable_grad():
@@ -72,9 +81,80 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
     return True
 
 
+def check_grads(fn, modes=("fwd", "rev"), order=2, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """HIPS autograd's spelling of the checks: `check_grads(f, modes=["rev"], order=2)(*args)`
+    raises AssertionError unless f's derivatives up to `order` (1 or 2) match central
+    differences at args.
+
+    "rev" is `gradcheck` (and `gradgradcheck` for order 2); "fwd" compares `ag.jvp`
+    along a random direction with the difference of f's outputs (and, for order 2,
+    checks the derivative of that product with `gradcheck`). Every floating argument is
+    checked, as in HIPS autograd (tensors that do not require grad too); they must be
+    float64 or complex128.
+    """
+    unknown = set(modes) - {"fwd", "rev"}
+    if unknown:
+        raise ValueError(f"check_grads: modes are 'fwd' and 'rev', not {sorted(unknown)}")
+    if order not in (1, 2):
+        raise ValueError(f"check_grads: order must be 1 or 2, not {order!r}")
+    options = dict(eps=eps, atol=atol, rtol=rtol, seed=seed)
+
+    def check(*args):
+        args = _variables(args, every=True)  # as HIPS autograd, every floating argument
+        if "rev" in modes:
+            gradcheck(fn, args, **options)
+            if order == 2:
+                gradgradcheck(fn, args, **options)
+        if "fwd" in modes:
+            _check_forward(fn, args, order, options)
+
+    return check
+
+
+def _check_forward(fn, inputs, order, options):
+    from .transforms import jvp
+
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("check_grads: no argument to differentiate; pass float64 arrays")
+    tangents = [_random_like(inputs[i], options["seed"] + 2000 + i) for i in checked]
+
+    def pushed(*args):
+        def of_checked(*xs):
+            full = list(args)
+            for i, x in zip(checked, xs):
+                full[i] = x
+            return fn(*full)
+
+        return jvp(of_checked, tuple(args[i] for i in checked), tuple(tangents))[1]
+
+    eps = options["eps"]
+    plus, minus = list(inputs), list(inputs)
+    for i, v in zip(checked, tangents):
+        x = inputs[i]
+        plus[i] = Tensor(x.data + eps * v.data, backend=x.backend)
+        minus[i] = Tensor(x.data - eps * v.data, backend=x.backend)
+    with enable_grad():
+        got = _as_list(pushed(*inputs))
+        ups, downs = _as_list(fn(*plus)), _as_list(fn(*minus))
+    for k, (g, up, down) in enumerate(zip(got, ups, downs)):
+        xp = g.backend.xp
+        numeric = (up.data - down.data) / (2 * eps)
+        error = float(xp.max(xp.abs(g.data - numeric) - options["rtol"] * xp.abs(numeric)))
+        if not error <= options["atol"]:
+            raise AssertionError(
+                f"check_grads: forward mode, output {k} (shape {g.shape}): the Jacobian-vector "
+                f"product differs from central differences by up to {error:.3g} beyond the "
+                "relative tolerance"
+            )
+    if order == 2:
+        gradcheck(pushed, inputs, **options)
+
+
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
-    """True if the gradient of fn (built with create_graph=True) passes gradcheck itself."""
-    inputs = _as_list(inputs)
+    """True if the gradient of fn (built with create_graph=True) passes gradcheck itself.
+    Inputs as for `gradcheck`."""
+    inputs = _variables(_as_list(inputs))
     with enable_grad():
         outputs = _as_list(fn(*inputs))
     cotangents = [_random_like(o, seed + 100 + k) for k, o in enumerate(outputs)]
@@ -98,6 +178,20 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 # ----------------------------------------------------------------- helpers
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _variables(inputs, every=False):
+    """The inputs with floating raw arrays and Python floats (and with `every`, floating
+    tensors too) made tensors requiring grad: copies, the caller's are never touched."""
+    made = []
+    for x in inputs:
+        floating = (is_array(x) or isinstance(x, Tensor)) and (
+            is_floating(x.dtype) or is_complex(x.dtype))
+        if type(x) is float or (floating and not isinstance(x, Tensor)) or (
+                every and floating and not x.requires_grad):
+            x = tensor(x, requires_grad=True)
+        made.append(x)
+    return made
 
 
 def _random_like(t, seed):

@@ -27,7 +27,7 @@ import operator
 import weakref
 
 from . import coercion, dtypes
-from .engine import OUTPUT_CHANGED, _wrap, tick_inplace
+from .engine import OUTPUT_CHANGED, Op, _batching, _wrap, apply, tick_inplace
 from .modes import _grad_enabled, _grad_mode, _recording
 from .tensor import Tensor
 
@@ -125,8 +125,19 @@ def after_write(t):
     value = _snapshot(t)
     if isinstance(key, _Map):
         key, value = Ellipsis, key.back(value, base)
-    assign(base, key, value)  # which writes on to base's own base
+    # While recording, t already holds what the base's refresh would derive for it, with
+    # a graph to the same inputs: the refresh leaves it be (see `refresh`).
+    outer = _writer[0]
+    _writer[0] = t if _grad_enabled.get() else None
+    try:
+        assign(base, key, value)  # which writes on to base's own base
+    finally:
+        _writer[0] = outer
     view[2], view[3] = base._version, t._version  # the two agree again
+
+
+# The view whose in-place change is being written to its base, while recording.
+_writer = [None]
 
 
 def check_same_shape(t, result, what):
@@ -170,6 +181,11 @@ def refresh(t):
         if v is None or v._view is None or v._view[0] is not t:
             continue
         live.append(ref)
+        if v is _writer[0]:  # its value is the one just written: nothing to derive
+            v._view[2] = t._version
+            if getattr(v, "_views", None):
+                refresh(v)
+            continue
         key = v._view[1]
         # A view taken while recording keeps its graph through the base even when the
         # base is changed inside no_grad (an optimizer step on a parameter).
@@ -191,9 +207,20 @@ def refresh(t):
 
 
 def ops_getitem(t, key):
-    from . import ops
+    return _ops().getitem(t, key)
 
-    return ops.getitem(t, key)
+
+def _ops():
+    """anygrad.ops, which imports this module's importers: looked up once, on first use."""
+    global _OPS
+    if _OPS is None:
+        from . import ops
+
+        _OPS = ops
+    return _OPS
+
+
+_OPS = None
 
 
 class _Map:
@@ -273,6 +300,13 @@ def _key_text(key):
 
 def _operand(op, t, other):
     """`other` admitted as for any op, cast to t's dtype where that loses no kind."""
+    kind = type(other)
+    if kind is float or kind is int:
+        if dtypes.is_floating(t.data.dtype):  # a number keeps a float tensor's dtype
+            return other
+    elif isinstance(other, Tensor) and other.backend is t.backend and \
+            other.data.dtype == t.data.dtype and other.shape == t.shape:
+        return other  # nothing to admit, cast or broadcast
     (other,) = coercion.admit(op, t.backend, [other])
     if isinstance(other, Tensor):
         if other.backend is not t.backend:
@@ -346,12 +380,19 @@ def _reroute(t, old, start, since=0):
         stack.extend(a.node for a in inputs if isinstance(a, Tensor))
 
 
+def _since(t):
+    """The in-place clock's tick when t took its present value: no op recorded before
+    it can have read that value, so `_reroute` need not search them (a long graph
+    would otherwise be searched whole at every update)."""
+    return t._version or (t.node.clock if t.node is not None else 0)
+
+
 def _recorded(t, op, other):
     """The differentiable form: t becomes the result of op on its old self."""
     old = _snapshot(t)
-    if isinstance(other, Tensor):
-        _reroute(t, old, other.node)
-    result = op(old, other)
+    if isinstance(other, Tensor) and other.node is not None:
+        _reroute(t, old, other.node, _since(t))
+    result = apply(op, (old, other))
     if result.data.dtype != t.data.dtype:
         result = result.astype(t.data.dtype)
     t.data = result.data
@@ -372,9 +413,6 @@ def assign(t, key, value):
     `getitem` takes works alike on every backend. An integer-array key that names an
     element twice is refused (which write would win is left open by the standard).
     """
-    from . import ops
-    from .creation import arange, tensor
-
     if _grad_enabled.get() and t.node is None and t._requires_grad:
         raise RuntimeError(
             f"setitem: a leaf tensor that requires grad (shape {t.shape}, dtype {t.dtype}) "
@@ -386,26 +424,18 @@ def assign(t, key, value):
             and view[3] == value._version:
         return  # value is t[key] as t holds it now: `t[key] += 1` wrote through already
     before_write(t, "setitem")
+    picked = _region(t, key)
+    if picked is not None and not _batching:
+        return _assign_region(t, key, value, picked)
+    from . import ops
+    from .creation import arange
+
     backend, shape = t.backend, tuple(t.shape)
     size = math.prod(shape)
     positions = ops.getitem(ops.reshape(arange(size, backend=backend.name, device=t.device),
                                         tuple(shape)), key)
     picked = tuple(positions.shape)
-    if isinstance(value, Tensor):
-        if value.backend is not backend:
-            raise TypeError(
-                f"setitem: the value lives on backend {value.backend.name!r}, the tensor on "
-                f"{backend.name!r}; move one with .to() first"
-            )
-        if value.dtype != t.dtype:
-            value = ops.astype(value, t.dtype.name)
-    else:  # a number or another library's array: a constant of t's dtype
-        value = tensor(value, dtype=t.dtype.name, backend=backend.name, device=t.device)
-    if coercion.broadcast_shapes(tuple(value.shape), picked) != picked:
-        raise ValueError(
-            f"setitem: a value of shape {tuple(value.shape)} cannot fill the {picked} "
-            f"elements selected from a tensor of shape {tuple(shape)}"
-        )
+    value = _filling(t, value, picked)
     xp = backend.xp
     flat = xp.reshape(positions.data, (-1,))
     count = flat.shape[0]
@@ -431,10 +461,15 @@ def assign(t, key, value):
     recorded = _grad_enabled.get() and (t._requires_grad or value._requires_grad)
     old = _snapshot(t) if recorded else t
     if recorded:
-        _reroute(t, old, value.node)
+        _reroute(t, old, value.node, _since(t))
     pool = ops.concat([ops.reshape(old, (-1,)),
                        ops.reshape(ops.broadcast_to(value, picked), (-1,))])
     result = ops.reshape(ops.take(pool, source, axis=0), tuple(shape))
+    _rebind(t, result, recorded)
+
+
+def _rebind(t, result, recorded):
+    """t takes the value of an item assignment, `result`."""
     t.data = result.data
     if recorded:
         t.node = result.node
@@ -443,3 +478,84 @@ def assign(t, key, value):
         t.node.clock = OUTPUT_CHANGED  # as for any unrecorded in-place update
     t._version = tick_inplace()
     after_write(t)
+
+
+# ------------------------------------------------------------------ a region written
+# A key of integers and slices (steps forward) names a box of distinct elements, which
+# every library writes itself: one op, rather than following each element through the
+# selection as `assign` does for any key. The arrays are still copied, never written
+# in place (see `_BINARY`).
+def _region(t, key):
+    """The shape `t[key]` selects, when `key` is such a box; else None. (Fewer parts than
+    axes select whole trailing axes.)"""
+    parts = key if type(key) is tuple else (key,)
+    if len(parts) > t.ndim:
+        return None
+    shape = []
+    for k, n in zip(parts, t.shape):
+        if type(k) is slice:
+            start, stop, step = k.start, k.stop, k.step
+            if (start is not None and type(start) is not int) or \
+                    (stop is not None and type(stop) is not int) or \
+                    (step is not None and (type(step) is not int or step < 1)):
+                return None
+            shape.append(len(range(*k.indices(n))))
+        elif type(k) is not int or not -n <= k < n:
+            return None
+    return tuple(shape) + tuple(t.shape[len(parts):])
+
+
+def _put_forward(xp, x, value, key, backend):
+    return backend._assign(xp.asarray(x, copy=True), key, value)
+
+
+def _put_vjp_x(ns, g, ans, x, value, key, backend):
+    if isinstance(g, Tensor):  # recording the gradient: the same op, writing zeros
+        return _put(g, 0, key=key, backend=backend)
+    return backend._assign(backend.xp.asarray(g, copy=True), key, 0)
+
+
+def _put_vjp_value(ns, g, ans, x, value, key, backend):
+    return _ops().getitem(g, key) if isinstance(g, Tensor) else g[key]
+
+
+# The value's rule hands back a view of g: the engine copies it before it is a .grad.
+_put = Op("setitem", _put_forward, _put_vjp_x, _put_vjp_value, complex=True, passes=(1,))
+
+
+def _filling(t, value, picked):
+    """`value` as a tensor of t's backend and dtype that broadcasts to the shape `picked`
+    an index selects from t; anything else is refused, naming both."""
+    from .creation import tensor
+
+    backend = t.backend
+    if isinstance(value, Tensor):
+        if value.backend is not backend:
+            raise TypeError(
+                f"setitem: the value lives on backend {value.backend.name!r}, the tensor on "
+                f"{backend.name!r}; move one with .to() first"
+            )
+        if value.dtype != t.dtype:
+            value = _ops().astype(value, t.dtype.name)
+    else:  # a number or another library's array: a constant of t's dtype
+        value = tensor(value, dtype=t.dtype.name, backend=backend.name, device=t.device)
+    if coercion.broadcast_shapes(tuple(value.shape), picked) != picked:
+        raise ValueError(
+            f"setitem: a value of shape {tuple(value.shape)} cannot fill the {picked} "
+            f"elements selected from a tensor of shape {tuple(t.shape)}"
+        )
+    return value
+
+
+def _assign_region(t, key, value, picked):
+    """`t[key] = value` for a key that `_region` accepts, selecting shape `picked`."""
+    backend = t.backend
+    value = _filling(t, value, picked)
+    recorded = _grad_enabled.get() and (t._requires_grad or value._requires_grad)
+    old = _snapshot(t) if recorded else t
+    if recorded and value.node is not None:
+        _reroute(t, old, value.node, _since(t))
+    parts = key if type(key) is tuple else (key,)
+    if len(parts) < t.ndim:  # the standard wants every axis named
+        key = parts + (Ellipsis,)
+    _rebind(t, _put(old, value, key=key, backend=backend), recorded)

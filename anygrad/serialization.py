@@ -6,6 +6,10 @@ them. Nothing is pickled, so loading runs no code, and a file written from cupy 
 on numpy, torch or array_api_strict. A path ending in `.safetensors` writes that
 format instead (the `safetensors` package), for the rest of the ecosystem.
 
+`save(..., allow_pickle=True)` also stores objects that are none of these (a whole
+Module): they are pickled, their tensors kept as array entries (see
+`anygrad.object_pickle`); `load` rebuilds them only when allowed to.
+
 Writing streams one tensor at a time into a temporary file next to the target
 (created with the umask's permissions), flushes it to disk and renames it over the
 target: a crash leaves the previous checkpoint intact, a failure removes the
@@ -40,9 +44,16 @@ class CheckpointError(ValueError):
 
 
 # ----------------------------------------------------------------- saving
-def save(obj, path):
-    """Write `obj` (nested dicts/lists/tuples of Tensors, numbers, strings, bools, None)
-    to `path` atomically; `.safetensors` paths take nested dicts of Tensors only."""
+def save(obj, path, *, allow_pickle=False):
+    """Write `obj` (nested dicts/lists/tuples of Tensors, numpy arrays, numbers, strings,
+    bools, None) to `path` atomically; `.safetensors` paths take nested dicts of Tensors only.
+
+    `path` may also be a binary file object open for writing (written in place, so not
+    atomically). With `allow_pickle`, any other object in `obj` (a Module) is pickled
+    with its tensors stored beside it, as `torch.save` does."""
+    if hasattr(path, "write"):
+        _write_archive(obj, path, allow_pickle)
+        return
     path = os.fspath(path)
     if path.endswith(".safetensors"):
         from . import safetensors_format
@@ -51,21 +62,32 @@ def save(obj, path):
         with _atomic(path) as tmp:
             safetensors_format.write(tensors, tmp)
         return
-    tensors = []
-    structure = _pack(obj, tensors, "obj")  # checks everything before touching the disk
-    meta = json.dumps({"format": _FORMAT, "structure": structure}).encode()
+    entries = _entries(obj, allow_pickle)  # checks everything before touching the disk
     with _atomic(path) as tmp:
         with open(tmp, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-                _write_entry(archive, _META, np.frombuffer(meta, dtype=np.uint8))
-                for name, tensor in tensors:
-                    _write_entry(archive, name, _host(tensor))
+            _write_archive(obj, f, allow_pickle, entries)
             f.flush()
             os.fsync(f.fileno())
 
 
+def _entries(obj, allow_pickle):
+    tensors = []
+    structure = _pack(obj, tensors, "obj", allow_pickle)
+    meta = json.dumps({"format": _FORMAT, "structure": structure}).encode()
+    return [(_META, np.frombuffer(meta, dtype=np.uint8))] + tensors
+
+
+def _write_archive(obj, f, allow_pickle, entries=None):
+    entries = _entries(obj, allow_pickle) if entries is None else entries
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, tensor in entries:
+            _write_entry(archive, name, _host(tensor))
+
+
 def _host(tensor):
     """The tensor as a host numpy array: its own array when it already is one."""
+    if isinstance(tensor, np.ndarray):  # an entry made on the host (a pickle's bytes)
+        return tensor
     if isinstance(tensor.data, np.ndarray):
         return tensor.data
     return tensor.backend.to_numpy(tensor.data)
@@ -144,39 +166,63 @@ def _unlink(path):
         pass
 
 
-def _pack(obj, tensors, key):
+def _store(tensors, obj):
+    name = f"t{len(tensors)}"  # numbered, not named by path: paths could collide
+    tensors.append((name, obj))
+    return name
+
+
+def _pack(obj, tensors, key, allow_pickle=False):
     if isinstance(obj, Tensor):
-        name = f"t{len(tensors)}"  # numbered, not named by path: paths could collide
-        tensors.append((name, obj))
-        return {"tensor": name}
+        return {"tensor": _store(tensors, obj)}
+    if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:  # kept a numpy array
+        return {"ndarray": _store(tensors, obj)}
     if isinstance(obj, dict):
         for k in obj:
             if not isinstance(k, (str, int)):
                 raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} at {key}")
-        return {"dict": [[k, _pack(v, tensors, f"{key}.{k}")] for k, v in obj.items()]}
+        return {"dict": [[k, _pack(v, tensors, f"{key}.{k}", allow_pickle)]
+                         for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
         kind = "list" if isinstance(obj, list) else "tuple"
-        return {kind: [_pack(v, tensors, f"{key}.{i}") for i, v in enumerate(obj)]}
+        return {kind: [_pack(v, tensors, f"{key}.{i}", allow_pickle) for i, v in enumerate(obj)]}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"value": obj}
+    if allow_pickle:
+        from . import object_pickle
+
+        array = object_pickle.dump(obj, lambda t: _store(tensors, t))
+        return {"pickle": _store(tensors, array)}
     raise TypeError(
         f"save: cannot store a {type(obj).__name__} at {key}; checkpoints hold Tensors, "
-        "numbers, strings, bools, None, and dicts/lists/tuples of them"
+        "numbers, strings, bools, None, and dicts/lists/tuples of them (save(..., "
+        "allow_pickle=True) pickles other objects)"
     )
 
 
 # ----------------------------------------------------------------- loading
-def load(path, backend=None, device=None):
+def load(path, backend=None, device=None, *, allow_pickle=False, safe_globals=()):
     """Read a checkpoint written by `save`; tensors land on `backend` (default: the
     current one) and `device`. A `.safetensors` file gives a flat dict of dotted keys.
+    `path` may also be a binary file object open for reading.
 
     Anything else (a truncated or corrupted file, a pickle, a PyTorch `.pt` file)
-    raises CheckpointError naming the path; nothing in the file is ever executed."""
+    raises CheckpointError naming the path. Objects that `save(..., allow_pickle=True)`
+    pickled are rebuilt only from the classes and functions in `safe_globals`, or from
+    any with `allow_pickle=True` (which runs code the file names: trusted files only);
+    otherwise nothing in the file is ever executed."""
     target = get_backend(backend)
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head[:4] != _ZIP_MAGIC and (path.endswith(".safetensors") or _safetensors_header(path, head)):
+    if hasattr(path, "read"):
+        source, path = _readable(path), getattr(path, "name", "the file object")
+        start = source.tell()
+        head = source.read(8)
+        source.seek(start)
+    else:
+        path = source = os.fspath(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+    if head[:4] != _ZIP_MAGIC and source is path and (
+            path.endswith(".safetensors") or _safetensors_header(path, head)):
         from . import safetensors_format
 
         arrays = safetensors_format.read(path, lambda why: _bad(path, why))
@@ -184,7 +230,7 @@ def load(path, backend=None, device=None):
     if head[:4] != _ZIP_MAGIC:
         _bad(path, _describe_foreign(head))
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             entries = set(archive.namelist())
             if _META + ".npy" not in entries:
                 hint = " (it looks like a PyTorch .pt file)" if any(
@@ -194,7 +240,9 @@ def load(path, backend=None, device=None):
             if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
                 found = meta.get("format") if isinstance(meta, dict) else None
                 _bad(path, f"format {found!r}, expected {_FORMAT!r}")
-            return _unpack(meta["structure"], archive, entries, target, device)
+            objects = {"allow_pickle": allow_pickle, "safe_globals": tuple(safe_globals),
+                       "where": path}
+            return _unpack(meta["structure"], archive, entries, target, device, objects)
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError,
@@ -202,6 +250,18 @@ def load(path, backend=None, device=None):
         if isinstance(exc, FileNotFoundError):
             raise
         _bad(path, _reason(exc))
+
+
+def _readable(f):
+    """A seekable view of a file object (zip archives are read from the end)."""
+    try:
+        if f.seekable():
+            return f
+    except AttributeError:
+        pass
+    import io
+
+    return io.BytesIO(f.read())
 
 
 def _bad(path, why):
@@ -262,16 +322,27 @@ def _read_entry(archive, name):
         return array.reshape(shape, order=order)
 
 
-def _unpack(node, archive, entries, backend, device):
-    if "tensor" in node:
-        name = node["tensor"]
+def _unpack(node, archive, entries, backend, device, objects):
+    def tensor(name):
         if name + ".npy" not in entries:
             raise KeyError(f"tensor entry {name!r} is missing (a half-written file?)")
         return _wrap(backend.from_numpy(_read_entry(archive, name), device), backend)
+
+    def inner(node):
+        return _unpack(node, archive, entries, backend, device, objects)
+
+    if "tensor" in node:
+        return tensor(node["tensor"])
+    if "ndarray" in node:
+        return np.array(_read_entry(archive, node["ndarray"]))
+    if "pickle" in node:
+        from . import object_pickle
+
+        return object_pickle.load(_read_entry(archive, node["pickle"]), tensor, **objects)
     if "dict" in node:
-        return {k: _unpack(v, archive, entries, backend, device) for k, v in node["dict"]}
+        return {k: inner(v) for k, v in node["dict"]}
     if "list" in node:
-        return [_unpack(v, archive, entries, backend, device) for v in node["list"]]
+        return [inner(v) for v in node["list"]]
     if "tuple" in node:
-        return tuple(_unpack(v, archive, entries, backend, device) for v in node["tuple"])
+        return tuple(inner(v) for v in node["tuple"])
     return node["value"]

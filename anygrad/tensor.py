@@ -104,7 +104,9 @@ class Tensor:
     @property
     def T(self):
         if self.ndim != 2:
-            raise ValueError(f"T: expects a 2-D tensor, got shape {self.shape}; use permute_dims")
+            raise ValueError(f"T: expects a 2-D tensor (the Array API's rule), got shape "
+                             f"{self.shape}; reverse all axes with permute_dims or "
+                             "anygrad.numpy.transpose")
         return self._transposed()
 
     @property

@@ -92,6 +92,22 @@ def ravel(self):
     return self.reshape(-1)
 
 
+def dot(self, other):
+    """numpy's `a.dot(b)` (numpy.dot's rules for any number of axes; for two vectors
+    it is PyTorch's dot too)."""
+    from .numpy import dot
+
+    return dot(self, other)
+
+
+def _at(self):
+    """JAX's functional index updates: `x.at[key].set(v)` is a new tensor (see
+    anygrad.numpy._at)."""
+    from .numpy._at import At
+
+    return At(self)
+
+
 def nelement(self):
     return math.prod(self.shape)
 
@@ -519,6 +535,7 @@ def __format__(self, spec):
 _METHODS = {
     "mm": mm, "split": split, "chunk": chunk, "view_as": view_as, "reshape_as": reshape_as,
     "expand_as": expand_as, "contiguous": contiguous, "ravel": ravel, "nelement": nelement,
+    "dot": dot, "at": property(_at),
     "element_size": element_size, "type_as": type_as, "type": type_, "narrow": narrow,
     "long": long, "int": int_,
     "bool": bool_, "half": half, "cpu": cpu, "cuda": cuda, "is_cuda": is_cuda,

@@ -13,7 +13,7 @@ Whether a gradient is itself recorded (`create_graph`) is decided per call: only
 grad mode was on where the transform was called and the function's graph reaches a
 tensor requiring grad that the call did not create (an outer transform's variable, or
 a parameter captured by a closure). A top-level `grad` of raw arrays thus runs the
-plain backward on raw arrays and returns tensors without a graph, while in
+plain backward on raw arrays and returns results without a graph, while in
 `grad(grad(f))` the inner gradient is recorded for the outer one, to any depth.
 
 Forward mode (`jvp`, and `jacobian` on tall functions) uses the double-VJP trick:
@@ -26,20 +26,33 @@ namedtuple of tensors, arrays and numbers (see tree.py), and so may f's output; 
 keep those structures: `grad(loss)(params)` with `params = [(W1, b1), (W2, b2)]` gives
 `[(gW1, gb1), (gW2, gb2)]`, and the Jacobian of a pytree output is that pytree with a
 Jacobian (in the argument's structure) at each leaf.
+
+Raw arrays in, raw arrays out. A differentiated argument given as a raw array (a numpy
+array, or any backend's array) or a Python number is made a variable of the call, so
+the function sees a Tensor that requires grad, as always; its result (gradient, Jacobian
+block, tangent) comes back as the same kind: the backend's array, or a Python number,
+detached as HIPS autograd and JAX return plain arrays. A numpy program can then update
+its own arrays with the gradient (`w -= rate * g`) and hand it to scipy. When every
+differentiated argument was raw, so is the value (`value_and_grad`, `vjp`, `jvp`).
+Tensors in, Tensors out. One exception keeps every answer right: a result that belongs
+to an enclosing graph (an outer transform's, or a parameter's captured by the function)
+stays a Tensor, since returning its array would silently cut that graph.
 """
 from __future__ import annotations
 
 import functools
+import numbers
 
 from . import ops
 from . import tree as _tree
-from .creation import as_tensor, zeros_like
+from .creation import as_tensor, ones_like, zeros_like
 from .batching.tensor import physical as _physical
 from .engine import Op, _batching, _wrap, backward, implicit_cotangent
 from .modes import enable_grad, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, _cotangent_for
 
-__all__ = ["gradients", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+__all__ = ["gradients", "grad", "value_and_grad", "elementwise_grad", "vjp", "jvp", "jacobian",
+           "hessian", "hvp"]
 
 # The identity as an op of its own: the vertex a transform differentiates with respect
 # to when its argument already has a graph (see the module docstring).
@@ -131,8 +144,8 @@ class _Linearization:
     def __init__(self, f, args, argnums, where, has_aux=False):
         self.where = where
         self.connected = is_grad_enabled()  # may results join the caller's graph?
-        call_args, self.variables, self.arg_defs, own = _variables(args, argnums,
-                                                                   self.connected, where)
+        call_args, self.variables, self.arg_defs, own, self.raw = _variables(
+            args, argnums, self.connected, where)
         with enable_grad():
             result = f(*call_args)
         self.aux = None
@@ -153,10 +166,18 @@ class _Linearization:
         self._transposed = None  # (cotangent variables, J^T u), built on first pushforward
 
     def visible_outputs(self):
-        """The outputs for the caller: still in the graph only where it can be used."""
+        """The outputs for the caller: still in the graph only where it can be used;
+        raw when every differentiated argument was."""
         if self.connected and self.outside:
-            return self.outputs
-        return [o.detach() for o in self.outputs]
+            return self.for_caller(self.outputs)
+        return self.for_caller([o.detach() for o in self.outputs])
+
+    def for_caller(self, outputs):
+        """Output-shaped results, raw when every differentiated argument was."""
+        if not (self.raw and all(self.raw)):
+            return outputs
+        kind = "array" if "array" in self.raw else "number"
+        return [_returned(o, kind) for o in outputs]
 
     def pullback(self, cotangents, keep=True, record=None):
         """J^T u for each variable (zeros where unused). `keep` keeps the graph for
@@ -197,7 +218,9 @@ class _Linearization:
         return [zeros_like(o) if g is None else g for g, o in zip(found, self.outputs)]
 
     def per_argument(self, flat):
-        """Per-variable results regrouped into each differentiated argument's structure."""
+        """Per-variable results regrouped into each differentiated argument's structure,
+        each in the kind its argument came in (see the module docstring)."""
+        flat = [_returned(t, kind) for t, kind in zip(flat, self.raw)]
         grouped, start = [], 0
         for d in self.arg_defs:
             grouped.append(_tree.unflatten(d, flat[start:start + d.num_leaves]))
@@ -210,15 +233,17 @@ def _variables(args, argnums, connected, where):
     (each leaf of it, when it is a pytree).
 
     Returns (arguments, variables, each argument's tree structure, ids of the fresh
-    leaves this call made)."""
+    leaves this call made, and per variable the kind its results come back as: None
+    for a Tensor, "array" or "number" for a raw argument)."""
     args = list(args)
-    variables, defs, own = [], [], set()
+    variables, defs, own, raw = [], [], set(), []
     for i in argnums:
         if not -len(args) <= i < len(args):
             raise ValueError(f"{where}: argnums {i} is out of range for {len(args)} arguments")
         found, treedef = _tree.flatten(args[i])
         made = []
         for k, a in enumerate(found):
+            raw.append(None if _batching or isinstance(a, Tensor) else _raw_kind(a))
             if _batching:  # inside ag.vmap: a gradient row per example
                 a = _batching[0].lift(as_tensor(a))
             if connected and isinstance(a, Tensor) and a.requires_grad:
@@ -236,7 +261,26 @@ def _variables(args, argnums, connected, where):
         args[i] = _tree.unflatten(treedef, made)
         variables.extend(made)
         defs.append(treedef)
-    return args, variables, defs, own
+    return args, variables, defs, own, raw
+
+
+def _raw_kind(leaf):
+    """How the results for a raw argument leaf are returned: a Python number for a
+    number (numpy's scalars among them), else an array of the argument's backend."""
+    return "number" if isinstance(leaf, numbers.Number) else "array"
+
+
+def _returned(t, kind):
+    """`t` for the caller of a transform whose argument was of `kind` (see _variables).
+    A result still recording a graph stays a Tensor: its array would cut the graph. An
+    array is a fresh, writable copy: the backward may hand back a read-only broadcast
+    view, or the very array given as a cotangent, and numpy code updates its gradients
+    in place."""
+    if kind is None or not isinstance(t, Tensor) or t.requires_grad:
+        return t
+    if kind == "number" and t.ndim == 0:
+        return t.item()
+    return t.backend.xp.asarray(t.data, copy=True)
 
 
 def _reaches_outside(tensors, own):
@@ -263,17 +307,20 @@ def _reaches_outside(tensors, own):
 
 
 # ----------------------------------------------------------------- transforms
-def value_and_grad(f, argnums=0, has_aux=False):
+def value_and_grad(f, argnums=0, has_aux=False, *, argnum=None):
     """A function returning (f(*args), gradient of f with respect to args[argnums]).
 
     `f` returns a tensor of one element (or `(output, aux)` with `has_aux=True`, and
     then the value is `(output, aux)`). `argnums` is an int, giving one gradient, or a
     tuple, giving a tuple. Arguments may be Tensors, backend arrays or Python floats, or
     pytrees of them (a list of `(W, b)` pairs, a dict of parameters): each gradient has
-    its argument's structure. Gradients are Tensors. Transforms nest: `grad(grad(f))`
-    is the second derivative.
+    its argument's structure. Gradients of Tensors are Tensors; an argument given as a
+    raw array (or Python number) gets its gradient as one, and when all of them were,
+    the value is raw too (a 0-d array, or a Python number): see the module docstring.
+    Transforms nest: `grad(grad(f))` is the second derivative. `argnum` is HIPS
+    autograd's spelling of `argnums`.
     """
-    argnums, single = _argnums(argnums, "value_and_grad")
+    argnums, single = _argnums(argnums, "value_and_grad", argnum)
 
     @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
@@ -295,12 +342,14 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return value_and_grad_f
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f, argnums=0, has_aux=False, *, argnum=None):
     """The gradient of a scalar function, as a function: `grad(f)(x)` is df/dx.
 
     Same arguments as `value_and_grad`; with `has_aux=True` it returns (gradient, aux).
+    A numpy array in gives a numpy array out, so HIPS autograd's loop
+    `w -= rate * grad(loss)(w)` runs on numpy arrays unchanged.
     """
-    value_and_grad_f = value_and_grad(f, argnums, has_aux)
+    value_and_grad_f = value_and_grad(f, argnums, has_aux, argnum=argnum)
 
     @functools.wraps(f)
     def grad_f(*args, **kwargs):
@@ -308,6 +357,27 @@ def grad(f, argnums=0, has_aux=False):
         return (g, value[1]) if has_aux else g
 
     return grad_f
+
+
+def elementwise_grad(f, argnums=0, *, argnum=None):
+    """HIPS autograd's `elementwise_grad`: the gradient of sum(f(*args)) with respect
+    to args[argnums], that is the VJP of f with ones for every output element.
+
+    For f acting elementwise (output element i depends on input element i alone, as
+    `tanh` or `x ** 3 + y`) that is each element's own derivative, in the argument's
+    shape, from one backward pass. For any other f it is still the gradient of the sum
+    of f's outputs, not a derivative per element: take `jacobian` for those. Arguments
+    and results follow `grad` (pytrees, raw arrays in giving raw arrays out).
+    """
+    argnums, single = _argnums(argnums, "elementwise_grad", argnum)
+
+    @functools.wraps(f)
+    def elementwise_grad_f(*args, **kwargs):
+        lin = _Linearization(_bind(f, kwargs), args, argnums, "elementwise_grad")
+        grads = lin.per_argument(lin.pullback([ones_like(o) for o in lin.outputs], keep=False))
+        return grads[0] if single else tuple(grads)
+
+    return elementwise_grad_f
 
 
 def vjp(f, *primals):
@@ -342,11 +412,11 @@ def jvp(f, primals, tangents):
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(tangents)} tangents for {len(primals)} primals")
     lin = _Linearization(f, primals, range(len(primals)), "jvp")
-    pushed = lin.pushforward(_matching_leaves(tangents, lin, "jvp"))
+    pushed = lin.for_caller(lin.pushforward(_matching_leaves(tangents, lin, "jvp")))
     return _shaped(lin), _tree.unflatten(lin.out_def, pushed)
 
 
-def jacobian(f, argnums=0, mode=None):
+def jacobian(f, argnums=0, mode=None, *, argnum=None):
     """A function giving the Jacobian of f (one output tensor) with respect to
     args[argnums], of shape out.shape + arg.shape (a tuple for a tuple of argnums).
     A pytree argument gives its structure of such blocks; a pytree output gives its
@@ -356,7 +426,7 @@ def jacobian(f, argnums=0, mode=None):
     from JVPs; by default the cheaper one for the shapes: reverse unless there are more
     outputs than inputs.
     """
-    argnums, single = _argnums(argnums, "jacobian")
+    argnums, single = _argnums(argnums, "jacobian", argnum)
     if mode not in (None, "reverse", "forward"):
         raise ValueError(f"jacobian: mode must be 'reverse', 'forward' or None, not {mode!r}")
 
@@ -481,13 +551,14 @@ def _assemble(pieces, axis, out, variable):
     return ops.reshape(ops.stack(flat, axis=axis), shape)
 
 
-def hessian(f, argnums=0):
+def hessian(f, argnums=0, *, argnum=None):
     """The Hessian of a scalar f with respect to args[argnums] (an int): the Jacobian of
     its gradient, of shape arg.shape + arg.shape (for a pytree argument, a pytree of
     pytrees of such blocks, as `jacobian(grad(f))`)."""
-    if not isinstance(argnums, int):
+    positions, single = _argnums(argnums, "hessian", argnum)
+    if not single:
         raise TypeError("hessian: argnums must be an int; take jacobian(grad(f, ...)) for blocks")
-    return jacobian(grad(f, argnums), argnums)
+    return jacobian(grad(f, positions[0]), positions[0])
 
 
 def hvp(f, primals, tangents):
@@ -516,7 +587,14 @@ def hvp(f, primals, tangents):
 
 
 # ----------------------------------------------------------------- helpers
-def _argnums(argnums, where):
+def _argnums(argnums, where, argnum=None):
+    """(the argument positions, whether one int was given). `argnum` is HIPS autograd's
+    spelling of `argnums`, taken by every transform that takes `argnums`."""
+    if argnum is not None:
+        if argnums != 0 and argnums != argnum:
+            raise TypeError(f"{where}: give argnums or argnum (its HIPS autograd spelling), "
+                            f"not both ({argnums!r} and {argnum!r})")
+        argnums = argnum
     if isinstance(argnums, int):
         return (argnums,), True
     if isinstance(argnums, tuple) and argnums and all(isinstance(i, int) for i in argnums):

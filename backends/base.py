@@ -286,6 +286,12 @@ class Backend:
         out[index] = values
         return out
 
+    def add_at(self, out, index, values):
+        """`out` with `values` added to `out[index]`, for a basic index (ints and slices)
+        into an array the caller made and owns: in place where the library allows it.
+        col2im sums its few overlapping window slices this way."""
+        return self._assign(out, index, out[index] + values)
+
     def scatter_add_1d(self, size, index, values):
         """A length-`size` vector with `values[k]` added at `index[k]`.
 

@@ -87,6 +87,11 @@ class NumpyBackend(Backend):
         np.add.at(out, index, values)
         return out
 
+    def add_at(self, out, index, values):
+        view = out[index]  # a view: the sum lands in `out`, with no temporary
+        np.add(view, values, out=view)
+        return out
+
     def normal(self, shape, dtype, device=None, mean=0.0, std=1.0):
         return self._rng.normal(mean, std, size=shape).astype(self.dtype(dtype))
 

@@ -11,7 +11,7 @@ import statistics
 import numpy as np
 import pytest
 
-from anygrad.bench import cli, main, memory, references, report, timing, verify
+from anygrad.bench import cli, main, memory, references, report, targets, timing, verify
 from anygrad.bench.cli import WORKLOADS
 
 
@@ -69,10 +69,43 @@ def test_chain_memory_and_targets_are_reported(quick_run):
     ours = memory["anygrad:numpy"]
     assert ours["peak_bytes"] >= ours["resident_bytes"] > 0
     assert ours["in_use_end_bytes"] is not None
-    assert len(results["targets"]) == 7
+    assert len(results["targets"]) == len(targets.evaluate({}))
     assert all(t["met"] in (True, False, None) for t in results["targets"])
     assert "## Results" in markdown and "### Targets" in markdown and "issue 5" not in markdown
     assert results["meta"]["machine"]["cpu"]
+
+
+def test_charrnn_step_and_small_ops_are_reported(quick_run):
+    _, results, markdown = quick_run
+    charrnn = results["workloads"]["charrnn"]
+    rows = {r["impl"]: r for r in charrnn["rows"]}
+    assert {"anygrad:numpy", "anygrad:numpy compiled"} <= set(rows)
+    for row in rows.values():
+        assert row["min_ms"] <= row["median_ms"] <= row["max_ms"]
+        if row["max_loss_difference"] is not None:  # the same weights give the same losses
+            assert row["max_loss_difference"] < 1e-4 * max(abs(v) for v in row["losses"])
+    np.testing.assert_allclose(rows["anygrad:numpy"]["losses"],
+                               rows["anygrad:numpy compiled"]["losses"], rtol=1e-6)
+    ops = [r["op"] for r in charrnn["ops"]]
+    assert any(op.startswith("nll_loss") for op in ops) and any("-=" in op for op in ops)
+    assert all(r["ratio"] > 0 for r in charrnn["ops"])
+    names = [t["target"] for t in results["targets"]]
+    assert any(n.startswith("char-RNN step") for n in names)
+    assert "char-RNN step" in markdown
+
+
+def test_cnn_is_checked_against_torch_and_timed_at_both_thread_settings(quick_run):
+    _, results, markdown = quick_run
+    cnn = results["workloads"]["cnn"]
+    assert "MNIST CNN" in markdown
+    if not references.torch_available():
+        assert not cnn["checks"]
+        return
+    assert cnn["checks"]["anygrad:numpy"]["ok"]
+    timed = {(r["impl"], r["threads"]) for r in cnn["rows"]}
+    assert {("anygrad:numpy", "default"), ("torch eager", "default")} <= timed
+    pytest.importorskip("threadpoolctl")
+    assert {("anygrad:numpy", "1"), ("torch eager", "1")} <= timed
 
 
 def test_markdown_replaces_only_the_marked_results(quick_run, tmp_path):

@@ -16,8 +16,12 @@ def test_compiled_workloads_run_and_agree_with_eager():
     result = compiled.run(settings, ["numpy"])
     names = {(r["workload"], r["impl"]) for r in result["rows"]}
     assert ("chain 100 ops", "anygrad:numpy compiled") in names
+    assert ("chain 100 ops", "anygrad:numpy compiled forward") in names
+    small = "mlp 64-32-10 batch 16"
+    assert {(small, "anygrad:numpy compiled model"), (small, "anygrad:numpy compiled loss"),
+            (f"{small} plain tensors", "anygrad:numpy plain tensors compiled")} <= names
     for r in result["rows"]:
-        if r["impl"].endswith("compiled"):
+        if " compiled" in r["impl"]:
             assert r["max_difference"] == 0.0  # bitwise equal on numpy
             assert r["ratio_to_eager"] > 0
     assert "Compiled (ag.compile)" in render_text([compiled.section(result)])

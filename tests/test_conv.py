@@ -28,6 +28,9 @@ CONVS = [
      {"padding": "valid", "dilation": 2}),
     ("2d_groups_depthwise", "conv2d", (1, 2, 3, 3), (4, 1, 2, 2), True, {"groups": 2}),
     ("2d_batch2_odd", "conv2d", (2, 1, 3, 5), (1, 1, 3, 3), True, {"padding": 1, "stride": 2}),
+    ("2d_groups_stride_dilation", "conv2d", (2, 4, 6, 5), (6, 2, 2, 2), True,
+     {"groups": 2, "stride": (2, 1), "dilation": (1, 2), "padding": 1}),
+    ("2d_1x1_batch1", "conv2d", (1, 3, 2, 3), (2, 3, 1, 1), True, {}),
 ]
 
 
@@ -52,7 +55,8 @@ def test_conv_gradients(backend, name, fname, xshape, wshape, with_bias, kwargs)
 
 # Second order on a subset: each case costs a gradcheck of a gradient.
 GRADGRAD = [c for c in CONVS if c[0] in {
-    "1d_stride_pad", "2d_stride_pad_pair", "2d_groups_depthwise", "2d_same_even_kernel"}]
+    "1d_stride_pad", "2d_stride_pad_pair", "2d_groups_depthwise", "2d_same_even_kernel",
+    "2d_groups_stride_dilation"}]
 
 
 @pytest.mark.parametrize("name,fname,xshape,wshape,with_bias,kwargs", GRADGRAD,
@@ -130,6 +134,24 @@ def _torch_cases():
          lambda x, w, b: C.conv1d(x, w, b, stride=3, padding=2, groups=3),
          lambda x, w, b: F.conv1d(x, w, b, stride=3, padding=2, groups=3),
          [(3, 3, 11), (6, 1, 4), (6,)]),
+        ("conv2d_1x1_batch1", lambda x, w, b: C.conv2d(x, w, b),
+         lambda x, w, b: F.conv2d(x, w, b), [(1, 5, 4, 7), (3, 5, 1, 1), (3,)]),
+        ("conv2d_groups4_stride2_dilation2_nonsquare",
+         lambda x, w, b: C.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=2, groups=4),
+         lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=2, groups=4),
+         [(2, 8, 9, 7), (8, 2, 3, 2), (8,)]),
+        ("conv_transpose2d_groups_dilation",
+         lambda x, w, b: C.conv_transpose2d(x, w, b, 2, 1, 1, 2, (1, 2)),
+         lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2, (1, 2)),
+         [(2, 4, 3, 4), (4, 3, 3, 2), (6,)]),
+        ("conv_transpose1d", lambda x, w, b: C.conv_transpose1d(x, w, b, 3, 2, 1),
+         lambda x, w, b: F.conv_transpose1d(x, w, b, 3, 2, 1), [(1, 2, 5), (2, 3, 4), (3,)]),
+        ("conv_transpose1d_output_padding_under_dilation",
+         lambda x, w, b: C.conv_transpose1d(x, w, b, 1, 1, 1, 1, 2),
+         lambda x, w, b: F.conv_transpose1d(x, w, b, 1, 1, 1, 1, 2), [(2, 2, 4), (2, 3, 3), (3,)]),
+        ("max_pool2d_nonsquare_dilated",
+         lambda x: C.max_pool2d(x, (3, 2), (2, 1), (1, 0), (1, 2)),
+         lambda x: F.max_pool2d(x, (3, 2), (2, 1), (1, 0), (1, 2)), [(2, 3, 8, 7)]),
         ("max_pool2d", lambda x: C.max_pool2d(x, 3, 2, 1), lambda x: F.max_pool2d(x, 3, 2, 1),
          [(2, 3, 7, 6)]),
         ("max_pool1d", lambda x: C.max_pool1d(x, 2, 1, 1, 2), lambda x: F.max_pool1d(x, 2, 1, 1, 2),
@@ -146,7 +168,10 @@ def _torch_cases():
     ]
 
 
-TORCH_NAMES = ["conv2d", "conv2d_same_groups", "conv1d", "max_pool2d", "max_pool1d", "avg_pool2d",
+TORCH_NAMES = ["conv2d", "conv2d_same_groups", "conv1d", "conv2d_1x1_batch1",
+               "conv2d_groups4_stride2_dilation2_nonsquare", "conv_transpose2d_groups_dilation",
+               "conv_transpose1d", "conv_transpose1d_output_padding_under_dilation",
+               "max_pool2d_nonsquare_dilated", "max_pool2d", "max_pool1d", "avg_pool2d",
                "avg_pool1d", "adaptive_avg_pool2d", "unfold", "fold"]
 
 
@@ -166,6 +191,103 @@ def test_matches_torch(backend, name):
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-12)
     for t, r in zip(mine, ref):
         np.testing.assert_allclose(t.grad.numpy(), r.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_mnist_network_matches_torch_in_float32(backend):
+    # The layouts the products take at realistic sizes (many channels, a batch, pooling
+    # after a convolution), in the precision networks train in.
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    arrays = [random(s, seed=20 + i).astype("float32") for i, s in enumerate(
+        [(3, 1, 12, 12), (8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,)])]
+    mine = [make(a, backend, dtype="float32") for a in arrays]
+    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+
+    def net(lib, x, w1, b1, w2, b2):
+        h = lib.max_pool2d(lib.relu(lib.conv2d(lib.relu(lib.conv2d(x, w1, b1)), w2, b2)), 2)
+        return h * h
+
+    out, expected = net(nn.functional, *mine), net(F, *ref)
+    ag.sum(out).backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    for t, r in zip(mine[1:], ref[1:]):
+        scale = np.abs(r.grad.numpy()).max()
+        np.testing.assert_allclose(t.grad.numpy(), r.grad.numpy(), rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_convolution_is_one_matrix_product_per_pass(monkeypatch):
+    # Forward, input gradient and weight gradient: one 2-D product each over the whole
+    # batch, not one per example.
+    backend = ag.get_backend("numpy")
+    shapes = []
+    matmul = backend.ops.matmul
+
+    def spy(a, b):
+        shapes.append((a.ndim, b.ndim))
+        return matmul(a, b)
+
+    monkeypatch.setattr(backend.ops, "matmul", spy)
+    x = make(random((4, 3, 6, 5), seed=7), "numpy")
+    w = make(random((5, 3, 3, 3), seed=8), "numpy")
+    ag.sum(C.conv2d(x, w, padding=1) ** 2).backward()
+    assert shapes == [(2, 2)] * 3
+
+
+# Per-example weights and per-example weight gradients batch as groups; a batch of
+# inputs joins N. name, function of one example, in_axes (None: shared).
+VMAPS = [
+    ("inputs", lambda x, w: C.conv2d(x, w, padding=1, groups=2), (0, None)),
+    ("weights", lambda x, w: C.conv2d(x, w, stride=2, groups=2), (None, 0)),
+    ("both", lambda x, w: C.conv_transpose2d(x, w[:4], stride=2, groups=2, dilation=2), (0, 0)),
+    ("per_example_grads", ag.grad(
+        lambda x, w: ag.sum(C.max_pool2d(C.conv2d(x, w, padding=1, groups=2), 2) ** 2), 1),
+     (0, None)),
+]
+
+
+@pytest.mark.parametrize("name,fn,in_axes", VMAPS, ids=[v[0] for v in VMAPS])
+def test_vmap_matches_a_loop(backend, name, fn, in_axes):
+    x = make(random((3, 2, 4, 5, 4), seed=11), backend)
+    w = make(random((3, 6, 2, 3, 3), seed=12), backend)
+    args = [a if axis is not None else a[0] for a, axis in zip((x, w), in_axes)]
+    batched = ag.vmap(fn, in_axes=in_axes)(*args).numpy()
+    looped = [fn(*[a[i] if axis is not None else a for a, axis in zip(args, in_axes)]).numpy()
+              for i in range(3)]
+    np.testing.assert_allclose(batched, np.stack(looped), rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool_jacobian_matches_torch(backend):
+    torch = pytest.importorskip("torch")
+    x = random((1, 2, 5, 4), seed=13)
+    x[0, 0, 1, 1] = x[0, 0, 1, 2]  # a tie inside a window: the first one gets it
+
+    def ours(t):
+        return C.max_pool2d(t, 3, stride=2, padding=1)
+
+    def theirs(t):
+        return torch.nn.functional.max_pool2d(t, 3, stride=2, padding=1)
+
+    expected = torch.autograd.functional.jacobian(theirs, torch.tensor(x)).numpy()
+    for mode in ("reverse", "forward"):
+        jac = ag.jacobian(ours, mode=mode)(make(x, backend)).numpy()
+        np.testing.assert_array_equal(jac, expected)
+    hess = ag.hessian(lambda t: ag.sum(ours(t) ** 3))(make(x, backend)).numpy()
+    want = torch.autograd.functional.hessian(lambda t: (theirs(t) ** 3).sum(), torch.tensor(x))
+    np.testing.assert_allclose(hess, want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool_sends_the_gradient_to_a_nan_as_torch(backend):
+    torch = pytest.importorskip("torch")
+    x = np.array([[[[1.0, np.nan, 0.5], [3.0, 2.0, 4.0]]]])  # both windows hold the NaN
+    ours = make(x, backend)
+    out = C.max_pool2d(ours, 2, stride=1)
+    ag.sum(out).backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, 2, stride=1)
+    expected.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
 # ----------------------------------------------------------------- the numpy fast path

@@ -356,8 +356,13 @@ def test_unmapped_names_say_so():
         F.grid_sample  # noqa: B018
     with pytest.raises(AttributeError, match="anygrad.optim"):
         torch.optim.SparseAdam  # noqa: B018
-    with pytest.raises(TypeError, match="out="):
-        torch.zeros(2, out=torch.zeros(2))
+    for name in ("jit", "distributed"):
+        with pytest.raises(AttributeError, match=f"no '{name}'"):
+            getattr(torch, name)
+    import anygrad.torch.onnx  # importable, as programs import it up front
+
+    with pytest.raises(AttributeError, match="no ONNX export"):
+        anygrad.torch.onnx.export  # noqa: B018
 
 
 # ------------------------------------------------------------------ utils.data
@@ -437,3 +442,284 @@ def test_step_lr_takes_an_integral_float_step():
     assert torch.optim.lr_scheduler.StepLR(opt, 1.0).step_size == 1
     with pytest.raises(ValueError, match="step_size"):
         torch.optim.lr_scheduler.StepLR(opt, 1.5)
+
+
+# ------------------------------------------------------------------ the default dtype of layers
+def _layers():
+    return [nn.Linear(2, 3), nn.LayerNorm(3), nn.Embedding(4, 2), nn.LSTM(2, 3), nn.GRUCell(2, 2),
+            nn.MultiheadAttention(4, 2), nn.Conv2d(1, 2, 3), nn.BatchNorm1d(3),
+            nn.Transformer(4, 2, 1, 1, 6)]
+
+
+def test_set_default_dtype_makes_layers_float64_too(backend):
+    before = ag.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        for layer in _layers():
+            for name, p in layer.named_parameters():
+                assert p.dtype == ag.float64, (type(layer).__name__, name)
+        assert nn.Linear(2, 2, dtype=torch.float32).weight.dtype == ag.float32  # explicit wins
+        mask = nn.Transformer.generate_square_subsequent_mask(2)
+        assert mask.dtype == ag.float64
+        x = torch.randn(3, 2)
+        assert nn.Linear(2, 1)(x).dtype == ag.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+        ag.set_default_dtype(before)
+    assert all(p.dtype == ag.float32 for layer in _layers() for p in layer.parameters())
+
+
+def test_anygrads_promotion_default_leaves_layers_alone(backend):
+    before = ag.get_default_dtype()
+    try:
+        ag.set_default_dtype("float64" if before == ag.float32 else "float32")
+        assert ag.nn.Linear(2, 2).weight.dtype == ag.float32
+    finally:
+        ag.set_default_dtype(before)
+
+
+# ------------------------------------------------------------------ out=
+def test_out_receives_the_result(backend):
+    a, b = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([4.0, 5.0, 6.0])
+    c = torch.zeros(3)
+    assert torch.add(a, b, out=c) is c and c.tolist() == [5.0, 7.0, 9.0]
+    torch.mul(a, b, out=c)
+    assert c.tolist() == [4.0, 10.0, 18.0]
+    torch.exp(torch.zeros(3), out=c)
+    assert c.tolist() == [1.0, 1.0, 1.0]
+    m = torch.zeros(2, 2)
+    torch.matmul(torch.eye(2), torch.tensor([[1.0, 2.0], [3.0, 4.0]]), out=m)
+    assert m.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    joined = torch.zeros(6)
+    torch.cat([a, b], out=joined)
+    assert joined.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    values, indices = torch.zeros(2), torch.zeros(2, dtype=torch.long)
+    got = torch.max(torch.tensor([[1.0, 5.0], [7.0, 2.0]]), 1, out=(values, indices))
+    assert got.values is values and values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+    counts = torch.zeros(4, dtype=torch.long)
+    torch.arange(4, out=counts)
+    assert counts.tolist() == [0, 1, 2, 3] and counts.dtype == ag.int64
+    widened = torch.zeros(2, dtype=torch.float64)
+    torch.add(torch.tensor([1, 2]), 1, out=widened)  # int result into a float: allowed
+    assert widened.tolist() == [2.0, 3.0]
+
+
+def test_out_refuses_what_would_be_silently_wrong(backend):
+    a = torch.ones(3)
+    with pytest.raises(ValueError, match=r"torch.add: out= has shape \(4,\).*\(3,\)"):
+        torch.add(a, a, out=torch.zeros(4))
+    with pytest.raises(TypeError, match="float32 cannot be cast.*int64"):
+        torch.add(a, a, out=torch.zeros(3, dtype=torch.long))
+    w = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="torch.mul: out= does not support automatic"):
+        torch.mul(w, a, out=torch.zeros(3))
+    with torch.no_grad():
+        out = torch.zeros(3)
+        torch.mul(w, a, out=out)
+    assert out.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_out_matches_torch(backend):
+    real = pytest.importorskip("torch")
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    ours, theirs = torch.zeros(2, 3), real.zeros(2, 3)
+    torch.sub(torch.tensor(x), 1.5, alpha=2, out=ours)
+    real.sub(real.tensor(x), 1.5, alpha=2, out=theirs)
+    np.testing.assert_array_equal(_np(ours), theirs.numpy())
+    ours, theirs = torch.zeros(3), real.zeros(3)
+    torch.sum(torch.tensor(x), 0, out=ours)
+    real.sum(real.tensor(x), 0, out=theirs)
+    np.testing.assert_array_equal(_np(ours), theirs.numpy())
+
+
+# ------------------------------------------------------------------ compile, onnx
+def test_compile_records_functions_and_keeps_modules(backend):
+    def f(x, y):
+        return torch.sum(torch.sin(x) * y)
+
+    fast = torch.compile(f)
+    x, y = torch.tensor([0.5, 1.0]), torch.tensor([2.0, 3.0])
+    from anygrad.compile import Compiled
+
+    assert isinstance(fast, Compiled) and fast(x, y).item() == pytest.approx(f(x, y).item())
+    model = nn.Linear(2, 2)
+    assert torch.compile(model) is model and torch.compile(mode="max-autotune")(model) is model
+    assert torch.compile(f, disable=True) is f
+
+
+# ------------------------------------------------------------------ save and load
+class _Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(5, 3)
+        self.head = nn.Linear(3, 5, bias=False)
+        self.head.weight = self.embed.weight  # one parameter in two places
+        self.register_buffer("scale", torch.tensor([2.0]))
+        self.activation = F.relu
+
+    def forward(self, i):
+        return self.head(self.activation(self.embed(i)) * self.scale)
+
+
+def test_save_whole_module_to_file_objects_and_paths(backend, tmp_path):
+    import io
+
+    model = _Tied()
+    tokens = torch.tensor([1, 3])
+    expected = _np(model(tokens))
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert type(loaded) is _Tied and loaded.head.weight is loaded.embed.weight
+    assert isinstance(loaded.head.weight, nn.Parameter) and loaded.head.weight.requires_grad
+    assert loaded.head.weight.backend.name == backend
+    np.testing.assert_array_equal(_np(loaded(tokens)), expected)
+    path = tmp_path / "model.pt"
+    with open(path, "wb") as f:  # the word_language_model idiom
+        torch.save(model, f)
+    with open(path, "rb") as f:
+        np.testing.assert_array_equal(_np(torch.load(f, weights_only=False)(tokens)), expected)
+    torch.save(model, str(path))  # a path: written atomically, no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+    np.testing.assert_array_equal(_np(torch.load(path, weights_only=False)(tokens)), expected)
+
+
+def test_load_of_a_pickled_module_needs_weights_only_false_or_safe_globals(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(_Tied(), path)
+    with pytest.raises(ag.CheckpointError, match=r"test_torch_namespace._Tied.*weights_only=False"):
+        torch.load(path)
+    allowed = [_Tied, nn.Embedding, nn.Linear, F.relu]
+    with torch.serialization.safe_globals(allowed):
+        assert type(torch.load(path)) is _Tied
+    with pytest.raises(ag.CheckpointError, match="_Tied"):
+        torch.load(path)  # the allowance ended with the block
+    with torch.serialization.safe_globals(allowed[:-1]):
+        with pytest.raises(ag.CheckpointError, match="relu"):
+            torch.load(path)
+    try:
+        torch.serialization.add_safe_globals(allowed)
+        assert type(torch.load(path, weights_only=True)) is _Tied
+    finally:
+        torch.serialization.clear_safe_globals()
+
+
+def test_state_dicts_stay_unpickled_and_unpicklable_objects_are_refused(tmp_path):
+    import io
+
+    model = nn.Linear(2, 2)
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "epoch": 3}, buffer)
+    buffer.seek(0)
+    state = torch.load(buffer)  # weights_only: no pickle needed for tensors and containers
+    assert state["epoch"] == 3 and sorted(state["model"]) == ["bias", "weight"]
+    model.hook = lambda x: x
+    path = tmp_path / "m.pt"
+    with pytest.raises(TypeError, match="cannot pickle the Linear"):
+        torch.save(model, path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_refuses_pytorch_files_clearly(tmp_path):
+    real = pytest.importorskip("torch")
+    path = tmp_path / "theirs.pt"
+    real.save(real.nn.Linear(2, 2), path)
+    with pytest.raises(ag.CheckpointError, match="PyTorch"):
+        torch.load(path, weights_only=False)
+
+
+# ------------------------------------------------------------------ samplers and iterable datasets
+def test_samplers_give_pytorchs_orders(backend):
+    from anygrad.torch.utils.data import (
+        BatchSampler, RandomSampler, SequentialSampler, SubsetRandomSampler,
+    )
+
+    data = list(range(7))
+    assert list(SequentialSampler(data)) == data
+    assert list(BatchSampler(SequentialSampler(data), 3, False)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(BatchSampler(range(7), 3, True)) == [[0, 1, 2], [3, 4, 5]]
+    assert len(BatchSampler(data, 3, False)) == 3 and len(BatchSampler(data, 3, True)) == 2
+    assert sorted(RandomSampler(data)) == data
+    many = list(RandomSampler(data, num_samples=16))
+    assert len(many) == 16 and sorted(many[:7]) == data and sorted(many[7:14]) == data
+    drawn = list(RandomSampler(data, replacement=True, num_samples=20))
+    assert len(drawn) == 20 and set(drawn) <= set(data)
+    assert sorted(SubsetRandomSampler([5, 1, 3])) == [1, 3, 5]
+    torch.manual_seed(3)
+    first = list(RandomSampler(data))
+    torch.manual_seed(3)
+    assert list(RandomSampler(data)) == first
+    with pytest.raises(ValueError, match="batch_size"):
+        BatchSampler(data, 0, False)
+
+
+def test_batch_sampler_matches_torch():
+    real = pytest.importorskip("torch")
+    from anygrad.torch.utils.data import BatchSampler, SequentialSampler
+
+    for n, size, drop in [(7, 3, False), (7, 3, True), (6, 2, False), (1, 4, False)]:
+        ours = BatchSampler(SequentialSampler(range(n)), size, drop)
+        theirs = real.utils.data.BatchSampler(real.utils.data.SequentialSampler(range(n)),
+                                              size, drop)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_loader_with_sampler_and_batch_sampler(backend):
+    from anygrad.torch.utils.data import BatchSampler, SubsetRandomSampler
+
+    dataset = TensorDataset(torch.arange(10.0), torch.arange(10))
+    batches = list(DataLoader(dataset, batch_size=2, sampler=SubsetRandomSampler([1, 4, 7])))
+    assert [len(b[1]) for b in batches] == [2, 1]
+    assert sorted(i for b in batches for i in b[1].tolist()) == [1, 4, 7]
+    sampler = BatchSampler(range(2, 9), 3, drop_last=True)
+    loader = DataLoader(dataset, batch_sampler=sampler)
+    assert len(loader) == 2 and [b[1].tolist() for b in loader] == [[2, 3, 4], [5, 6, 7]]
+    single = list(DataLoader(_Squares(), batch_size=None))
+    assert len(single) == 5 and single[2][1] == 4  # unbatched: samples as they are
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(dataset, batch_size=4, batch_sampler=sampler)
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(dataset, sampler=range(3), shuffle=True)
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        for i in range(self.n):
+            yield torch.tensor([float(i)]), i
+
+
+def test_iterable_dataset_is_batched_in_its_order(backend):
+    from anygrad.torch.utils.data import get_worker_info
+
+    loader = DataLoader(_Stream(5), batch_size=2, num_workers=0)
+    batches = list(loader)
+    assert [b[1].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+    assert batches[0][0].shape == (2, 1)
+    assert [b[1].tolist() for b in DataLoader(_Stream(5), batch_size=2, drop_last=True)] == [
+        [0, 1], [2, 3]]
+    assert [y for _, y in DataLoader(_Stream(3), batch_size=None)] == [0, 1, 2]
+    chained = list(DataLoader(_Stream(2) + _Stream(1), batch_size=3))
+    assert chained[0][1].tolist() == [0, 1, 0]
+    assert get_worker_info() is None
+    with pytest.raises(ValueError, match="IterableDataset"):
+        DataLoader(_Stream(3), shuffle=True)
+
+
+def test_iterable_loader_matches_torch():
+    real = pytest.importorskip("torch")
+
+    class Theirs(real.utils.data.IterableDataset):
+        def __iter__(self):
+            for i in range(5):
+                yield real.tensor([float(i)]), i
+
+    theirs = [(x.numpy(), y.tolist()) for x, y in real.utils.data.DataLoader(Theirs(), 2)]
+    ours = [(_np(x), y.tolist()) for x, y in DataLoader(_Stream(5), 2)]
+    assert len(ours) == len(theirs)
+    for (ox, oy), (tx, ty) in zip(ours, theirs):
+        np.testing.assert_array_equal(ox, tx)
+        assert oy == ty

@@ -399,3 +399,147 @@ def test_a_python_range_indexes_as_its_list(backend):
     expected = np.zeros_like(data)
     expected[range(3), [0, 1, 0]] = 1.0
     assert np.array_equal(x.grad.numpy(), expected)
+
+
+# ------------------------------------------------------------------ word_language_model
+def _language_model_class(lib):
+    """word_language_model's TransformerModel: an nn.Transformer whose decoder is replaced
+    by a Linear, run encoder-only under the mask log(tril(ones)). A module-level class
+    (named per library), so that the whole model pickles as `torch.save(model, f)` does."""
+    name = f"_TransformerLM_{lib.__name__.replace('.', '_')}"
+    if name in globals():
+        return globals()[name]
+
+    class LM(lib.nn.Transformer):
+        def __init__(self, ntoken, ninp, nhead, nhid, nlayers):
+            super().__init__(d_model=ninp, nhead=nhead, dim_feedforward=nhid,
+                             num_encoder_layers=nlayers, dropout=0.0)
+            self.src_mask = None
+            self.input_emb = lib.nn.Embedding(ntoken, ninp)
+            self.ninp = ninp
+            self.decoder = lib.nn.Linear(ninp, ntoken)
+
+        def forward(self, src):
+            if self.src_mask is None or self.src_mask.size(0) != len(src):
+                self.src_mask = lib.log(lib.tril(lib.ones(len(src), len(src))))
+            src = self.input_emb(src) * math.sqrt(self.ninp)
+            output = self.encoder(src, mask=self.src_mask)
+            return lib.nn.functional.log_softmax(self.decoder(output), dim=-1)
+
+    LM.__name__ = LM.__qualname__ = name
+    globals()[name] = LM
+    return LM
+
+
+def _safe_globals(lib, model_class):
+    # The list word_language_model hands to torch.serialization.safe_globals.
+    modules = lib.nn.modules
+    return [model_class, lib.nn.functional.relu, modules.activation.MultiheadAttention,
+            modules.container.ModuleList, modules.dropout.Dropout, modules.linear.Linear,
+            modules.linear.NonDynamicallyQuantizableLinear, modules.normalization.LayerNorm,
+            modules.sparse.Embedding, modules.transformer.TransformerEncoder,
+            modules.transformer.TransformerEncoderLayer]
+
+
+def _train_language_model(lib, state, tokens, path, steps=3):
+    model = _language_model_class(lib)(11, 8, 2, 16, 2)
+    if state is not None:
+        model.load_state_dict(state)
+    optimizer = lib.optim.AdamW(model.parameters(), lr=0.01)
+    criterion = lib.nn.NLLLoss()
+    data = lib.tensor(tokens)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        output = model(data[:-1]).view(-1, 11)
+        loss = criterion(output, data[1:].reshape(-1))
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        losses.append(loss.item())
+    with open(path, "wb") as f:
+        lib.save(model, f)
+    with open(path, "rb") as f:
+        with lib.serialization.safe_globals(_safe_globals(lib, type(model))):
+            loaded = lib.load(f)
+    model.eval()
+    loaded.eval()
+    with lib.no_grad():
+        return np.array(losses), _np(model(data)), _np(loaded(data))
+
+
+def _tokens():
+    return np.random.default_rng(11).integers(0, 11, (6, 3))
+
+
+def test_language_model_and_whole_model_checkpoint_match_pytorch(tmp_path):
+    reference = _reference()
+    reference.manual_seed(0)
+    start = _language_model_class(reference)(11, 8, 2, 16, 2).state_dict()
+    theirs = _train_language_model(reference, start, _tokens(), tmp_path / "theirs.pt")
+    mine = _train_language_model(torch, {k: v.numpy() for k, v in start.items()}, _tokens(),
+                                 tmp_path / "mine.pt")
+    np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-5)
+    np.testing.assert_allclose(mine[1], theirs[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(mine[2], mine[1])
+    np.testing.assert_array_equal(theirs[2], theirs[1])
+
+
+def test_language_model_trains_and_reloads_on_every_backend(backend, tmp_path):
+    losses, before, after = _train_language_model(torch, None, _tokens(), tmp_path / "m.pt")
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    np.testing.assert_array_equal(after, before)
+
+
+# ------------------------------------------------------------------ minGPT's trainer loader
+class _Digits(torch.utils.data.Dataset):
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, idx):
+        x = torch.tensor([idx, idx + 1, idx + 2], dtype=torch.long)
+        return x, x + 1
+
+
+def test_mingpt_trainer_loader_draws_endless_random_batches(backend):
+    dataset = _Digits()
+    loader = DataLoader(
+        dataset,
+        sampler=torch.utils.data.RandomSampler(dataset, replacement=True, num_samples=int(1e10)),
+        shuffle=False,
+        pin_memory=True,
+        batch_size=4,
+        num_workers=0,
+    )
+    data_iter = iter(loader)
+    for _ in range(3):
+        x, y = next(data_iter)
+        assert x.shape == (4, 3) and x.dtype == torch.long
+        assert (y == x + 1).all() and (x[:, 1] == x[:, 0] + 1).all()
+        assert 0 <= int(x[:, 0].min()) and int(x[:, 0].max()) < 10
+
+
+# ------------------------------------------------------------------ time_sequence_prediction
+def test_numpy_data_saved_with_torch_save_loads_as_numpy(tmp_path):
+    # generate_sine_wave.py saves a numpy array into an open file; train.py loads it and
+    # slices it with from_numpy. PyTorch itself needs weights_only=False here (it pickles
+    # the array); anygrad stores the array as an array, so the default load reads it.
+    data = np.sin(np.arange(12.0).reshape(3, 4) / 3.0)
+    path = tmp_path / "traindata.pt"
+    torch.save(data, open(path, "wb"))
+    loaded = torch.load(path)
+    assert isinstance(loaded, np.ndarray) and loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded, data)
+    np.testing.assert_array_equal(_np(torch.from_numpy(loaded[1:, :-1])), data[1:, :-1])
+
+
+# ------------------------------------------------------------------ transformer_tutorial
+def test_transformer_tutorial_data_process_idiom(backend):
+    from anygrad.torch.utils.data import dataset
+
+    def data_process(raw_text_iter: dataset.IterableDataset):
+        data = [torch.tensor([len(w) for w in item.split()], dtype=torch.long)
+                for item in raw_text_iter]
+        return torch.cat(tuple(filter(lambda t: t.numel() > 0, data)))
+
+    assert data_process(["a bb", "", "ccc"]).tolist() == [1, 2, 3]

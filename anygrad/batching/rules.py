@@ -41,6 +41,11 @@ from ..engine import Op
 # Ops that vmap refuses, and why; every other op declares a batching kind.
 UNSUPPORTED = {
     "unique_values": "its result's shape depends on each example's values",
+    # Fused forms that vmap never reaches: under vmap the composed form runs instead.
+    "nll_loss": "the fused loss is not batched (nll_loss and cross_entropy compose it "
+                "from batched ops under vmap)",
+    "setitem": "writes into a tensor; inside vmap build the result out of place "
+               "(ag.where, ag.concat)",
 }
 
 

@@ -13,9 +13,13 @@ import time
 import anygrad as ag
 
 from . import compiled, machine, report, runner, sequence_gpt, sequence_lstm, targets, vmap_bench
+from . import cnn
+from . import charrnn
 
 WORKLOADS = ("mlp", "overhead", "chain", "memory", "conv", "compiled", "lstm", "vmap",
              "gpt")
+WORKLOADS += ("cnn",)
+WORKLOADS += ("charrnn",)
 # The standard-only library is for checking portability; its arrays are deliberately
 # plain, so timing it says nothing about anygrad. It is still verified.
 NOT_TIMED = ("array_api_strict",)
@@ -114,6 +118,8 @@ def run(settings, workloads, command="python -m anygrad.bench"):
     jobs = {"mlp": runner.run_mlp, "overhead": runner.run_overhead, "chain": runner.run_chain,
             "memory": runner.run_memory, "conv": runner.run_conv, "compiled": compiled.run,
             "lstm": sequence_lstm.run, "vmap": vmap_bench.run, "gpt": sequence_gpt.run}
+    jobs["cnn"] = cnn.run
+    jobs["charrnn"] = charrnn.run
     for name in WORKLOADS:
         if name in workloads:
             results["workloads"][name] = jobs[name](settings, timed)
@@ -150,9 +156,9 @@ def exit_status(results, quick=False):
     failed; 2: a target was missed. A --quick run (tiny sizes, not the targets' own)
     reports its targets but they do not change the status."""
     verification = results.get("verification")
-    conv_checks = results["workloads"].get("conv", {}).get("checks", {})
-    ok = (verification is None or verification["ok"]) and all(
-        c["ok"] for c in conv_checks.values())
+    conv_checks = list(results["workloads"].get("conv", {}).get("checks", {}).values())
+    conv_checks += results["workloads"].get("cnn", {}).get("checks", {}).values()
+    ok = (verification is None or verification["ok"]) and all(c["ok"] for c in conv_checks)
     if not ok:
         print("a correctness check FAILED: see the tables above", file=sys.stderr)
         return 1

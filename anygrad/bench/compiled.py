@@ -3,12 +3,16 @@
 Three workloads, each timed side by side in one run (compiled, eager, and the references
 where they exist): a 1,000-op elementwise chain with its backward (per-op dispatch cost),
 a small MLP training step (64-32-10 at batch 16) and the large one (784-1024-1024-10 at
-batch 64, against the hand-written numpy floor and PyTorch eager). Before timing, the
-compiled step is run next to the eager one from the same weights and their losses and
-parameters compared; the report says whether they agree bitwise.
+batch 64, against the hand-written numpy floor and PyTorch eager). The chain and the
+small MLP are also run with only their forward compiled and backward called outside
+(`compiled forward`, `compiled model`, `compiled loss`: the backward recorded ahead of
+time), and the small MLP step over parameters held as plain tensors in a dict. Before
+timing, the compiled step is run next to the eager one from the same weights and their
+losses and parameters compared; the report says whether they agree bitwise.
 """
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -38,6 +42,91 @@ class _Compiled:
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
+
+
+class _CompiledForward:
+    """A workload whose forward alone is compiled, its backward (and update) run by the
+    caller as eagerly: `loss = cforward(...); loss.backward()`, the backward recorded
+    ahead of time (`part`: "model" compiles the model only, the loss stays eager;
+    "loss" compiles model and loss; "forward" compiles a chain's forward)."""
+
+    def __init__(self, inner, part):
+        self.inner = inner
+        self.backend = inner.backend
+        self.part = part
+        self.name = f"{inner.name} compiled {part}"
+        if part == "forward":
+            self.forward = ag.compile(inner.forward)
+        elif part == "model":
+            self.model = ag.compile(inner.model)
+        else:
+            self.loss = ag.compile(lambda x, y: F.cross_entropy(inner.model(x), y))
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def step(self):
+        inner = self.inner
+        if self.part == "forward":
+            inner.x.grad = None
+            self.forward().backward()
+            return None
+        inner.optimizer.zero_grad()
+        if self.part == "model":
+            loss = F.cross_entropy(self.model(inner.x), inner.y)
+        else:
+            loss = self.loss(inner.x, inner.y)
+        loss.backward()
+        inner.optimizer.step()
+        return loss
+
+
+class PlainTensorMlpStep:
+    """The MLP step with its parameters plain tensors in a dict (the functional style of
+    JAX and HIPS autograd users), reached from the step through `self`; SGD updates them.
+    Eager, or compiled as a whole step."""
+
+    def __init__(self, sizes, backend, dtype="float32", lr=0.01, compiled=False):
+        self.backend = ag.get_backend(backend)
+        self.name = f"anygrad:{self.backend.name} plain tensors" + (" compiled" if compiled else "")
+        self.sizes, self.dtype, self.lr = sizes, dtype, lr
+        self.params = self.optimizer = self.x = self.y = None
+        self._step = ag.compile(self._eager_step) if compiled else self._eager_step
+
+    def load_weights(self, host_params):
+        self.params = {f"p{i}": ag.tensor(np.asarray(p, dtype=self.dtype), backend=self.backend,
+                                          requires_grad=True)
+                       for i, p in enumerate(host_params)}
+        self.optimizer = ag.optim.SGD(list(self.params.values()), lr=self.lr)
+
+    def parameters_host(self):
+        return [p.numpy() for p in self.params.values()]
+
+    def set_batch(self, host_x, host_y):
+        self.x = ag.as_tensor(host_x, backend=self.backend)
+        self.y = ag.as_tensor(host_y, backend=self.backend)
+
+    def _eager_step(self, x, y):
+        p = self.params
+        h = x
+        for i in range(0, len(p), 2):
+            h = F.linear(h, p[f"p{i}"], p[f"p{i + 1}"])
+            if i + 2 < len(p):
+                h = ag.relu(h)
+        loss = F.cross_entropy(h, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def step(self):
+        return self._step(self.x, self.y)
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def sync(self):
+        self.backend.synchronize()
 
 
 class FunctionalMlpStep:
@@ -140,7 +229,7 @@ def _agreement(eager, compiled, steps=4):
     return worst
 
 
-def _mlp_rows(sizes, batch, backends, settings, rng):
+def _mlp_rows(sizes, batch, backends, settings, rng, forward_rows=False):
     params = _host_weights(sizes, settings.dtype, rng)
     x, y = _host_batch(sizes, batch, settings.dtype, rng)
     contenders = [references.NumpyMlp(sizes, settings.dtype, settings.lr)]
@@ -149,14 +238,40 @@ def _mlp_rows(sizes, batch, backends, settings, rng):
     checks = {}
     for b in backends:
         eager = workloads.MlpStep(sizes, b, settings.dtype, settings.lr)
-        compiled = _Compiled(workloads.MlpStep(sizes, b, settings.dtype, settings.lr))
-        for c in (eager, compiled):
-            c.load_weights(params)
-            c.set_batch(x, y)
-        checks[compiled.name] = _agreement(eager, compiled)
-        contenders += [eager, compiled]
+        compiled = [_Compiled(workloads.MlpStep(sizes, b, settings.dtype, settings.lr))]
+        if forward_rows:  # the forward compiled, backward and update outside
+            compiled += [_CompiledForward(workloads.MlpStep(sizes, b, settings.dtype,
+                                                            settings.lr), part)
+                         for part in ("model", "loss")]
+        contenders.append(eager)
+        for c in compiled:
+            reference = workloads.MlpStep(sizes, b, settings.dtype, settings.lr)
+            for each in (reference, c):
+                each.load_weights(params)
+                each.set_batch(x, y)
+            checks[c.name] = _agreement(reference, c)
+            contenders.append(c)
     return _timed_rows(contenders, checks, params, x, y, settings,
                        f"mlp {'-'.join(map(str, sizes))} batch {batch}")
+
+
+def _plain_tensor_rows(sizes, batch, backends, settings, rng):
+    """The MLP step over parameters that are plain tensors in a dict: eager and compiled
+    (a step that replays, as one over a Module's parameters does)."""
+    params = _host_weights(sizes, settings.dtype, rng)
+    x, y = _host_batch(sizes, batch, settings.dtype, rng)
+    contenders, checks = [], {}
+    for b in backends:
+        eager = PlainTensorMlpStep(sizes, b, settings.dtype, settings.lr)
+        compiled = PlainTensorMlpStep(sizes, b, settings.dtype, settings.lr, compiled=True)
+        reference = PlainTensorMlpStep(sizes, b, settings.dtype, settings.lr)
+        for c in (reference, compiled):
+            c.load_weights(params)
+            c.set_batch(x, y)
+        checks[compiled.name] = _agreement(reference, compiled)
+        contenders += [eager, compiled]
+    return _timed_rows(contenders, checks, params, x, y, settings,
+                       f"mlp {'-'.join(map(str, sizes))} batch {batch} plain tensors")
 
 
 def _adam_step(sizes, backend, settings, flat=True):
@@ -238,12 +353,16 @@ def _chain_rows(n_ops, backends, settings):
     checks = {}
     for b in backends:
         eager = workloads.TinyChain(b, n_ops, settings.dtype)
-        compiled = _Compiled(workloads.TinyChain(b, n_ops, settings.dtype))
-        compiled.step()
-        eager.step()
-        checks[compiled.name] = float(np.max(np.abs(eager.x.grad.numpy() -
-                                                    compiled.inner.x.grad.numpy())))
-        contenders += [eager, compiled]
+        contenders.append(eager)
+        for compiled in (_Compiled(workloads.TinyChain(b, n_ops, settings.dtype)),
+                         _CompiledForward(workloads.TinyChain(b, n_ops, settings.dtype),
+                                          "forward")):
+            for _ in range(3):  # recorded, confirmed, replayed
+                compiled.step()
+            eager.step()
+            checks[compiled.name] = float(np.max(np.abs(eager.x.grad.numpy() -
+                                                        compiled.inner.x.grad.numpy())))
+            contenders.append(compiled)
     timings = _measure(contenders, settings)
     rows = []
     for c in contenders:
@@ -270,7 +389,9 @@ def run(settings, backends):
         backends = [b for b in backends if b not in lazy]
     rows = _chain_rows(shapes["chain_ops"], backends, settings)
     for sizes, batch in (shapes["small"], shapes["large"]):
-        rows += _mlp_rows(sizes, batch, backends, settings, rng)
+        rows += _mlp_rows(sizes, batch, backends, settings, rng,
+                          forward_rows=(sizes, batch) == shapes["small"])
+    rows += _plain_tensor_rows(*shapes["small"], backends, settings, rng)
     rows += _flat_update_rows(*shapes["small"], backends, settings, rng)
     rows += _update_rows(shapes["small"][0], backends, settings)
     for backend, available in (("jax", references.jax_available),
@@ -284,8 +405,8 @@ def run(settings, backends):
         by_workload.setdefault(r["workload"], {})[r["impl"]] = r["median_ms"]
     for r in rows:
         times = by_workload[r["workload"]]
-        base = r["impl"].removesuffix(PER_PARAMETER).removesuffix(" + jit")
-        eager = times.get(base.removesuffix(" compiled").replace(" flat", " per parameter"))
+        base = re.sub(r" compiled.*$", "", r["impl"].removesuffix(PER_PARAMETER))
+        eager = times.get(base.replace(" flat", " per parameter"))
         r["ratio_to_eager"] = r["median_ms"] / eager if eager else None
         jit = times.get(references.JaxJitMlp.name)
         r["ratio_to_jax_jit"] = r["median_ms"] / jit if jit else None

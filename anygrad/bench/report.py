@@ -64,6 +64,14 @@ def sections(results):
         from . import sequence_gpt
 
         out.append(sequence_gpt.section(workloads["gpt"]))
+    if "charrnn" in workloads:
+        from . import charrnn
+
+        out.append(charrnn.section(workloads["charrnn"]))
+    if "cnn" in workloads:
+        from . import cnn
+
+        out.append(cnn.section(workloads["cnn"]))
     out.append(_targets(results["targets"]))
     return [s for s in out if s is not None]
 

@@ -64,6 +64,27 @@ def _memory_targets(results, peak_limit=1.2):
     return [peak, flat]
 
 
+def _cnn_targets(results, limit=1.2):
+    from .cnn import torch_ratio
+
+    cnn = results.get("cnn")
+    return [_target(f"MNIST CNN forward + backward on numpy vs PyTorch eager, {label}",
+                    torch_ratio(cnn, key), limit)
+            for label, key in (("default threads", "default"), ("1 thread", "1"))]
+
+
+def _charrnn_targets(results, limit=1.2):
+    charrnn = results.get("charrnn") or {}
+    rows = {r["impl"]: r for r in charrnn.get("rows", [])}
+    ours = rows.get("anygrad:numpy")
+    step = _target("char-RNN step, anygrad eager on numpy vs PyTorch eager",
+                   ours and ours["ratio_to_torch"], limit)
+    inplace = [r["ratio"] for r in charrnn.get("ops", []) if "inplace_us" in r]
+    update = _target("in-place update vs the same update out of place (worst of x -= y and "
+                     "a slice write, in a graph)", max(inplace) if inplace else None, 1.0)
+    return [step, update]
+
+
 def _target(name, measured, limit):
     return {"target": name, "limit": limit, "measured": measured,
             "met": None if measured is None else measured <= limit}
@@ -78,4 +99,6 @@ def evaluate(results):
         _chain_target(results),
         *_memory_targets(results),
         _torch_backend_target(results),
+        *_cnn_targets(results),
+        *_charrnn_targets(results),
     ]

@@ -154,3 +154,60 @@ class ConvStep:
 def has_conv2d():
     """Whether `conv2d` is in `anygrad.nn.functional`."""
     return callable(getattr(F, "conv2d", None))
+
+
+class MnistCnn(nn.Module):
+    """PyTorch's MNIST example network: conv 1->32 3x3, ReLU, conv 32->64 3x3, ReLU,
+    max-pool 2, dropout, flatten, Linear 9216->128, ReLU, Linear 128->10, log_softmax
+    (for 28x28 images; `side` sets another size)."""
+
+    def __init__(self, dtype="float32", backend=None, side=28, p=0.25):
+        super().__init__()
+        where = {"dtype": dtype, "backend": backend}
+        self.conv1 = nn.Conv2d(1, 32, 3, **where)
+        self.conv2 = nn.Conv2d(32, 64, 3, **where)
+        self.fc1 = nn.Linear(64 * ((side - 4) // 2) ** 2, 128, **where)
+        self.fc2 = nn.Linear(128, 10, **where)
+        self.p = p
+
+    def forward(self, x):
+        x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        x = F.dropout(F.max_pool2d(x, 2), self.p, self.training)
+        x = F.relu(self.fc1(F.flatten(x, 1)))
+        return F.log_softmax(self.fc2(x), axis=1)
+
+
+class MnistCnnStep:
+    """One forward and backward of `MnistCnn` with nll_loss (no optimizer step): the
+    time a training loop spends in the network."""
+
+    def __init__(self, backend, dtype="float32", side=28):
+        self.backend = ag.get_backend(backend)
+        self.name = f"anygrad:{self.backend.name}"
+        self.model = MnistCnn(dtype, self.backend, side)
+        self.x = self.y = None
+
+    def load_weights(self, state):
+        self.model.load_state_dict(state)
+
+    def set_batch(self, host_x, host_y):
+        self.x = ag.as_tensor(host_x, backend=self.backend)
+        self.y = ag.as_tensor(host_y, backend=self.backend)
+
+    def train(self, mode):
+        self.model.train(mode)
+
+    def step(self):
+        self.model.zero_grad()
+        loss = F.nll_loss(self.model(self.x), self.y)
+        loss.backward()
+        return loss
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def grads_host(self):
+        return [p.grad.numpy() for p in self.model.parameters()]
+
+    def sync(self):
+        self.backend.synchronize()

@@ -13,7 +13,12 @@ down every array operation of the forward, the backward and the update as a flat
 program (program.py). Later calls with the same signature (cache.py) replay that program
 after checking it still applies (guards.py): no Tensor, node or backward bookkeeping is
 made per op. What a replay cannot repeat faithfully makes the function run eagerly, with
-a warning (or raise, with `strict=True`).
+a warning (or raise, with `strict=True`); so does a signature whose guards keep failing.
+
+A function that returns tensors whose graphs are still needed (`loss = cfn(x);
+loss.backward()`, a compiled model under an eager loss) has its backward recorded ahead
+of time as a second program, which the caller's backward runs through one engine node
+(aot.py). Arrays among the arguments are inputs, as tensors are (cache.py).
 """
 from __future__ import annotations
 
@@ -25,10 +30,17 @@ from .cache import SignatureCache, signature
 from .cuda_graph import graphed_step
 from .fusion import fuse_program
 from .guards import Guards
-from .program import Program
+from . import aot
+from .dedupe import dedupe
+from .program import Accumulate, LoadGrad, Program, _output_refs, difference
 from .recorder import CompileError, Recorder, hook_backends
 
 __all__ = ["CompileError", "Compiled", "compile"]
+
+# Recordings of one signature before it runs eagerly for good: enough for each of the
+# few guard outcomes a cache entry keeps (train and eval mode, ...) to be recorded and
+# confirmed, and no more.
+RECORDINGS_PER_SIGNATURE = 2 * SignatureCache.PER_SIGNATURE + 2
 
 
 def compile(fn=None, *, cache_size=8, strict=False, jit=False, fuse=False, cuda_graph=False):
@@ -66,6 +78,9 @@ class _Eager:
     def prepare(self):
         return ()
 
+    def explain(self):
+        return None
+
 
 class Compiled:
     """A compiled function. `.program` is the latest recording (print it to read it);
@@ -100,8 +115,9 @@ class Compiled:
     def __call__(self, *args, **kwargs):
         if _recording.get() is not None or _anomaly_mode.get() is not None:
             return self.fn(*args, **kwargs)  # inside another recording, or checking every op
-        tensors, key = signature(args, kwargs)
+        tensors, key, args, kwargs = signature(args, kwargs)
         entry = self.cache.get(key)
+        changed = None
         if entry is not None:
             for program in entry:
                 caps = program.guards.prepare()
@@ -117,22 +133,53 @@ class Compiled:
                 if program.graphed is not None:
                     return program.graphed.run(tensors, caps)
                 return program.run(tensors, caps)
+            if entry:
+                changed = entry[0].guards.explain()
+        if self.cache.count(key) >= RECORDINGS_PER_SIGNATURE:
+            return self._give_up(key, args, kwargs, changed)
         return self._record(key, tensors, args, kwargs)
+
+    def _give_up(self, key, args, kwargs, changed):
+        """A signature recorded again and again, because what its guards check keeps
+        changing: run it eagerly from now on, saying what changed."""
+        why = (f"what it reads keeps changing between calls ({changed or 'see its guards'}), "
+               f"so it was recorded {self.cache.count(key)} times without settling; pass "
+               "values that change as tensor arguments")
+        if self.strict:
+            raise CompileError(f"ag.compile({self.name}): {why}")
+        self.cache.add(key, _Eager([why]))
+        warnings.warn(f"ag.compile({self.name}): running eagerly, because {why}",
+                      RuntimeWarning, stacklevel=3)
+        self.stats["eager"] += 1
+        return self.fn(*args, **kwargs)
 
     def _record(self, key, tensors, args, kwargs, confirming=None):
         """Run the call eagerly while recording it. The second call of a signature is
         recorded too, and only replayed from then on if both recordings agree."""
         hook_backends()
         recorder = Recorder(self.fn, self.name, tensors, strict=self.strict)
+        start = None
         with observing(_recording, recorder):
             result = self.fn(*args, **kwargs)
             recorder.finish()
             outputs = recorder.outputs(result)
+            if recorder.graph_outputs and not recorder.problems:
+                start = recorder.trace_backward()
         self.stats["recordings"] += 1
-        guards = Guards(self.fn, recorder.captures, recorder.modules)
+        self.cache.recorded(key)
+        hooked = {i for kind, i in recorder.aot_inputs if kind == "capture"}
+        hooked -= {ins.target[1] for ins in recorder.code if isinstance(ins, (Accumulate, LoadGrad))
+                   and ins.target[0] == "capture"}
+        guards = Guards(self.fn, recorder.captures, recorder.modules, hooked)
         if not recorder.problems:
-            program = Program(self.name, recorder.code, recorder.captures, outputs,
-                              recorder.meta, guards)
+            escaping = [r.index for r in _output_refs(outputs)]
+            escaping += [g.index for g, _ in recorder.aot_grads]
+            recorder.code = dedupe(recorder.code, escaping)
+            if start is None:
+                program = Program(self.name, recorder.code, recorder.captures, outputs,
+                                  recorder.meta, guards)
+            else:
+                program = aot.split(self.name, recorder, outputs, start, guards)
             if confirming is not None:
                 if confirming.fingerprint == program.fingerprint:
                     confirming.confirmed = True
@@ -155,7 +202,7 @@ class Compiled:
                 recorder.problem(
                     "computes different operations or constants in two calls with the same "
                     "signature: Python state or raw arrays (.data) decide them, which the "
-                    "recorder does not see")
+                    "recorder does not see (" + difference(confirming, program) + ")")
         if recorder.problems:
             if self.strict:
                 raise CompileError(f"ag.compile({self.name}): " + "; ".join(recorder.problems))
@@ -168,14 +215,27 @@ class Compiled:
         self.program = program
         if self.stats["recordings"] == 16:
             warnings.warn(
-                f"ag.compile({self.name}) has recorded 16 times: its signature or guards keep "
-                "changing (a new shape, a changing Python number, a replaced tensor); pass "
-                "changing numbers as tensors", RuntimeWarning, stacklevel=3)
+                f"ag.compile({self.name}) has recorded 16 times: its signature keeps "
+                "changing (new shapes, dtypes or static arguments: Python numbers, strings); "
+                "pass changing numbers as tensors", RuntimeWarning, stacklevel=3)
         return result
 
     def _accelerate(self, program, tensors):
         """The GPU options, applied to a confirmed recording."""
-        if self.fuse and program.jitted is None:
-            fuse_program(program)
+        backward = program.backward.program if program.backward is not None else None
+        if self.jit and backward is not None:
+            backward.jitted = backward.backend_compiled()
+        if self.fuse:
+            for part in (program, backward):
+                if part is not None and part.jitted is None:
+                    fuse_program(part)
         if self.cuda_graph:
+            if backward is not None:
+                why = ("returns tensors whose backward runs outside it, which a CUDA graph of "
+                       "the whole step cannot hold")
+                if self.strict:
+                    raise CompileError(f"ag.compile({self.name}): {why}")
+                warnings.warn(f"ag.compile({self.name}): replaying without a CUDA graph, "
+                              f"because it {why}", RuntimeWarning, stacklevel=4)
+                return
             program.graphed = graphed_step(program, tensors, self.name, self.strict)

@@ -2,12 +2,15 @@
 
 A recording is faithful to the call it saw. Before a replay, the outside tensors are
 found again by the paths that led to them (`self.model._modules['0']._parameters
-['weight']`), so a batch or parameter replaced by a new tensor is read afresh; and each
+['weight']`, `params['W']` for parameters held as plain tensors in a dict), so a batch or
+parameter replaced by a new tensor is read afresh; and each
 must still have the shape, dtype, backend and requires_grad it had, and no gradient
-hook. The `training` flag and the plain-number settings of every module called, the
+hook (but for the inputs of a backward recorded ahead of time, whose hooks the engine
+runs). The `training` flag and the plain-number settings of every module called, the
 plain-number attributes of `self`, and the plain numbers the function reads from its
 globals and closure, must be unchanged. When any of this fails the
-function is recorded again.
+function is recorded again; `explain()` says what failed, for the warning of a function
+that never settles.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ __all__ = ["Guards", "PathIndex"]
 _MAX_VISITS = 20_000
 _MAX_DEPTH = 16  # steps (a closure cell is three: __closure__, index, cell_contents)
 _SCALARS = (int, float, bool, str, type(None))
+_CONTAINERS = (dict, list, tuple)
 _LIBRARIES = ("anygrad", "numpy", "torch", "jax", "jaxlib", "cupy", "array_api_strict",
               "array_api_compat", "builtins", "functools")
 
@@ -79,6 +83,10 @@ def _children(obj):
                 break
             if isinstance(key, (str, int)):
                 yield (("item", key),), value
+        return
+    fn = _compiled_fn(obj)
+    if fn is not None:  # a compiled helper: what its function reads
+        yield (("attr", "fn"),), fn
         return
     if isinstance(obj, types.FunctionType):  # a helper the function calls: what it reads
         code = obj.__code__
@@ -140,16 +148,29 @@ class PathIndex:
         return paths
 
 
+def _compiled_fn(obj):
+    """The function an `ag.compile` object compiles, or None for anything else."""
+    if type(obj).__name__ == "Compiled" and type(obj).__module__ == "anygrad.compile":
+        return obj.fn
+    return None
+
+
 def _is_library(obj):
     """Objects whose insides are not the user's state: modules, classes, backends, arrays,
-    and the functions of libraries (anygrad's own included)."""
+    the functions of libraries (anygrad's own included) and the code ag.compile generates.
+    Python's own containers (dicts, lists, tuples) are the user's: parameters held in a
+    dict, the functional style, are found through them."""
     if isinstance(obj, (types.ModuleType, type, types.BuiltinFunctionType, types.MethodType)):
         return True
     if isinstance(obj, types.FunctionType):
-        module = obj.__module__ or ""
-        return module.split(".")[0] in _LIBRARIES
+        module = obj.__module__
+        return (module is None or module.split(".")[0] in _LIBRARIES
+                or obj.__code__.co_filename.startswith("<ag.compile"))
+    if isinstance(obj, _CONTAINERS) or _compiled_fn(obj) is not None:
+        return False
     module = type(obj).__module__ or ""
-    return module.split(".")[0] in _LIBRARIES[1:] or module.startswith("anygrad.backends")
+    return (module.split(".")[0] in _LIBRARIES[1:] or module.startswith("anygrad.backends")
+            or module.startswith("anygrad.compile"))
 
 
 class Guards:
@@ -157,8 +178,11 @@ class Guards:
     returns the outside tensors for a replay, or None when the recording no longer
     applies."""
 
-    def __init__(self, fn, captures, modules):
+    def __init__(self, fn, captures, modules, hooked=()):
         self.captures = captures
+        # Outside tensors whose gradient hooks the engine runs itself (inputs of a
+        # backward recorded ahead of time): a hook on them changes nothing recorded.
+        self.hooked = frozenset(hooked)
         self.modules = [(m, flag) for m, flag in modules.values()]
         roots = _roots(fn)
         self.scalars = [(root, value) for root, value in roots
@@ -216,13 +240,58 @@ class Guards:
             lines.append(
                 f"    if (not isinstance(c{k}, Tensor) or c{k}.backend is not b{k} or "
                 f"c{k}.data.dtype != d{k} or c{k}.data.shape != s{k} or "
-                f"c{k}.requires_grad is not {c.requires_grad!r} or getattr(c{k}, '_hooks', None)):")
+                f"c{k}.requires_grad is not {c.requires_grad!r}"
+                + ("):" if k in self.hooked else f" or getattr(c{k}, '_hooks', None)):"))
             lines.append("        return None")
         lines.append("    return [" + "".join(f"c{k}, " for k in range(len(self.captures))) + "]")
         source = "\n".join(lines) + "\n"
         self.source = source
         exec(compile(source, "<ag.compile guards>", "exec"), env)
         return env["prepare"]
+
+
+    def explain(self):
+        """What no longer holds, in words (None if everything does): said when a
+        function keeps being recorded again."""
+        for module, flag in self.modules:
+            if module.training is not flag:
+                return (f"{type(module).__name__} switched to "
+                        f"{'training' if module.training else 'eval'} mode")
+        for (kind, name, where), value in self.scalars:
+            now = _read_root(kind, name, where)
+            if type(now) is not type(value) or now != value:
+                place = "global" if kind == "global" else "closure variable"
+                return f"the {place} {name!r} changed from {value!r} to {now!r}"
+        for owner, name, value in self.attributes:
+            now = owner.__dict__.get(name)
+            if type(now) is not type(value) or now != value:
+                return (f"{type(owner).__name__}.{name} changed from {value!r} to {now!r}")
+        for k, c in enumerate(self.captures):
+            where = c.describe()
+            try:
+                t = c.find()
+            except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+                return f"outside tensor {where} can no longer be found"
+            if not isinstance(t, Tensor):
+                return f"outside tensor {where} was replaced by a {type(t).__name__}"
+            for what, then, now in (
+                    ("backend", c.backend.name, t.backend.name),
+                    ("dtype", str(c.dtype), str(t.data.dtype)),
+                    ("shape", tuple(c.shape), tuple(t.data.shape)),
+                    ("requires_grad", c.requires_grad, t.requires_grad)):
+                if then != now:
+                    return f"outside tensor {where}: its {what} changed from {then} to {now}"
+            if k not in self.hooked and getattr(t, "_hooks", None):
+                return f"outside tensor {where} has a gradient hook"
+        return None
+
+
+def _read_root(kind, name, where):
+    if kind == "cell":
+        return where.cell_contents
+    if kind == "global":
+        return where.get(name)
+    return where
 
 
 def _root_code(root, name, env):

@@ -50,6 +50,8 @@ class Dynamic:
 class Instruction:
     out = None  # the slot written, if any
     pure = False  # may be dropped when its slot is never read
+    array_only = False  # reads and writes slots only: a backend's compiler may take it
+    where = None  # the line of the function that made it, "file:line", where known
 
     def reads(self):
         return ()
@@ -57,6 +59,7 @@ class Instruction:
 
 class LoadArg(Instruction):
     pure = True
+    array_only = True
 
     def __init__(self, position, out):
         self.position, self.out = position, out
@@ -70,6 +73,7 @@ class LoadArg(Instruction):
 
 class LoadCapture(Instruction):
     pure = True
+    array_only = True
 
     def __init__(self, capture, out):
         self.capture, self.out = capture, out
@@ -79,6 +83,39 @@ class LoadCapture(Instruction):
 
     def emit(self, name):
         return f"s{self.out.index} = caps[{self.capture}].data"
+
+
+class _LoadPositional(Instruction):
+    """An array handed to a program by position: `source[position]`."""
+
+    pure = True
+    array_only = True
+    source = ""
+
+    def __init__(self, position, out):
+        self.position, self.out = position, out
+
+    def emit(self, name):
+        return f"s{self.out.index} = {self.source}[{self.position}]"
+
+
+class LoadSaved(_LoadPositional):
+    """A value the forward computed and kept for the backward (a program of a
+    backward recorded ahead of time reads it: see aot.py)."""
+
+    source = "args"
+
+    def show(self):
+        return f"{self.out!r} = saved by the forward"
+
+
+class LoadCotangent(_LoadPositional):
+    """The gradient arriving at output `position` of a compiled forward."""
+
+    source = "caps"
+
+    def show(self):
+        return f"{self.out!r} = gradient of output {self.position}"
 
 
 class LoadGrad(Instruction):
@@ -100,6 +137,7 @@ class Apply(Instruction):
     """out = op.forward(backend.ops, *operands, **params), as `engine.apply` runs it."""
 
     pure = True
+    array_only = True
 
     def __init__(self, op, backend, operands, params, out):
         self.op, self.backend, self.operands, self.params, self.out = op, backend, operands, params, out
@@ -158,6 +196,8 @@ class Call(Instruction):
 class Check(Instruction):
     """A check on values (labels in range, indices in bounds; see checks.py), run on
     each replay's own arrays."""
+
+    array_only = True
 
     def __init__(self, backend, label, predicate, operands, error):
         self.backend, self.label, self.predicate = backend, label, predicate
@@ -265,14 +305,15 @@ class Program:
         self._run = self._build()
         self.jitted = None  # the backend's compiled form, where ag.compile(jit=True) made one
         self.graphed = None  # its CUDA-graph replay, where ag.compile(cuda_graph=True) made one
+        self.backward = None  # the backward recorded ahead of time of a forward (aot.py)
 
     @property
     def pure(self):
         """Whether the program is a function of its input arrays alone: no effects, random
         draws, gradient or buffer writes. Only such a program can be handed to a
         backend's own compiler."""
-        return all(isinstance(ins, (LoadArg, LoadCapture, Apply, Check))
-                   or isinstance(ins, Call) and ins.label == "index" for ins in self.code)
+        return all(ins.array_only or isinstance(ins, Call) and ins.label == "index"
+                   for ins in self.code)
 
     @functools.cached_property
     def checks(self):
@@ -390,7 +431,27 @@ class Program:
                 self.raise_checks(checks, defer=True)
         else:
             arrays = self._run(args, caps)
+        if self.backward is not None:
+            return self.backward.attach(arrays, args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
+
+    def run_arrays(self, args, caps):
+        """The replay of a program of arrays (a backward: see aot.py): its raw results."""
+        self.replays += 1
+        if self.jitted is not None:
+            try:
+                arrays, checks = self.jitted(list(args), list(caps))
+            except Exception as error:  # noqa: BLE001  (as in `run`: the compiler failed)
+                if self.replays > 1:
+                    raise
+                warnings.warn(f"ag.compile({self.title}): the backend's compiler failed "
+                              f"({type(error).__name__}: {error}); replaying without it",
+                              RuntimeWarning, stacklevel=3)
+                self.jitted = None
+                return self._run(args, caps)
+            self.raise_checks(checks, defer=True)
+            return arrays
+        return self._run(args, caps)
 
 
 class Capture:
@@ -398,10 +459,11 @@ class Capture:
     closure, globals or `self` (read afresh each call), or, when no path reaches it, the
     object itself (a constant made during the recording)."""
 
-    __slots__ = ("tensor", "path", "root", "shape", "dtype", "backend", "requires_grad")
+    __slots__ = ("tensor", "path", "root", "shape", "dtype", "backend", "requires_grad", "where")
 
     def __init__(self, tensor):
         self.tensor = tensor
+        self.where = None  # the line of the function that first read it, where known
         self.path = None
         self.root = None
         self.shape = tuple(tensor.data.shape)
@@ -524,17 +586,21 @@ def _grad_of(leaf):
     return leaf.grad.data
 
 
-def _rebuild(template, arrays, args, caps):
+def _rebuild(template, arrays, args, caps, attach=None):
+    """The returned structure of a replay from its arrays. `attach(k, array)` makes the
+    tensor of output k of a forward whose backward was recorded ahead of time."""
     kind = template[0]
     if kind == "slot":
         return _wrap(next(arrays), template[2])
+    if kind == "grad":
+        return attach(template[3], next(arrays))
     if kind == "arg":
         return args[template[1]]
     if kind == "capture":
         return caps[template[1]]
     if kind == "const":
         return template[1]
-    items = [_rebuild(t, arrays, args, caps) for t in template[1]]
+    items = [_rebuild(t, arrays, args, caps, attach) for t in template[1]]
     if kind == "list":
         return items
     if kind == "tuple":
@@ -545,18 +611,24 @@ def _rebuild(template, arrays, args, caps):
 
 def _output_refs(template, found=None):
     found = [] if found is None else found
-    if template[0] == "slot":
+    if template[0] in ("slot", "grad"):
         found.append(template[1])
     elif template[0] in ("list", "tuple", "dict"):
         for t in template[1]:
             _output_refs(t, found)
+    elif template[0] == "aot":  # the returned structure, then what the backward reads
+        _output_refs(template[1], found)
+        found.extend(template[2])
     return found
 
 
 def _show_outputs(template):
     kind = template[0]
-    if kind == "slot":
+    if kind in ("slot", "grad"):
         return repr(template[1])
+    if kind == "aot":
+        saved = ", ".join(map(repr, template[2]))
+        return f"{_show_outputs(template[1])}; saved for the backward: [{saved}]"
     if kind == "arg":
         return f"argument {template[1]}"
     if kind == "capture":
@@ -640,9 +712,53 @@ def fingerprint(code, captures, outputs):
     return (
         tuple(_fingerprint(ins) for ins in code),
         tuple(("path", c.root[:2], c.path) if c.path is not None
-              else ("constant", _value_print(c.tensor.data, c.backend)) for c in captures),
+              else ("constant", _Constant(c)) for c in captures),
         _value_print(outputs, None),
     )
+
+
+def difference(first, second):
+    """Where two recordings of one signature part, in words: the first instruction or
+    outside tensor that differs, and the line of the function that made it."""
+    a, b = first.fingerprint, second.fingerprint
+    if first.backward is not None and second.backward is not None:
+        a, b = a[0], b[0]  # the forwards first; then the backwards
+        if a == b:
+            return difference(first.backward.program, second.backward.program)
+    for i, (x, y) in enumerate(zip(a[0], b[0])):
+        if x != y:
+            old, new = first.code[i], second.code[i]
+            where = getattr(new, "where", None)
+            return (f"instruction {i} was `{old.show()}` and is now `{new.show()}`"
+                    + (f", at {where}" if where else ""))
+    if len(a[0]) != len(b[0]):
+        return f"{len(a[0])} instructions, then {len(b[0])}"
+    for k, (x, y) in enumerate(zip(a[1], b[1])):
+        if x != y:
+            where = second.captures[k].where
+            return (f"outside tensor {k} ({second.captures[k].describe()}) differs"
+                    + (f", first read at {where}" if where else ""))
+    if len(a[1]) != len(b[1]):
+        return f"{len(a[1])} outside tensors, then {len(b[1])}"
+    return "the returned values differ"
+
+
+class _Constant:
+    """An outside tensor no path reaches, in a fingerprint: two recordings agree on it
+    if it is the same tensor (read afresh at every replay, as a parameter is, whatever
+    its values did in between) or a tensor of equal values (a constant the call made)."""
+
+    __slots__ = ("tensor", "values")
+
+    def __init__(self, capture):
+        self.tensor = capture.tensor
+        self.values = _value_print(capture.tensor.data, capture.backend)
+
+    def __eq__(self, other):
+        return isinstance(other, _Constant) and (
+            self.tensor is other.tensor or self.values == other.values)
+
+    __hash__ = None
 
 
 def _fingerprint(ins):

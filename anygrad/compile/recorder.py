@@ -8,24 +8,28 @@ effects (see effects.py): recorded as calls. Random draws are recorded as draws 
 same backend stream, and BatchNorm's running statistics as buffer stores.
 
 Everything the recorder cannot replay faithfully is a *problem*: reading a tensor's value
-on the host (`.item()`, `bool()`, `float()`), hooks, assigning `.data`, a graph built
-outside the call, an output whose graph is still needed. A call with problems is not
-replayed: the caller falls back to eager execution with a warning, or raises in strict
-mode.
+on the host (`.item()`, `bool()`, `float()`), hooks, assigning `.data`, a backward into a
+graph built outside the call. A call with problems is not replayed: the caller falls
+back to eager execution with a warning, or raises in strict mode. Outputs whose graphs
+are still needed are differentiated once more at the end (`trace_backward`), for the
+backward a replay hands to the caller (aot.py).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import sys
 
 from ..backends import GatherSpec
 from ..engine import _wrap
+from ..engine import backward as engine_backward
 from ..modes import _recording
 from ..tensor import Tensor
 from .guards import PathIndex
 from .program import (
     Accumulate, Apply, Call, Capture, Check, ClearGrad, Dynamic, Effect, LoadArg, LoadCapture,
-    LoadGrad, Ref, Store,
+    LoadCotangent, LoadGrad, Ref, Store,
 )
 
 __all__ = ["CompileError", "Recorder"]
@@ -57,6 +61,12 @@ class Recorder:
         self.modules = {}  # id -> (module, training flag) of every module called
         self.problems = []
         self.effect_depth = 0
+        self.graph_outputs = []  # returned tensors whose graphs are still needed
+        self.graph_index = {}
+        self.aot_inputs = []  # ("arg", i) / ("capture", k) of what they are differentiated by
+        self.aot_grads = []  # (slot, backend) of the gradient of each
+        self.aot_outputs = []  # the backend of each graph output
+        self.aot_reaches = []  # for each input, the graph outputs whose graphs reach it
         # The .grad of every tensor the function can reach, as last seen: a change the
         # recording did not make itself is the function assigning .grad.
         self.grads = {id(t): (t, t.grad) for t in (*args, *self.paths.tensors())}
@@ -102,6 +112,7 @@ class Recorder:
             k = self.capture_index[id(t)] = len(self.captures)
             capture = Capture(t)
             capture.root, capture.path = self.paths.find(t)
+            capture.where = _user_line()
             self.captures.append(capture)
         self.capture_arrays[k] = (t.data, _digest(t))
         out = self.produce(t.data)
@@ -139,7 +150,9 @@ class Recorder:
         operands = [self.operand(a) for a in args]
         params = {k: self._param(v) for k, v in params.items()} if params else {}
         out = self.produce(result.data)
-        self.code.append(Apply(op, result.backend, operands, params, out))
+        ins = Apply(op, result.backend, operands, params, out)
+        ins.where = _user_line()
+        self.code.append(ins)
         if result.node is not None:
             self.nodes.add(id(result.node))
             self.keep.append(result.node)
@@ -411,16 +424,18 @@ class Recorder:
     def outputs(self, result):
         """The returned structure, with slots for the tensors the call computed."""
         if isinstance(result, Tensor):
-            if result.node is not None and result.node.inputs is not None:
-                self.problem("returns a tensor whose graph is still needed (backward was not "
-                             "called on it inside the function); call backward inside, or "
-                             "run the function under ag.no_grad()")
             position = self.arg_positions.get(id(result))
             if position is not None:
                 return ("arg", position)
             k = self.capture_index.get(id(result))
             if k is not None:
                 return ("capture", k)
+            if result.node is not None and result.node.inputs is not None:
+                # Its graph is still needed: the caller may call backward (see aot.py).
+                k = self.graph_index.setdefault(id(result), len(self.graph_outputs))
+                if k == len(self.graph_outputs):
+                    self.graph_outputs.append(result)
+                return ("grad", self.operand(result), result.backend, k)
             return ("slot", self.operand(result), result.backend)
         if isinstance(result, (list, tuple)):
             kind = "list" if isinstance(result, list) else "tuple"
@@ -430,9 +445,103 @@ class Recorder:
             return ("dict", [self.outputs(v) for v in result.values()], list(result))
         return ("const", result)
 
+    def trace_backward(self):
+        """Differentiate the returned tensors whose graphs are still needed once more, the
+        gradients arriving at them as slots, with respect to the tensors that require
+        grad where their graphs begin: the backward a replay runs when the caller calls
+        backward (see aot.py). Returns where in the code that backward begins, or None
+        when it cannot be recorded (a problem says why)."""
+        outs = self.graph_outputs
+        inputs, reaches = self._graph_inputs(outs)
+        for t in (*outs, *inputs):
+            if "complex" in str(t.data.dtype):
+                self.problem(f"returns a graph through a complex tensor ({t.data.dtype}, shape "
+                             f"{t.shape}), whose backward is not recorded ahead of time")
+        if self.problems:
+            return None
+        self.aot_inputs = [self.target_of(t) for t in inputs]
+        start = len(self.code)
+        seeds = []
+        for k, o in enumerate(outs):
+            # The gradient arriving at output k: a slot, read at replay (values unused here).
+            array = o.backend.xp.ones_like(o.data)
+            self.code.append(LoadCotangent(k, self.produce(array)))
+            seeds.append(_wrap(array, o.backend))
+        # The inputs stand as leaves for the trace: no graph before them is walked, and
+        # their hooks are the engine's to run at replay, not the trace's.
+        cut = [(t, t.node, getattr(t, "_hooks", None)) for t in inputs]
+        try:
+            for t, _, hooks in cut:
+                t.node = None
+                if hooks:
+                    t._hooks = None
+            results = engine_backward(outs, seeds, retain_graph=True, create_graph=True,
+                                      inputs=inputs)
+        finally:
+            for t, node, hooks in cut:
+                t.node = node
+                if hooks:
+                    t._hooks = hooks
+        kept = [(target, g, r) for target, g, r in zip(self.aot_inputs, results, reaches)
+                if g is not None]
+        self.aot_inputs = [target for target, _, _ in kept]
+        self.aot_grads = [(self.operand(g), g.backend) for _, g, _ in kept]
+        self.aot_reaches = [r for _, _, r in kept]
+        self.aot_outputs = [o.backend for o in outs]
+        for ins in self.code[start:]:
+            if not isinstance(ins, (LoadCotangent, LoadArg, LoadCapture, Apply, Call, Check)):
+                self.problem(f"has a backward that does more than compute gradients "
+                             f"({ins.show()})")
+        return None if self.problems else start
+
+    def _graph_inputs(self, outs):
+        """The tensors requiring grad where the graphs of `outs` built by the call begin:
+        arguments and outside tensors (parameters, or results of an outside graph); and
+        for each, the outputs whose graphs reach it."""
+        inputs = {}
+        reaches = {}
+        for k, out in enumerate(outs):
+            stack = [out.node]
+            seen = set()
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                if node.hooks or node.retained is not None:
+                    self.problem("returns a graph in which a tensor it computed has a gradient "
+                                 "hook or retain_grad(), which a replay would not make")
+                for t in node.inputs or ():
+                    if not isinstance(t, Tensor) or not t.requires_grad:
+                        continue
+                    if t.node is not None and id(t.node) in self.nodes and \
+                            self.target_of(t) is None:
+                        stack.append(t.node)
+                        continue
+                    if id(t) not in inputs and self.target_of(t) is None:
+                        self.problem(f"returns a graph that begins at a tensor of shape "
+                                     f"{t.shape} it neither received nor can find outside "
+                                     "(made inside the call)")
+                    inputs[id(t)] = t
+                    reaches.setdefault(id(t), set()).add(k)
+        return list(inputs.values()), [frozenset(reaches[key]) for key in inputs]
+
     def finish(self):
         self._check_writes()
         self._check_grads()
+
+
+_LIBRARY_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_line():
+    """'file:line' of the innermost caller outside anygrad (the user's code)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def _is_bool(array):

@@ -26,7 +26,7 @@ from .attention import MultiheadAttention
 from .conv_modules import ConvTranspose1d, ConvTranspose2d
 from .normalization import GroupNorm, RMSNorm
 from .transformer import (
-    TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 )
 from .upsampling import Upsample
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -40,7 +40,7 @@ __all__ = [
     "LayerNorm", "MSELoss", "ModuleDict", "ModuleList", "NLLLoss", "SiLU", "SmoothL1Loss",
     "Softplus", "utils",
     "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "MultiheadAttention", "RMSNorm",
-    "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer", "Upsample",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

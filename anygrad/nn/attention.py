@@ -22,6 +22,7 @@ import math
 
 import anygrad as ag
 
+from ..dtypes import parameter_dtype
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -149,7 +150,7 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
-                 kdim=None, vdim=None, dtype="float32", backend=None, device=None):
+                 kdim=None, vdim=None, dtype=None, backend=None, device=None):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be a positive "
@@ -162,7 +163,7 @@ class MultiheadAttention(Module):
         self.kdim = embed_dim if kdim is None else kdim
         self.vdim = embed_dim if vdim is None else vdim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        where = {"dtype": dtype, "backend": backend, "device": device}
+        where = {"dtype": parameter_dtype(dtype), "backend": backend, "device": device}
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(ag.zeros((3 * embed_dim, embed_dim), **where))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):

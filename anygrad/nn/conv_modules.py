@@ -11,6 +11,7 @@ import math
 
 import anygrad as ag
 
+from ..dtypes import parameter_dtype
 from . import convolution as C
 from . import init
 from .module import Module, Parameter
@@ -32,7 +33,7 @@ class _ConvNd(Module):
     _function = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, dtype="float32", backend=None, device=None):
+                 groups=1, bias=True, dtype=None, backend=None, device=None):
         super().__init__()
         name = type(self).__name__
         if in_channels % groups or out_channels % groups:
@@ -49,6 +50,7 @@ class _ConvNd(Module):
         self.dilation = C.ints(dilation, self._nd, "dilation", name)
         self.groups = groups
         shape = self._weight_shape(in_channels, out_channels, groups) + self.kernel_size
+        dtype = parameter_dtype(dtype)
         self.weight = Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
         if bias:
             self.bias = Parameter(ag.zeros((out_channels,), dtype=dtype, backend=backend,
@@ -101,7 +103,7 @@ class _ConvTransposeNd(_ConvNd):
     fan-in is out/groups * kernel, from the weight's second axis, as for _ConvNd)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, dtype="float32",
+                 output_padding=0, groups=1, bias=True, dilation=1, dtype=None,
                  backend=None, device=None):
         if isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: padding must be numbers, got {padding!r}")
@@ -214,14 +216,14 @@ class _BatchNorm(Module):
     _ranks = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype="float32", backend=None, device=None):
+                 track_running_stats=True, dtype=None, backend=None, device=None):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        where = {"dtype": dtype, "backend": backend, "device": device}
+        where = {"dtype": parameter_dtype(dtype), "backend": backend, "device": device}
         if affine:
             self.weight = Parameter(ag.ones((num_features,), **where))
             self.bias = Parameter(ag.zeros((num_features,), **where))

@@ -1,18 +1,19 @@
 """Convolution and pooling over NCL / NCHW tensors, in PyTorch's layouts and argument names.
 
-Everything here stands on the `unfold` op (`anygrad.ops.windows`): it copies every
-window of the padded input into a column, so a convolution becomes one matrix product
-and a pooling one reduction over the window axis. Its derivative is `fold`, and fold's
-is unfold, so gradients of gradients of every function below come for free.
+Convolutions and their transposes are the three GEMM products of
+`anygrad.ops.conv_gemm` (one large matrix product per pass over the whole batch), max
+pooling the running maximum of `anygrad.ops.max_pool`, and average pooling a mean over
+the `unfold` op's windows (`anygrad.ops.windows`). Each op's derivative is another of
+them, so gradients of gradients of every function below come for free.
 """
 from __future__ import annotations
 
-import math
 
 from .. import ops
 from ..coercion import tensors
-from ..creation import arange
-from ..ops.windows import columns, fold, geometry, ints, unfold  # noqa: F401  (fold, unfold re-exported)
+from ..ops import conv_gemm
+from ..ops.max_pool import max_pool as _max_pool_op
+from ..ops.windows import _Shape, columns, fold, geometry, ints, unfold  # noqa: F401  (fold, unfold re-exported)
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold",
@@ -57,11 +58,7 @@ def _conv(fn, nd, x, weight, bias, stride, padding, dilation, groups):
             f"got {bias.shape}"
         )
     geo = geometry(fn, x, tuple(weight.shape[2:]), stride, padding, dilation)
-    # (N, groups, C/groups * windows, positions) @ (groups, out/groups, C/groups * windows)
-    cols = ops.reshape(columns(x, geo),
-                       (n, groups, group_channels * geo.windows, geo.positions))
-    w = ops.reshape(weight, (groups, out_channels // groups, group_channels * geo.windows))
-    out = ops.reshape(ops.matmul(w, cols), (n, out_channels) + geo.out)
+    out = conv_gemm.conv(x, weight, geo=geo, groups=groups, backend=x.backend)
     if bias is not None:
         out = out + ops.reshape(bias, (out_channels,) + (1,) * nd)
     return out
@@ -81,8 +78,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv_transpose(fn, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
     """The transpose (adjoint) of `_conv` in x: each input position scatters its weighted
-    kernel into the output, i.e. a matrix product into columns and `fold` summing them,
-    exactly the path of conv's gradient with respect to its input."""
+    kernel into the output, exactly conv's gradient with respect to its input."""
     x, weight, bias = tensors(fn, x, weight, bias)
     _check_rank(fn, x, nd)
     if weight.ndim != nd + 2:
@@ -109,13 +105,14 @@ def _conv_transpose(fn, nd, x, weight, bias, stride, padding, output_padding, gr
         raise ValueError(f"{fn}: input shape {x.shape}, kernel {kernel}, stride {strides} and "
                          f"padding {pads} give an empty output {size}")
     out_channels = weight.shape[1] * groups
-    windows = math.prod(kernel)
-    w = ops.reshape(weight, (groups, channels // groups, weight.shape[1] * windows))
-    positions = math.prod(x.shape[2:])
-    cols = ops.matmul(ops.matrix_transpose(w),
-                      ops.reshape(x, (n, groups, channels // groups, positions)))
-    out = fold(ops.reshape(cols, (n, out_channels * windows, positions)), size, kernel,
-               dilation=dilations, padding=pads, stride=strides)
+    # The convolution whose input gradient this is, from `size` to x's spatial shape.
+    # An output_padding of the stride or more (allowed below the dilation) gives that
+    # convolution more positions than x has: the extra ones take zeros.
+    geo = geometry(fn, _Shape((n, out_channels) + size), kernel, strides, pads, dilations)
+    extra_positions = tuple(o - i for o, i in zip(geo.out, x.shape[2:]))
+    if any(extra_positions):
+        x = ops.pad(x, ((0, 0), (0, 0)) + tuple((0, e) for e in extra_positions))
+    out = conv_gemm.input_grad(x, weight, geo=geo, groups=groups, backend=x.backend)
     if bias is not None:
         if tuple(bias.shape) != (out_channels,):
             raise ValueError(f"{fn}: bias must have shape ({out_channels},) for weight of "
@@ -141,8 +138,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 
 # ---------------------------------------------------------------- pooling
-def _pool_windows(fn, nd, x, kernel_size, stride, padding, dilation, fill):
-    """x's windows as (N, C, windows, positions), and where they lie."""
+def _pool_geometry(fn, nd, x, kernel_size, stride, padding, dilation):
+    """Where the pooling windows of x lie, the arguments checked."""
     _check_rank(fn, x, nd)
     kernel = ints(kernel_size, nd, "kernel_size", fn)
     stride = kernel if stride is None else stride
@@ -152,22 +149,23 @@ def _pool_windows(fn, nd, x, kernel_size, stride, padding, dilation, fill):
             f"{fn}: padding {pads} must be at most half the kernel size {kernel} (input shape "
             f"{x.shape})"
         )
-    geo = geometry(fn, x, kernel, stride, pads, dilation)
+    return geometry(fn, x, kernel, stride, pads, dilation)
+
+
+def _pool_windows(fn, nd, x, kernel_size, stride, padding, dilation, fill):
+    """x's windows as (N, C, windows, positions), and where they lie."""
+    geo = _pool_geometry(fn, nd, x, kernel_size, stride, padding, dilation)
     n, c = x.shape[:2]
     cols = ops.reshape(columns(x, geo, fill), (n, c, geo.windows, geo.positions))
     return cols, geo
 
 
 def _max_pool(fn, nd, x, kernel_size, stride, padding, dilation):
-    # Padding is -inf so it never wins. The gradient goes to the first maximum of each
-    # window only (as in PyTorch), so `where` picks it out rather than `max`, which
-    # would share the gradient among ties.
+    # Padding is -inf so it never wins; the gradient goes to the first maximum of each
+    # window only, as in PyTorch (`anygrad.ops.max_pool`).
     (x,) = tensors(fn, x)
-    cols, geo = _pool_windows(fn, nd, x, kernel_size, stride, padding, dilation, -math.inf)
-    first = ops.argmax(cols, axis=2, keepdims=True)
-    offsets = arange(geo.windows, backend=x.backend, device=x.device)
-    picked = ops.where(ops.reshape(offsets, (geo.windows, 1)) == first, cols, 0.0)
-    return ops.reshape(ops.sum(picked, axis=2), tuple(x.shape[:2]) + geo.out)
+    geo = _pool_geometry(fn, nd, x, kernel_size, stride, padding, dilation)
+    return _max_pool_op(x, geo=geo, backend=x.backend)
 
 
 def _avg_pool(fn, nd, x, kernel_size, stride, padding):

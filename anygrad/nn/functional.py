@@ -51,7 +51,9 @@ _GELU_CUBIC = 2.0 * _SQRT_2_OVER_PI * 0.044715
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    input, weight, bias = tensors("linear", input, weight, bias)
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)
+            and (bias is None or isinstance(bias, Tensor))):
+        input, weight, bias = tensors("linear", input, weight, bias)
     if input.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1:]} "
                          f"features but weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -107,6 +109,8 @@ def softmax(x, dim=UNSET, *, axis=UNSET):
 
 
 def log_softmax(x, dim=UNSET, *, axis=UNSET):
+    if axis is UNSET and type(dim) is int:  # the common spelling, without the general parse
+        return ag.log_softmax(x, axis=dim)
     return ag.log_softmax(x, axis=axis_args("log_softmax", axis, dim, default_axis=-1)[0])
 
 

@@ -11,6 +11,7 @@ import anygrad as ag
 
 from . import functional as F
 from . import init
+from ..dtypes import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = [
@@ -26,11 +27,12 @@ class Linear(Module):
     (kaiming_uniform_ with a = sqrt(5)), drawn from the backend's seeded stream.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype="float32", backend=None,
+    def __init__(self, in_features, out_features, bias=True, dtype=None, backend=None,
                  device=None):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
+        dtype = parameter_dtype(dtype)
         self.weight = Parameter(ag.zeros((out_features, in_features), dtype=dtype,
                                          backend=backend, device=device))
         if bias:

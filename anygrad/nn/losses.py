@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import anygrad as ag
 
+from ..backends import GatherSpec
 from ..checks import check_values
+from ..dtypes import as_dtype
+from ..engine import Op, _batching
 from ..tensor import Tensor
 from ..ops.shape import take_along_axis_in_range
 from ..ops.special import softplus
@@ -36,7 +39,10 @@ def _describe(t):
 
 
 def _is(t, kind):
-    return t.backend.xp.isdtype(t.data.dtype, kind)
+    """Whether t's dtype is of `kind` ("real floating" or "integral"), read from
+    anygrad's dtype table (the library's isdtype costs a small step as much as an op)."""
+    dtype = as_dtype(t.data.dtype)
+    return dtype.is_integral if kind == "integral" else dtype.kind == kind
 
 
 def _check_reduction(fn, reduction):
@@ -111,6 +117,57 @@ def _pick(log_probs, target, axis):
     return ag.squeeze(take_along_axis_in_range(log_probs, index, axis), axis=axis)
 
 
+# ----------------------------------------------------------------- the fused pick
+# A class-index loss without class weights, as one op: pick each sample's
+# log-probability, zero the ignored ones, reduce. Composed from ops it is a dozen small
+# ops (the label arithmetic alone is five), which is most of a one-row step's time. The
+# arithmetic is the composition's own, in the same order, so values and gradients are
+# bitwise those of the composed form (still used under ag.vmap, which maps ops one by
+# one, and with class weights).
+def _nll_parts(xp, x, target, axis, ignore_index):
+    """(safe index along `axis`, each sample's weight: 1, or 0 where ignored)."""
+    kept = target != ignore_index
+    safe = xp.where((target >= 0) & (target < x.shape[axis]) & kept, target, target * 0)
+    # The class axis put back as a length-1 axis: a reshape is the cheapest spelling.
+    shape = tuple(target.shape)
+    return xp.reshape(safe, shape[:axis] + (1,) + shape[axis:]), xp.astype(kept, x.dtype)
+
+
+def _nll_forward(xp, x, target, axis, ignore_index, reduction, backend):
+    index, weights = _nll_parts(xp, x, target, axis, ignore_index)
+    spec = GatherSpec("take_along_axis", backend.index(index), axis)
+    losses = -xp.squeeze(spec.apply(xp, x), axis=axis) * weights
+    if reduction == "mean":
+        return xp.sum(losses) / xp.sum(weights)
+    return xp.sum(losses) if reduction == "sum" else losses
+
+
+def _nll_vjp(ns, g, ans, x, target, axis, ignore_index, reduction, backend):
+    index, weights = _nll_parts(ns, x, target, axis, ignore_index)
+    if reduction == "mean":
+        g = g / ns.sum(weights)
+    g = -(g * weights)
+    if isinstance(index, Tensor):  # recording the gradient: the index is a constant
+        index = index.data
+    spec = GatherSpec("take_along_axis", backend.index(index), axis)
+    return ns.gather_grad(ns.reshape(g, tuple(index.shape)), spec, tuple(x.shape))
+
+
+# complex=True only skips the engine's complex check: nll_loss admits real inputs alone.
+_nll = Op("nll_loss", _nll_forward, _nll_vjp, complex=True)
+
+
+def _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis):
+    """-log_probs at each sample's label, weighted and reduced as PyTorch's nll_loss."""
+    if weight is None and not _batching:
+        return _nll(log_probs, target, axis=axis, ignore_index=ignore_index,
+                    reduction=reduction, backend=log_probs.backend)
+    weights = _sample_weights(fn, weight, log_probs, target, ignore_index)
+    losses = -_pick(log_probs, _safe_labels(target, ignore_index, log_probs.shape[axis]),
+                    axis) * weights
+    return _reduce_weighted(losses, weights, reduction)
+
+
 def _check_labels(fn, target, classes, ignore_index):
     """A label outside [0, classes) other than ignore_index raises IndexError."""
 
@@ -181,9 +238,7 @@ def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean")
     _check_class_indices(fn, input, target)
     axis = _class_axis(input)
     _check_labels(fn, target, input.shape[axis], ignore_index)
-    weights = _sample_weights(fn, weight, input, target, ignore_index)
-    losses = -_pick(input, _safe_labels(target, ignore_index, input.shape[axis]), axis) * weights
-    return _reduce_weighted(losses, weights, reduction)
+    return _picked_loss(fn, input, target, weight, ignore_index, reduction, axis)
 
 
 def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="mean",
@@ -221,15 +276,16 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="m
         return _reduce(-ag.sum(log_probs * target, axis=axis), reduction)
     _check_class_indices(fn, input, target)
     _check_labels(fn, target, classes, ignore_index)
+    if not label_smoothing:
+        return _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis)
     weights = _sample_weights(fn, weight, input, target, ignore_index)
     losses = -_pick(log_probs, _safe_labels(target, ignore_index, classes), axis) * weights
-    if label_smoothing:
-        # PyTorch's smoothing term: the class-weighted mean of -log q over all classes.
-        if weight is not None:
-            log_probs = log_probs * _class_weight_row(fn, weight, input, axis)
-        kept = ag.astype(target != ignore_index, input.dtype)
-        uniform = -ag.sum(log_probs, axis=axis) / classes * kept
-        losses = losses * (1.0 - label_smoothing) + uniform * label_smoothing
+    # PyTorch's smoothing term: the class-weighted mean of -log q over all classes.
+    if weight is not None:
+        log_probs = log_probs * _class_weight_row(fn, weight, input, axis)
+    kept = ag.astype(target != ignore_index, input.dtype)
+    uniform = -ag.sum(log_probs, axis=axis) / classes * kept
+    losses = losses * (1.0 - label_smoothing) + uniform * label_smoothing
     return _reduce_weighted(losses, weights, reduction)
 
 

@@ -5,6 +5,7 @@ import anygrad as ag
 
 from ..array_api import finfo
 from . import init
+from ..dtypes import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = ["Embedding", "LayerNorm", "embedding", "layer_norm"]
@@ -56,13 +57,14 @@ class LayerNorm(Module):
     """LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True), PyTorch's."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype="float32", backend=None, device=None):
+                 dtype=None, backend=None, device=None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
+            dtype = parameter_dtype(dtype)
             self.weight = Parameter(ag.ones(shape, dtype=dtype, backend=backend, device=device))
             if bias:
                 self.bias = Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
@@ -85,7 +87,7 @@ class Embedding(Module):
     from N(0, 1) as PyTorch does. The row `padding_idx`, if given, starts at zero and
     gets no gradient."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype="float32",
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None,
                  backend=None, device=None):
         super().__init__()
         self.num_embeddings = num_embeddings
@@ -93,6 +95,7 @@ class Embedding(Module):
         if padding_idx is not None:
             padding_idx = _padding_row(padding_idx, num_embeddings)
         self.padding_idx = padding_idx
+        dtype = parameter_dtype(dtype)
         self.weight = Parameter(ag.zeros((num_embeddings, embedding_dim), dtype=dtype,
                                          backend=backend, device=device))
         init.normal_(self.weight)
@@ -152,7 +155,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 class RMSNorm(Module):
     """RMSNorm(normalized_shape, eps=None, elementwise_affine=True), PyTorch's."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype="float32",
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None,
                  backend=None, device=None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) \
@@ -161,6 +164,7 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
+            dtype = parameter_dtype(dtype)
             self.weight = Parameter(ag.ones(shape, dtype=dtype, backend=backend, device=device))
         else:
             self.register_parameter("weight", None)
@@ -176,7 +180,7 @@ class RMSNorm(Module):
 class GroupNorm(Module):
     """GroupNorm(num_groups, num_channels, eps=1e-5, affine=True), PyTorch's."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype="float32",
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None,
                  backend=None, device=None):
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
@@ -187,7 +191,7 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         if affine:
-            where = {"dtype": dtype, "backend": backend, "device": device}
+            where = {"dtype": parameter_dtype(dtype), "backend": backend, "device": device}
             self.weight = Parameter(ag.ones((num_channels,), **where))
             self.bias = Parameter(ag.zeros((num_channels,), **where))
         else:

@@ -14,6 +14,7 @@ import anygrad as ag
 
 from . import functional as F
 from . import init
+from ..dtypes import parameter_dtype
 from ..engine import Op
 from .module import Module, Parameter
 
@@ -172,7 +173,7 @@ class RNNBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 dtype="float32", backend=None, device=None):
+                 dtype=None, backend=None, device=None):
         super().__init__()
         name = type(self).__name__
         if not 0.0 <= dropout <= 1.0:
@@ -197,6 +198,8 @@ class RNNBase(Module):
         directions = 2 if bidirectional else 1
         out_size = proj_size or hidden_size
         gate_size = _GATES[mode] * hidden_size
+
+        dtype = parameter_dtype(dtype)
 
         def new(*shape):
             return Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
@@ -368,7 +371,7 @@ class RNN(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, dtype="float32",
+                 batch_first=False, dropout=0.0, bidirectional=False, dtype=None,
                  backend=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -385,7 +388,7 @@ class LSTM(RNNBase):
     (PyTorch's LSTM with projections)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, dtype="float32", backend=None,
+                 dropout=0.0, bidirectional=False, proj_size=0, dtype=None, backend=None,
                  device=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, dtype=dtype, backend=backend,
@@ -397,7 +400,7 @@ class GRU(RNNBase):
     returns (output, h_n)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype="float32", backend=None, device=None):
+                 dropout=0.0, bidirectional=False, dtype=None, backend=None, device=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype, backend=backend, device=device)
 
@@ -409,6 +412,8 @@ class RNNCellBase(Module):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
+
+        dtype = parameter_dtype(dtype)
 
         def new(*shape):
             return Parameter(ag.zeros(shape, dtype=dtype, backend=backend, device=device))
@@ -470,7 +475,7 @@ class RNNCell(RNNCellBase):
     """One Elman step: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype="float32", backend=None, device=None):
+                 dtype=None, backend=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', "
                              f"got {nonlinearity!r}")
@@ -487,7 +492,7 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step; forward(input, (h, c)) returns (h', c')."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", backend=None,
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None, backend=None,
                  device=None):
         super().__init__(input_size, hidden_size, bias, 4, dtype, backend, device)
 
@@ -500,7 +505,7 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step: h' = (1 - z) n + z h."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", backend=None,
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None, backend=None,
                  device=None):
         super().__init__(input_size, hidden_size, bias, 3, dtype, backend, device)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from numbers import Integral
 
 from .registry import public
-from .shape import broadcast_to, concat, flip, permute_dims, reshape, take
+from .shape import broadcast_to, concat, flip, getitem, permute_dims, reshape, take
 
 
 def _axis(where, axis, ndim):
@@ -92,8 +92,10 @@ def roll(x, shift, axis=None):
         s = s % n if n else 0
         if s:
             before = (slice(None),) * a
-            x = concat([x[before + (slice(n - s, None), ...)], x[before + (slice(0, n - s), ...)]],
-                       axis=a)
+            # getitem, not x[...]: the slices are roll's own temporaries, not views the
+            # caller holds, so x's in-place updates need not keep them current.
+            x = concat([getitem(x, before + (slice(n - s, None), ...)),
+                        getitem(x, before + (slice(0, n - s), ...))], axis=a)
     return x
 
 

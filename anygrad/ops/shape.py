@@ -142,6 +142,8 @@ def stack(tensors, axis=0):
 def _joinable(name, items):
     """Tensors to join: Python numbers become 0-d tensors of the dtype the others have
     (numbers are weak, as in arithmetic), arrays become constants."""
+    if items and all(isinstance(t, Tensor) for t in items):  # the common case, at no cost
+        return list(items)
     from .. import dtypes
     from ..creation import as_tensor, tensor
 

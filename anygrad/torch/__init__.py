@@ -26,6 +26,8 @@ from ..modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ..tensor import Tensor as _Tensor
 from . import _device
 from ._device import device
+from ._forwarding import with_out as _with_out
+from ._forwarding import written as _written
 
 # ------------------------------------------------------------------ dtypes
 _D = _dtypes.DTYPES
@@ -42,20 +44,22 @@ complex64 = cfloat = _D["complex64"]
 complex128 = cdouble = _D["complex128"]
 dtype = _dtypes.DType
 
-_default = {"dtype": "float32", "device": None}
+_default = {"device": None}
 
 
 def get_default_dtype():
-    return _D[_default["dtype"]]
+    """The float dtype of this namespace's factories and of new layers' parameters."""
+    return _dtypes.get_parameter_dtype()
 
 
 def set_default_dtype(d):
-    """The float dtype of this namespace's factories and of Python floats given to
-    `tensor`; anygrad's own default (`ag.set_default_dtype`) follows, so that ops
-    promoting integers to floats give it too, as in PyTorch."""
+    """The float dtype of this namespace's factories, of Python floats given to `tensor`
+    and of new layers' parameters (anygrad's `set_parameter_dtype`); anygrad's own
+    default (`ag.set_default_dtype`) follows, so that ops promoting integers to floats
+    give it too, as in PyTorch."""
     name = _dtypes.dtype_name(d)
     _dtypes.set_default_dtype(name)
-    _default["dtype"] = name
+    _dtypes.set_parameter_dtype(name)
 
 
 def set_default_device(d):
@@ -76,7 +80,7 @@ def _where(d):
 
 def _dtype(d, floating=True):
     if d is None:
-        return _default["dtype"] if floating else None
+        return _dtypes.parameter_dtype() if floating else None
     return _dtypes.dtype_name(d)
 
 
@@ -93,7 +97,7 @@ class _TensorType(type):
         return issubclass(other, _Tensor)
 
     def __call__(cls, *args, device=None, requires_grad=False):
-        d = cls._dtype or _default["dtype"]
+        d = cls._dtype or _dtypes.parameter_dtype()
         if builtins.all(isinstance(a, builtins.int) for a in args):
             return zeros(*args, dtype=d, device=device, requires_grad=requires_grad)
         if len(args) != 1:
@@ -145,9 +149,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
                                            builtins.complex, list, tuple)):
         inferred = _dtypes.infer(data)
         if _D[inferred].kind == "real floating":
-            dtype = _default["dtype"]
+            dtype = _dtypes.parameter_dtype()
         elif _D[inferred].kind == "complex floating":
-            dtype = "complex64" if _default["dtype"] == "float32" else "complex128"
+            dtype = "complex64" if _dtypes.parameter_dtype() == "float32" else "complex128"
     if isinstance(data, _Tensor):
         data = data.detach()
         if device is None:
@@ -177,10 +181,10 @@ def _filled(kind):
 
     def factory(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
                 pin_memory=False, memory_format=None, generator=None):
-        _no_out(kind, out)
+        dtype = _out_dtype(out, dtype)
         backend, dev = _where(device)
-        return make(_size(size), dtype=_dtype(dtype), backend=backend, device=dev,
-                    requires_grad=requires_grad)
+        return _written(kind, out, make(_size(size), dtype=_dtype(dtype), backend=backend,
+                                        device=dev, requires_grad=requires_grad))
 
     factory.__name__ = kind
     factory.__doc__ = (f"PyTorch's {kind}: the shape as separate ints or one tuple; "
@@ -188,10 +192,9 @@ def _filled(kind):
     return factory
 
 
-def _no_out(name, out):
-    if out is not None:
-        raise TypeError(f"{name}: out= is not supported (anygrad's ops make new tensors); "
-                        "assign the result instead")
+def _out_dtype(out, dtype):
+    """A factory writing into `out=` makes its dtype unless told, as in PyTorch."""
+    return out.dtype if dtype is None and out is not None else dtype
 
 
 def _size(size):
@@ -211,39 +214,41 @@ rand = _filled("rand")
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None):
     """`size` filled with `fill_value`; the dtype follows the value (float32 for a
     Python float), as in PyTorch."""
-    _no_out("full", out)
+    dtype = _out_dtype(out, dtype)
     if dtype is None:
         kind = _D[_dtypes.infer(fill_value)].kind
-        dtype = _default["dtype"] if kind == "real floating" else _dtypes.infer(fill_value)
+        dtype = _dtypes.parameter_dtype() if kind == "real floating" else _dtypes.infer(fill_value)
     backend, dev = _where(device)
-    return _creation.full(_size((size,)) if not isinstance(size, builtins.int) else (size,),
-                          fill_value, dtype=_dtype(dtype), backend=backend, device=dev,
-                          requires_grad=requires_grad)
+    return _written("full", out, _creation.full(
+        _size((size,)) if not isinstance(size, builtins.int) else (size,), fill_value,
+        dtype=_dtype(dtype), backend=backend, device=dev, requires_grad=requires_grad))
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None):
     """int64 for integer arguments, else the default float dtype (float32)."""
-    _no_out("arange", out)
+    dtype = _out_dtype(out, dtype)
     if dtype is None and not builtins.all(
             isinstance(v, builtins.int) for v in (start, end, step) if v is not None):
-        dtype = _default["dtype"]
+        dtype = _dtypes.parameter_dtype()
     backend, dev = _where(device)
-    return _creation.arange(start, end, step, dtype=_dtype(dtype, False), backend=backend,
-                            device=dev, requires_grad=requires_grad)
+    return _written("arange", out, _creation.arange(
+        start, end, step, dtype=_dtype(dtype, False), backend=backend, device=dev,
+        requires_grad=requires_grad))
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
-    _no_out("linspace", out)
+    dtype = _out_dtype(out, dtype)
     backend, dev = _where(device)
-    return _creation.linspace(start, end, steps, dtype=_dtype(dtype), backend=backend,
-                              device=dev, requires_grad=requires_grad)
+    return _written("linspace", out, _creation.linspace(
+        start, end, steps, dtype=_dtype(dtype), backend=backend, device=dev,
+        requires_grad=requires_grad))
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
-    _no_out("eye", out)
+    dtype = _out_dtype(out, dtype)
     backend, dev = _where(device)
-    return _creation.eye(n, m, dtype=_dtype(dtype), backend=backend, device=dev,
-                         requires_grad=requires_grad)
+    return _written("eye", out, _creation.eye(n, m, dtype=_dtype(dtype), backend=backend,
+                                              device=dev, requires_grad=requires_grad))
 
 
 def _like(kind):
@@ -343,16 +348,14 @@ def _wrap(array, backend):
 
 # ------------------------------------------------------------------ shape
 def cat(tensors, dim=0, *, axis=None, out=None):
-    _no_out("cat", out)
-    return _ops.concat(list(tensors), axis=dim if axis is None else axis)
+    return _written("cat", out, _ops.concat(list(tensors), axis=dim if axis is None else axis))
 
 
 concat = concatenate = cat
 
 
 def stack(tensors, dim=0, *, out=None):
-    _no_out("stack", out)
-    return _ops.stack(list(tensors), axis=dim)
+    return _written("stack", out, _ops.stack(list(tensors), axis=dim))
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -633,13 +636,12 @@ def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def _extremum(name, reduce, locate, pairwise):
     def extremum(x, dim=None, keepdim=False, *, out=None):
-        _no_out(name, out)
         if isinstance(dim, _Tensor):  # torch.max(a, b): the elementwise maximum
-            return pairwise(x, dim)
+            return _written(name, out, pairwise(x, dim))
         if dim is None:
-            return reduce(x)
-        return _ValuesIndices(reduce(x, axis=dim, keepdims=keepdim),
-                              locate(x, axis=dim, keepdims=keepdim))
+            return _written(name, out, reduce(x))
+        return _written(name, out, _ValuesIndices(reduce(x, axis=dim, keepdims=keepdim),
+                                                  locate(x, axis=dim, keepdims=keepdim)))
 
     extremum.__name__ = name
     extremum.__doc__ = (f"PyTorch's {name}: of every element; with `dim`, the pair "
@@ -711,47 +713,53 @@ def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
     return x.unique(sorted, return_inverse, return_counts, dim)
 
 
-# ------------------------------------------------------------------ files
-def save(obj, f, **unused):
-    """Write `obj` (state dicts, nested containers of tensors and numbers) atomically,
-    as `ag.save` does: an `.npz` archive, no pickle."""
-    _ag.save(obj, f)
-
-
-def load(f, map_location=None, weights_only=None, **unused):
-    """Read what `save` wrote; `map_location` moves every tensor to that device."""
-    obj = _ag.load(f)
-    if map_location is None:
-        return obj
-    return _moved(obj, map_location)
-
-
-def _moved(obj, where):
-    if isinstance(obj, _Tensor):
-        return obj.to(where)
-    if isinstance(obj, dict):
-        return type(obj)((k, _moved(v, where)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_moved(v, where) for v in obj)
-    return obj
+# PyTorch's out= on the functions that take it (the factories, cat, stack, max and min
+# handle it above); the rule is _forwarding.written's.
+for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg",
+              "negative", "square", "rsqrt", "pow", "clamp", "clip", "round", "matmul", "mm",
+              "bmm", "outer", "ger", "dot", "eq", "ne", "lt", "le", "gt", "ge", "sum", "mean",
+              "prod", "amax", "amin", "argmax", "argmin", "cumsum", "cumprod", "logsumexp",
+              "gather", "index_select", "softmax", "log_softmax", *_SAME):
+    globals()[_name] = _with_out(globals()[_name], _name)
+del _name
 
 
 # ------------------------------------------------------------------ submodules
 from . import accelerator, autograd, cuda, nn, optim, utils  # noqa: E402
-from . import linalg  # noqa: E402
+from . import linalg, onnx, serialization  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 inference_mode = no_grad
 
 
-def compile(model=None, **unused):
-    """The model itself, run eagerly (`ag.compile` traces plain functions; for a whole
-    module call it yourself)."""
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
+            options=None, disable=False):
+    """A function of tensors becomes `ag.compile(fn)` (recorded once, replayed; what
+    cannot be replayed runs eagerly with a warning). A Module is returned as it is, run
+    eagerly: ag.compile records whole steps (forward, backward and update), not a
+    module's forward whose graph is still needed afterwards."""
     if model is None:
-        return lambda m: m
-    return model
+        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, disable=disable)
+    if disable or isinstance(model, nn.Module):
+        return model
+    return _ag.compile(model)
+
+
+# PyTorch names that anygrad deliberately has no counterpart for, and what to do instead.
+_UNSUPPORTED = {
+    "jit": "anygrad has no TorchScript; drop torch.jit.script/trace (the eager function "
+           "gives the same values), or record a step with ag.compile",
+    "distributed": "anygrad's multi-process training has its own API, anygrad.distributed "
+                   "(see 'Training on several processes' in the README)",
+    "fx": "anygrad has no FX graphs; ag.compile records a program you can print",
+    "export": "anygrad has no torch.export; save the state_dict and export from PyTorch",
+}
 
 
 def __getattr__(name):
+    if name in _UNSUPPORTED:
+        raise AttributeError(f"anygrad.torch has no {name!r}: {_UNSUPPORTED[name]}")
     raise AttributeError(
         f"anygrad.torch has no {name!r}: this PyTorch name is not mapped onto anygrad yet "
         "(see 'Porting a PyTorch script' in the README); anygrad's own spelling may exist "

@@ -8,6 +8,11 @@ from ...nn import *  # noqa: F401,F403
 from ...nn import Module, Parameter  # noqa: F401
 from . import functional, init, utils  # noqa: F401
 
+# The class of MultiheadAttention's out_proj in PyTorch, a Linear for every purpose here.
+NonDynamicallyQuantizableLinear = Linear  # noqa: F405
+
+from . import modules  # noqa: E402,F401
+
 
 def __getattr__(name):
     # Layers added to anygrad.nn after this module was written are found here too.

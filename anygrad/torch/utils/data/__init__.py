@@ -1,10 +1,12 @@
-"""`torch.utils.data`: Dataset, TensorDataset, Subset, random_split and DataLoader.
+"""`torch.utils.data`: datasets (map-style and iterable), samplers, random_split and
+DataLoader.
 
-A loader over a `TensorDataset` with the default collation hands the work to
-`anygrad.data.DataLoader` (the tensors stay on their device; a batch is one gather).
-Other datasets are indexed sample by sample and collated as PyTorch's default_collate
-does. `num_workers`, `pin_memory` and `persistent_workers` are accepted and change
-nothing: batches are made in this process, in the same order.
+A loader over a `TensorDataset` with the default collation and no sampler hands the
+work to `anygrad.data.DataLoader` (the tensors stay on their device; a batch is one
+gather). Other datasets are indexed sample by sample, in the order of the sampler, and
+collated as PyTorch's default_collate does. `num_workers`, `pin_memory` and
+`persistent_workers` are accepted and change nothing: batches are made in this
+process, in the same order (so `get_worker_info()` is None).
 """
 from __future__ import annotations
 
@@ -15,9 +17,15 @@ from .... import data as _data
 from .... import ops as _ops
 from ....creation import tensor as _tensor
 from ....tensor import Tensor
+from .sampler import (
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate",
-           "random_split"]
+__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
+           "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
+           "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate",
+           "default_convert", "get_worker_info", "random_split"]
 
 
 class Dataset:
@@ -28,6 +36,36 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define `__iter__` (and `__len__` if they know
+    it). A DataLoader batches it in the order it yields."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
+def get_worker_info():
+    """None: batches are made in the calling process, never in workers."""
+    return None
 
 
 class TensorDataset(Dataset):
@@ -132,52 +170,97 @@ def default_collate(batch):
                     "pass collate_fn=")
 
 
-class DataLoader:
-    """PyTorch's DataLoader: batches of `batch_size` samples, shuffled each epoch when
-    asked (from anygrad's seeded stream: `torch.manual_seed` makes it reproducible)."""
+def default_convert(sample):
+    """An unbatched sample as a DataLoader with batch_size=None gives it: arrays made
+    tensors, containers converted field by field, everything else as it is."""
+    if isinstance(sample, Tensor) or isinstance(sample, (str, bytes)):
+        return sample
+    if hasattr(sample, "shape") and hasattr(sample, "dtype"):
+        return _tensor(sample)
+    if isinstance(sample, dict):
+        return {key: default_convert(value) for key, value in sample.items()}
+    if isinstance(sample, (tuple, list)):
+        return type(sample)(default_convert(value) for value in sample)
+    return sample
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+
+class DataLoader:
+    """PyTorch's DataLoader: batches of `batch_size` samples in the order of `sampler`
+    (or a sequential or, with `shuffle`, a random one), or the index lists of
+    `batch_sampler`; an `IterableDataset` is batched in the order it yields. Random
+    orders come from anygrad's seeded stream: `torch.manual_seed` makes them repeatable.
+    `batch_size=None` gives samples one by one, unbatched."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
                  timeout=0, worker_init_fn=None, generator=None, prefetch_factor=None,
-                 persistent_workers=False, pin_memory_device=""):
-        if sampler is not None or batch_sampler is not None:
-            raise NotImplementedError("DataLoader: sampler= and batch_sampler= are not "
-                                      "supported; use shuffle= or make a Subset")
-        if batch_size is None:
-            raise NotImplementedError("DataLoader(batch_size=None) (unbatched loading) is not "
-                                      "supported")
+                 persistent_workers=False, pin_memory_device="", in_order=True):
         self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
         self.num_workers = num_workers
-        self.collate_fn = collate_fn
+        self._iterable = isinstance(dataset, IterableDataset)
+        own_order = sampler is None and batch_sampler is None
+        if self._iterable and (shuffle or sampler is not None or batch_sampler is not None):
+            raise ValueError("DataLoader: an IterableDataset yields its own order; shuffle=, "
+                             "sampler= and batch_sampler= apply to map-style datasets only")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler= and shuffle=True are mutually exclusive "
+                             "(the sampler decides the order)")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler= is mutually exclusive with "
+                                 "batch_size, shuffle, sampler and drop_last")
+            batch_size, drop_last = None, False
+        elif not self._iterable:
+            if sampler is None:
+                sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+            if batch_size is not None:
+                batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.shuffle = bool(shuffle)
+        self.collate_fn = collate_fn or (default_convert if batch_size is None and
+                                         batch_sampler is None else default_collate)
         self._fast = None
-        if isinstance(dataset, TensorDataset) and collate_fn is None:
+        if (isinstance(dataset, TensorDataset) and collate_fn is None and own_order
+                and batch_size is not None):
             first = dataset.tensors[0]
             self._fast = _data.DataLoader(*dataset.tensors, batch_size=batch_size,
-                                          shuffle=shuffle, drop_last=drop_last,
+                                          shuffle=bool(shuffle), drop_last=drop_last,
                                           backend=first.backend, device=first.device)
 
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        if self._iterable and self.batch_size is not None:
+            n = len(self.dataset)
+            return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        return len(self.sampler) if self.sampler is not None else len(self.dataset)
 
     def __iter__(self):
         if self._fast is not None:
             for batch in self._fast:
                 yield list(batch)
-            return
-        n = len(self.dataset)
-        if self.shuffle:
-            from ... import randperm
-
-            order = randperm(n, device="cpu").tolist()
+        elif self._iterable:
+            yield from self._iterate_stream()
+        elif self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield self.collate_fn([self.dataset[i] for i in indices])
         else:
-            order = range(n)
-        collate = self.collate_fn or default_collate
-        for start in range(0, n, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            if len(indices) < self.batch_size and self.drop_last:
-                break
-            yield collate([self.dataset[i] for i in indices])
+            for index in self.sampler:
+                yield self.collate_fn(self.dataset[index])
+
+    def _iterate_stream(self):
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)

@@ -1,2 +1,2 @@
 """`torch.utils.data.dataloader`, where some programs import DataLoader from."""
-from . import DataLoader, default_collate  # noqa: F401
+from . import DataLoader, default_collate, default_convert, get_worker_info  # noqa: F401

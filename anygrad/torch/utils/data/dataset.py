@@ -1,2 +1,4 @@
 """`torch.utils.data.dataset`, where some programs import the dataset classes from."""
-from . import ConcatDataset, Dataset, Subset, TensorDataset, random_split  # noqa: F401
+from . import (  # noqa: F401
+    ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
+)
