@@ -67,7 +67,7 @@ class _Detector:
         self._rule = None  # the node whose backward is running, if any
 
     def on_forward(self, op, result):
-        problem = _nonfinite(result.backend.xp, result.data)
+        problem = _nonfinite(result.backend.xp, result.array)
         if problem:
             rule_of = self._rule
             if rule_of is not None:  # a step of its derivative rule (create_graph) or hook
@@ -87,7 +87,7 @@ class _Detector:
         self._rule = node
 
     def on_backward(self, node, index, grad):
-        array = grad.data if isinstance(grad, Tensor) else grad
+        array = grad.array if isinstance(grad, Tensor) else grad
         problem = _nonfinite(node.backend.xp, array)
         if problem:
             raise AnomalyError(
@@ -118,7 +118,7 @@ def _inputs_note(result):
     if result.node is None:
         return ""
     bad = [i for i, t in enumerate(result.node.inputs)
-           if isinstance(t, Tensor) and _nonfinite(t.backend.xp, t.data)]
+           if isinstance(t, Tensor) and _nonfinite(t.backend.xp, t.array)]
     if not bad:
         return ""
     return f" from non-finite input {', '.join(map(str, bad))}"

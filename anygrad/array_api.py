@@ -217,7 +217,7 @@ def namespace_for(backend):
 
 
 def isdtype(dtype, kind):
-    b, native = (dtype.backend, dtype.data.dtype) if _backend_of(dtype) else _native(dtype)
+    b, native = (dtype.backend, dtype.array.dtype) if _backend_of(dtype) else _native(dtype)
     if isinstance(kind, tuple):
         kind = tuple(k if isinstance(k, str) else b.dtype(dtype_name(k)) for k in kind)
     elif not isinstance(kind, str):
@@ -230,7 +230,7 @@ def result_type(*arrays_and_dtypes):
 
     b = get_backend(next((_backend_of(a) for a in arrays_and_dtypes
                           if _backend_of(a) is not None), None))
-    natives = [a.data.dtype if _backend_of(a) is not None else
+    natives = [a.array.dtype if _backend_of(a) is not None else
                a if isinstance(a, (int, float, complex)) else b.dtype(dtype_name(a))
                for a in arrays_and_dtypes]
     return as_dtype(b.xp.result_type(*natives))
@@ -239,7 +239,7 @@ def result_type(*arrays_and_dtypes):
 def _info_dtype(type):
     """A tensor's native dtype, or a dtype (anygrad's, a name) on the current backend."""
     if _backend_of(type) is not None:
-        return type.backend, type.data.dtype
+        return type.backend, type.array.dtype
     return _native(type)
 
 
@@ -273,7 +273,7 @@ def iinfo(type):
 
 def can_cast(from_, to, /):
     b, target = _native(to)
-    source = from_.data.dtype if _backend_of(from_) is not None else b.dtype(dtype_name(from_))
+    source = from_.array.dtype if _backend_of(from_) is not None else b.dtype(dtype_name(from_))
     return b.xp.can_cast(source, target)
 
 

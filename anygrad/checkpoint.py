@@ -54,7 +54,7 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
         for t in node.inputs:
             if isinstance(t, Tensor) and t.node is not None and t.node.clock >= start \
                     and id(t) not in kept:
-                t.data = None
+                t.array = None
     replay = _Replay(function, args, kwargs, saved, region)
     for t in results:
         if t.node is not None and t.node.clock >= start:
@@ -133,8 +133,8 @@ def _restore(region, again, function):
         if old.out is None:
             old.out = new.out
         for t, fresh in zip(old.inputs, new.inputs):
-            if isinstance(t, Tensor) and t.data is None:
-                t.data = fresh.data
+            if isinstance(t, Tensor) and t.array is None:
+                t.array = fresh.array
 
 
 def _snapshot():

@@ -31,7 +31,7 @@ def check_values(backend, label, predicate, values, error):
         from .batching.tensor import physical
 
         values = [physical(v) for v in values]
-    run_check(backend, predicate, error, *(v.data if isinstance(v, Tensor) else v for v in values))
+    run_check(backend, predicate, error, *(v.array if isinstance(v, Tensor) else v for v in values))
 
 
 def run_check(backend, predicate, error, *arrays):

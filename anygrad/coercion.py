@@ -79,7 +79,7 @@ def promote(op, args):
     scalars = []
     for a in args[start:]:
         if isinstance(a, Tensor):
-            names.add(dtypes.as_dtype(a.data.dtype).name)
+            names.add(dtypes.as_dtype(a.array.dtype).name)
         elif type(a) in _SCALARS:
             scalars.append(a)
     if not names:
@@ -96,7 +96,7 @@ def promote(op, args):
     for i in range(start, len(out)):
         a = out[i]
         if isinstance(a, Tensor):
-            if dtypes.as_dtype(a.data.dtype).name != target:
+            if dtypes.as_dtype(a.array.dtype).name != target:
                 out[i], changed = ops.astype(a, target), True
         elif type(a) is bool:
             out[i], changed = dtypes.scalar_for(a, target), True

@@ -14,7 +14,7 @@ def _to_array(data, dtype=None, backend=None, device=None, copy=False):
     Python data goes to the named or current backend. With `copy`, the result never
     shares memory with `data`."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     target = get_backend(backend) if backend is not None else None
     if isinstance(data, _PY_DATA):
         target = target or get_backend()
@@ -152,7 +152,7 @@ def zeros_like(x, dtype=None, requires_grad=False):
     if getattr(x, "_level", None) is not None:  # batched by ag.vmap: zeros for every example
         return _batched_like(zeros_like, x, dtype, requires_grad)
     b = x.backend
-    return _leaf(b.xp.zeros_like(x.data, dtype=b.dtype(dtype)), b, requires_grad)
+    return _leaf(b.xp.zeros_like(x.array, dtype=b.dtype(dtype)), b, requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad=False):
@@ -160,7 +160,7 @@ def ones_like(x, dtype=None, requires_grad=False):
     if getattr(x, "_level", None) is not None:
         return _batched_like(ones_like, x, dtype, requires_grad)
     b = x.backend
-    return _leaf(b.xp.ones_like(x.data, dtype=b.dtype(dtype)), b, requires_grad)
+    return _leaf(b.xp.ones_like(x.array, dtype=b.dtype(dtype)), b, requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):
@@ -168,7 +168,7 @@ def full_like(x, fill_value, dtype=None, requires_grad=False):
     if getattr(x, "_level", None) is not None:
         return _batched_like(lambda v, *a: full_like(v, fill_value, *a), x, dtype, requires_grad)
     b = x.backend
-    return _leaf(b.xp.full_like(x.data, fill_value, dtype=b.dtype(dtype)), b, requires_grad)
+    return _leaf(b.xp.full_like(x.array, fill_value, dtype=b.dtype(dtype)), b, requires_grad)
 
 
 def _batched_like(make, x, dtype, requires_grad):

@@ -81,11 +81,11 @@ def _call(name, fwd, bwd, args, kwargs, linear, plain=None):
     recorder = _recording.get()
     wrapped = []
     for k, o in enumerate(outputs):
-        out = _wrap(o.data, o.backend)
+        out = _wrap(o.array, o.backend)
         if o.dtype.is_floating and k not in call.constant:
             op = Op(name, None, *[call.rule(k, i) for i in range(len(args))])
             out._requires_grad = True
-            out.node = Node(op, list(args), o.data, {}, o.backend)
+            out.node = Node(op, list(args), o.array, {}, o.backend)
             if anomaly is not None:
                 anomaly.on_forward(op, out)
             if recorder is not None:
@@ -143,7 +143,7 @@ class _Call:
         self.n_args = len(args)
         self.needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
         self.specs = [(tuple(a.shape), a.dtype) if isinstance(a, Tensor) else None for a in args]
-        self.out_specs = [(tuple(o.shape), o.dtype, o.backend, o.backend.device(o.data))
+        self.out_specs = [(tuple(o.shape), o.dtype, o.backend, o.backend.device(o.array))
                           for o in outputs]
         self.constant = set()  # outputs marked non-differentiable (Function only)
         if isinstance(residuals, FunctionCtx):
@@ -191,7 +191,7 @@ class _Call:
             return self._guarded(found, inputs, g, why), last
         if graph:
             return found, last
-        return [None if c is None else c.data for c in found], last
+        return [None if c is None else c.array for c in found], last
 
     def _recompute(self, inputs):
         """The forward again, recorded, so that its residuals carry graphs to the inputs.

@@ -187,7 +187,7 @@ def apply(op, args, params=_EMPTY):
     arrays = []
     for a in args:
         if isinstance(a, Tensor):
-            data = a.data
+            data = a.array
             if backend is None:
                 backend = a.backend
                 dtype = data.dtype
@@ -214,7 +214,7 @@ def apply(op, args, params=_EMPTY):
         args, backend = _constants(op, args)
         loose, mixed = False, True
         needs_grad = any(isinstance(a, Tensor) and a._requires_grad for a in args)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a.array if isinstance(a, Tensor) else a for a in args]
     elif several and backend.multi_device:
         _check_devices(op, backend, args)
     if (numbers or op.floating) and not mixed and dtype is not _last_floating[0]:
@@ -231,7 +231,7 @@ def apply(op, args, params=_EMPTY):
         if op.promotes is not None:
             args = coercion.promote(op, args)
         if args is not given:
-            arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+            arrays = [a.array if isinstance(a, Tensor) else a for a in args]
     # Before the forward, so that every backend gives this error, not its own.
     if needs_grad and not op.complex and (dtype is not _last_real[0] or mixed) and op.vjps \
             and _grad_enabled.get():
@@ -246,7 +246,7 @@ def apply(op, args, params=_EMPTY):
         coercion.explain_failure(op, args, params, exc)
         raise
     result = Tensor.__new__(Tensor)
-    result.data = out
+    result.array = out
     result.backend = backend
     result._grad = None
     result._version = 0
@@ -280,7 +280,7 @@ def _constants(op, args):
 def _refuse_complex(op, args, dtype):
     """Raise if a complex tensor is among `args` of `op`, whose rules are real only."""
     for a in args:
-        if isinstance(a, Tensor) and is_complex(a.data.dtype):
+        if isinstance(a, Tensor) and is_complex(a.array.dtype):
             shapes = ", ".join(f"{t.dtype}{list(t.shape)}" for t in args if isinstance(t, Tensor))
             raise TypeError(
                 f"{op.name} does not support complex inputs when a gradient is recorded "
@@ -294,15 +294,15 @@ def _refuse_complex(op, args, dtype):
 def implicit_cotangent(t, caller):
     """The cotangent 1 that `t.backward()` and `grad(f)` start from when none is given.
     A complex output has no such seed: which real function of it is the loss?"""
-    if is_complex(t.data.dtype):
+    if is_complex(t.array.dtype):
         raise RuntimeError(
             f"{caller}: grad can be implicitly created only for real scalar outputs; this "
             f"output is {t.dtype}: take a real loss of it first (ag.real, ag.abs), or pass "
             "the gradient explicitly"
         )
     if getattr(t, "_level", None) is not None:  # batched by vmap: one seed for every example
-        return t.backend.xp.ones(tuple(t.shape), dtype=t.data.dtype, device=t.device)
-    return t.backend.xp.ones_like(t.data)
+        return t.backend.xp.ones(tuple(t.shape), dtype=t.array.dtype, device=t.device)
+    return t.backend.xp.ones_like(t.array)
 
 
 def _mixed_backends(op, first, second):
@@ -315,10 +315,10 @@ def _mixed_backends(op, first, second):
 def _check_devices(op, backend, args):
     # Comparing the arrays' device attributes is cheap; naming them is done only on failure.
     tensors = [a for a in args if isinstance(a, Tensor)]
-    first = getattr(tensors[0].data, "device", None)
-    if all(getattr(t.data, "device", None) == first for t in tensors[1:]):
+    first = getattr(tensors[0].array, "device", None)
+    if all(getattr(t.array, "device", None) == first for t in tensors[1:]):
         return
-    devices = sorted({str(backend.device(t.data)) for t in tensors})
+    devices = sorted({str(backend.device(t.array)) for t in tensors})
     raise TypeError(
         f"{op.name}: inputs live on different {backend.name} devices ({', '.join(devices)}); "
         "move them to one device with .to(device=...)"
@@ -364,7 +364,7 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
                                         create_graph, inputs)
         if guard is None:
             return _backward(roots, root_grads, retain_graph, create_graph, inputs)
-        with guard([r.data for r in roots]):  # the rules run where the graph lives
+        with guard([r.array for r in roots]):  # the rules run where the graph lives
             return _backward(roots, root_grads, retain_graph, create_graph, inputs)
     finally:
         _grad_enabled.reset(token)
@@ -420,10 +420,10 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     for root, g in zip(roots, root_grads):
         if create_graph:
             g = g if isinstance(g, Tensor) else _wrap(g, root.backend)
-            if is_complex(g.data.dtype):  # into the engine's convention
+            if is_complex(g.array.dtype):  # into the engine's convention
                 g = graph_ops.conj(g)
         else:
-            g = g.data if isinstance(g, Tensor) else g
+            g = g.array if isinstance(g, Tensor) else g
             if is_complex(g.dtype):
                 g = root.backend.xp.conj(g)
             else:
@@ -455,7 +455,7 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
             ans.node = node  # the same graph vertex as the original output
         else:
             ns = node.backend.ops
-            values = [t.data if isinstance(t, Tensor) else t for t in args]
+            values = [t.array if isinstance(t, Tensor) else t for t in args]
             ans = node.out
         passes = op.passes
         clock = node.clock
@@ -474,7 +474,7 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
                 continue
             if anomaly is not None:
                 anomaly.on_backward(node, i, gi)
-            data = t.data
+            data = t.array
             child = t.node
             if gi.shape != data.shape:
                 gi = unbroadcast(ns, gi, tuple(data.shape))
@@ -505,10 +505,10 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
         # promoted through recorded casts, so this is the rare case of a hook or a cast),
         # and the user's convention for complex tensors.
         if create_graph:
-            g = _user_grad(g, leaf.data.dtype, leaf.backend, True)
+            g = _user_grad(g, leaf.array.dtype, leaf.backend, True)
         else:
-            if g.dtype != leaf.data.dtype or is_complex(g.dtype):
-                g = _user_grad(g, leaf.data.dtype, leaf.backend, False)  # a new array
+            if g.dtype != leaf.array.dtype or is_complex(g.dtype):
+                g = _user_grad(g, leaf.array.dtype, leaf.backend, False)  # a new array
             elif id(g) in borrowed or id(g) in stored:
                 g = leaf.backend.xp.asarray(g, copy=True)
             stored.add(id(g))
@@ -532,7 +532,7 @@ def _user_grad(g, dtype, backend, create_graph):
         from . import ops as ns
     else:
         ns = backend.xp
-    native = g.data.dtype if create_graph else g.dtype
+    native = g.array.dtype if create_graph else g.dtype
     if is_complex(native):
         if is_complex(dtype):
             g = ns.conj(g)
@@ -540,7 +540,7 @@ def _user_grad(g, dtype, backend, create_graph):
             g = ns.real(g)
             if not create_graph:  # real() may be a view of g
                 return ns.astype(g, dtype, copy=True)
-        native = g.data.dtype if create_graph else g.dtype
+        native = g.array.dtype if create_graph else g.dtype
     if native != dtype:
         g = ns.astype(g, dtype)
     return g
@@ -551,7 +551,7 @@ def _from_user(g, backend, create_graph):
     if create_graph:
         from . import ops
 
-        return ops.conj(g) if is_complex(g.data.dtype) else g
+        return ops.conj(g) if is_complex(g.array.dtype) else g
     return backend.xp.conj(g) if is_complex(g.dtype) else g
 
 
@@ -592,7 +592,7 @@ def _modified_in_place(node, t):
 
 def _wrap(array, backend, requires_grad=False):
     t = Tensor.__new__(Tensor)
-    t.data = array
+    t.array = array
     t.backend = backend
     t._grad = None
     t._requires_grad = requires_grad
@@ -607,7 +607,7 @@ def _accumulate_leaf(leaf, g, create_graph):
     elif create_graph:
         leaf.grad = leaf.grad + g
     else:
-        leaf.grad = _wrap(leaf.grad.data + g.data, leaf.backend)
+        leaf.grad = _wrap(leaf.grad.array + g.array, leaf.backend)
 
 
 def _call_hooks(hooks, g):
@@ -635,9 +635,9 @@ def _run_hooks(node, g, create_graph):
     if node.retained is not None:
         owner = node.retained()
         if owner is not None:
-            kept = g if create_graph else _wrap(g.data, node.backend)
+            kept = g if create_graph else _wrap(g.array, node.backend)
             owner.grad = kept if owner.grad is None else owner.grad + kept
-    return _from_user(g if create_graph else g.data, node.backend, create_graph)
+    return _from_user(g if create_graph else g.array, node.backend, create_graph)
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call back into this module)

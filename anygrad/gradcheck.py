@@ -52,7 +52,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
     differentiable = [(o, u) for o, u in zip(outputs, cotangents) if o.requires_grad]
     analytic = [None] * len(inputs)
     if differentiable:
-        found = backward([o for o, _ in differentiable], [u.data for _, u in differentiable],
+        found = backward([o for o, _ in differentiable], [u.array for _, u in differentiable],
                          inputs=[inputs[i] for i in checked])
         for i, g in zip(checked, found):
             analytic[i] = g
@@ -63,17 +63,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, grad_outputs=N
         total = 0.0
         for o, u in zip(outs, cotangents):
             xp = o.backend.xp
-            if is_complex(u.data.dtype):  # Re(o) Re(u) + Im(o) Im(u)
-                total += float(xp.real(xp.sum(o.data * xp.conj(u.data))))
+            if is_complex(u.array.dtype):  # Re(o) Re(u) + Im(o) Im(u)
+                total += float(xp.real(xp.sum(o.array * xp.conj(u.array))))
             else:
-                total += float(xp.sum(o.data * u.data))
+                total += float(xp.sum(o.array * u.array))
         return total
 
     for i in checked:
         x = inputs[i]
         xp = x.backend.xp
         got = analytic[i]
-        got = xp.zeros_like(x.data) if got is None else got.data
+        got = xp.zeros_like(x.array) if got is None else got.array
         if x.size <= _ELEMENTWISE_LIMIT:
             _check_elements(projected, inputs, i, got, eps, atol, rtol)
         else:
@@ -132,15 +132,15 @@ def _check_forward(fn, inputs, order, options):
     plus, minus = list(inputs), list(inputs)
     for i, v in zip(checked, tangents):
         x = inputs[i]
-        plus[i] = Tensor(x.data + eps * v.data, backend=x.backend)
-        minus[i] = Tensor(x.data - eps * v.data, backend=x.backend)
+        plus[i] = Tensor(x.array + eps * v.array, backend=x.backend)
+        minus[i] = Tensor(x.array - eps * v.array, backend=x.backend)
     with enable_grad():
         got = _as_list(pushed(*inputs))
         ups, downs = _as_list(fn(*plus)), _as_list(fn(*minus))
     for k, (g, up, down) in enumerate(zip(got, ups, downs)):
         xp = g.backend.xp
-        numeric = (up.data - down.data) / (2 * eps)
-        error = float(xp.max(xp.abs(g.data - numeric) - options["rtol"] * xp.abs(numeric)))
+        numeric = (up.array - down.array) / (2 * eps)
+        error = float(xp.max(xp.abs(g.array - numeric) - options["rtol"] * xp.abs(numeric)))
         if not error <= options["atol"]:
             raise AssertionError(
                 f"check_grads: forward mode, output {k} (shape {g.shape}): the Jacobian-vector "
@@ -199,14 +199,14 @@ def _random_like(t, seed):
     state = backend._rng
     backend.seed(seed)
     try:
-        values = backend.normal(t.shape, "float64", backend.device(t.data))
-        if is_complex(t.data.dtype):
-            imag = backend.normal(t.shape, "float64", backend.device(t.data))
-            values = backend.xp.astype(values, t.data.dtype) + 1j * backend.xp.astype(
-                imag, t.data.dtype)
+        values = backend.normal(t.shape, "float64", backend.device(t.array))
+        if is_complex(t.array.dtype):
+            imag = backend.normal(t.shape, "float64", backend.device(t.array))
+            values = backend.xp.astype(values, t.array.dtype) + 1j * backend.xp.astype(
+                imag, t.array.dtype)
     finally:
         backend._rng = state
-    return Tensor(backend.xp.astype(values, t.data.dtype), backend=backend)
+    return Tensor(backend.xp.astype(values, t.array.dtype), backend=backend)
 
 
 def _with(inputs, i, data):
@@ -227,7 +227,7 @@ def _parts(xp, x):
 def _check_elements(projected, inputs, i, analytic, eps, atol, rtol):
     x = inputs[i]
     xp = x.backend.xp
-    flat = xp.reshape(x.data, (-1,))
+    flat = xp.reshape(x.array, (-1,))
     positions = xp.arange(flat.shape[0], device=x.backend.device(flat))
     for part, unit, take in _parts(xp, x):
         got = xp.reshape(analytic if take is None else take(analytic), (-1,))
@@ -251,9 +251,9 @@ def _check_directions(projected, inputs, i, analytic, eps, atol, rtol, seed):
     x = inputs[i]
     xp = x.backend.xp
     for d in range(_DIRECTIONS):
-        v = _random_like(x, seed + 1000 + d).data
-        plus = projected(_with(inputs, i, x.data + eps * v))
-        minus = projected(_with(inputs, i, x.data - eps * v))
+        v = _random_like(x, seed + 1000 + d).array
+        plus = projected(_with(inputs, i, x.array + eps * v))
+        minus = projected(_with(inputs, i, x.array - eps * v))
         numeric = (plus - minus) / (2 * eps)
         if is_complex(v.dtype):  # the inner product of the two as real vectors
             value = float(xp.real(xp.sum(xp.conj(analytic) * v)))

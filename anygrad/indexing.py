@@ -94,7 +94,7 @@ def check_range(x, indices, axis, where):
     if getattr(indices, "_level", None) is not None:  # batched by ag.vmap: every example's
         from .batching.tensor import physical
 
-        indices = physical(indices).data
+        indices = physical(indices).array
 
     def outside(xp, indices):
         return xp.any((indices < -n) | (indices >= n))
@@ -156,7 +156,7 @@ def index_array(x, k):
         recorder = _recording.get()
         if recorder is not None:  # a compiled function indexes with this call's values
             recorder.on_read(k, backend)
-        array = k.data if k.backend is backend else backend.convert(k.data, k.backend)
+        array = k.array if k.backend is backend else backend.convert(k.array, k.backend)
     elif isinstance(k, (list, tuple, range)):  # numpy reads a range as its list
         array = backend.asarray(list(k) if type(k) is range else k,
                                 dtype=None if len(k) else "int64")

@@ -68,12 +68,12 @@ def update(t, op, other):
         _recorded(t, op, other)
         after_write(t)
         return t
-    value = other.data if isinstance(other, Tensor) else other
-    before = t.data
+    value = other.array if isinstance(other, Tensor) else other
+    before = t.array
     new = _BINARY[op.name](before, value)
     if new.dtype != before.dtype:
         new = _updated(t.backend.xp, op.name, before, value)
-    t.data = new
+    t.array = new
     recorder = _recording.get()
     if recorder is not None:  # ag.compile replays the same update of the same array
         recorder.on_inplace(op.name, functools.partial(_updated, t.backend.xp, op.name),
@@ -196,7 +196,7 @@ def refresh(t):
             # those recorded since v took its present value can.
             since = v._version or (v.node.clock if v.node is not None else 0)
             _reroute(v, _snapshot(v), t.node, since)
-        v.data = new.data
+        v.array = new.array
         v.node = new.node
         v._requires_grad = new._requires_grad
         v._version = tick_inplace()
@@ -302,10 +302,10 @@ def _operand(op, t, other):
     """`other` admitted as for any op, cast to t's dtype where that loses no kind."""
     kind = type(other)
     if kind is float or kind is int:
-        if dtypes.is_floating(t.data.dtype):  # a number keeps a float tensor's dtype
+        if dtypes.is_floating(t.array.dtype):  # a number keeps a float tensor's dtype
             return other
     elif isinstance(other, Tensor) and other.backend is t.backend and \
-            other.data.dtype == t.data.dtype and other.shape == t.shape:
+            other.array.dtype == t.array.dtype and other.shape == t.shape:
         return other  # nothing to admit, cast or broadcast
     (other,) = coercion.admit(op, t.backend, [other])
     if isinstance(other, Tensor):
@@ -346,7 +346,7 @@ _SYMBOL = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "pow": "
 
 def _snapshot(t):
     """A tensor standing for t as it is now: its data, node and version."""
-    old = _wrap(t.data, t.backend, t._requires_grad)
+    old = _wrap(t.array, t.backend, t._requires_grad)
     old.node = t.node
     old._version = t._version
     return old
@@ -393,9 +393,9 @@ def _recorded(t, op, other):
     if isinstance(other, Tensor) and other.node is not None:
         _reroute(t, old, other.node, _since(t))
     result = apply(op, (old, other))
-    if result.data.dtype != t.data.dtype:
-        result = result.astype(t.data.dtype)
-    t.data = result.data
+    if result.array.dtype != t.array.dtype:
+        result = result.astype(t.array.dtype)
+    t.array = result.array
     t.node = result.node
     t._requires_grad = result._requires_grad
     t._version = tick_inplace()
@@ -437,7 +437,7 @@ def assign(t, key, value):
     picked = tuple(positions.shape)
     value = _filling(t, value, picked)
     xp = backend.xp
-    flat = xp.reshape(positions.data, (-1,))
+    flat = xp.reshape(positions.array, (-1,))
     count = flat.shape[0]
     ranks = xp.arange(1, count + 1, dtype=flat.dtype, device=backend.device(flat))
     # ranks[p] - 1: which selected element lands on position p (0: none does).
@@ -470,7 +470,7 @@ def assign(t, key, value):
 
 def _rebind(t, result, recorded):
     """t takes the value of an item assignment, `result`."""
-    t.data = result.data
+    t.array = result.array
     if recorded:
         t.node = result.node
         t._requires_grad = result._requires_grad

@@ -88,9 +88,9 @@ def _host(tensor):
     """The tensor as a host numpy array: its own array when it already is one."""
     if isinstance(tensor, np.ndarray):  # an entry made on the host (a pickle's bytes)
         return tensor
-    if isinstance(tensor.data, np.ndarray):
-        return tensor.data
-    return tensor.backend.to_numpy(tensor.data)
+    if isinstance(tensor.array, np.ndarray):
+        return tensor.array
+    return tensor.backend.to_numpy(tensor.array)
 
 
 def _write_entry(archive, name, array):

@@ -42,13 +42,13 @@ class Tensor:
         any graph being recorded; see `_refuse_implicit_detach`."""
         if self._requires_grad and _grad_enabled.get():
             _refuse_implicit_detach(self, "np.asarray (Tensor.__array__)")
-        array = self.backend.to_numpy(self.data)
+        array = self.backend.to_numpy(self.array)
         return array if dtype is None else array.astype(dtype)
 
     def __init__(self, data, requires_grad=False, backend=None, dtype=None, device=None):
         from .creation import _to_array
 
-        self.data, self.backend = _to_array(data, dtype, backend, device)
+        self.array, self.backend = _to_array(data, dtype, backend, device)
         self._grad = None
         self.node = None
         self._requires_grad = False
@@ -59,13 +59,13 @@ class Tensor:
     # ------------------------------------------------------------- properties
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     @property
     def dtype(self):
         """anygrad's dtype (`ag.float32`, ...): the same object on every backend, equal
-        to the library's own dtype of that name. `x.data.dtype` is the library's."""
-        return as_dtype(self.data.dtype)
+        to the library's own dtype of that name. `x.array.dtype` is the library's."""
+        return as_dtype(self.array.dtype)
 
     @property
     def grad(self):
@@ -87,15 +87,15 @@ class Tensor:
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def size(self):
-        return _Size(tuple(self.data.shape))  # an int that PyTorch code can also call
+        return _Size(tuple(self.array.shape))  # an int that PyTorch code can also call
 
     @property
     def device(self):
-        return self.backend.device(self.data)
+        return self.backend.device(self.array)
 
     @property
     def is_leaf(self):
@@ -137,25 +137,25 @@ class Tensor:
         # Only what the caller gave: libraries of an older DLPack revision reject the rest.
         given = {k: v for k, v in (("stream", stream), ("max_version", max_version),
                                    ("dl_device", dl_device), ("copy", copy)) if v is not None}
-        return self.data.__dlpack__(**given)
+        return self.array.__dlpack__(**given)
 
     def __dlpack_device__(self):
-        return self.data.__dlpack_device__()
+        return self.array.__dlpack_device__()
 
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         """The rows (sub-tensors along the first axis), as many as len(x)."""
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        for i in range(self.data.shape[0]):
+        for i in range(self.array.shape[0]):
             yield self[i]
 
     def __repr__(self):
-        body = repr(self.backend.to_numpy(self.data)).replace("array(", "tensor(", 1)
+        body = repr(self.backend.to_numpy(self.array)).replace("array(", "tensor(", 1)
         extra = [f"backend={self.backend.name!r}"]
         if self.node is not None:
             extra.append(f"grad_fn={self.node.op.name}")
@@ -171,7 +171,7 @@ class Tensor:
         if self.size != 1:
             raise ValueError(f"item(): the tensor has {self.size} elements, not 1 (shape {self.shape})")
         self.backend.raise_deferred()  # values are read here anyway: checks queued on a GPU
-        return self.backend.item(self.data)
+        return self.backend.item(self.array)
 
     def __float__(self):
         return float(self.item())
@@ -194,7 +194,7 @@ class Tensor:
         if recorder is not None:
             recorder.on_host_read(self, "numpy()")
         self.backend.raise_deferred()
-        return self.backend.to_numpy(self.data)
+        return self.backend.to_numpy(self.array)
 
     def tolist(self):
         return self.numpy().tolist()
@@ -212,7 +212,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing the data, cut from the graph."""
-        return engine._wrap(self.data, self.backend)
+        return engine._wrap(self.array, self.backend)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not self.dtype.is_floating:
@@ -634,7 +634,7 @@ class Tensor:
         self._check_in_place("fill_")
         inplace.before_write(self, "fill_")
         xp = self.backend.xp
-        self.data = xp.full(self.shape, value, dtype=self.data.dtype, device=self.device)
+        self.array = xp.full(self.shape, value, dtype=self.array.dtype, device=self.device)
         self._version = engine.tick_inplace()
         inplace.after_write(self)
         return self
@@ -656,7 +656,7 @@ class Tensor:
                                  f"this tensor's shape {self.shape}")
             array = self.backend.xp.broadcast_to(array, self.shape)
             array = self.backend.xp.asarray(array, copy=True)
-        self.data = array
+        self.array = array
         self._version = engine.tick_inplace()
         inplace.after_write(self)
         return self
@@ -687,7 +687,7 @@ class _HookHandle:
 def _cotangent_for(out, grad, where):
     """The array of a user-given output gradient, checked against the output."""
     if not isinstance(grad, Tensor):
-        grad = Tensor(grad, backend=out.backend, dtype=out.data.dtype)
+        grad = Tensor(grad, backend=out.backend, dtype=out.array.dtype)
     if grad.backend is not out.backend:
         raise TypeError(
             f"{where}: grad is on backend {grad.backend.name!r} but the output is on "
@@ -695,8 +695,8 @@ def _cotangent_for(out, grad, where):
         )
     if grad.shape != out.shape:
         raise ValueError(f"{where}: grad has shape {grad.shape} but the output has shape {out.shape}")
-    if grad.data.dtype != out.data.dtype:  # the gradient takes the output's dtype
-        grad = ops.astype(grad, out.data.dtype)
+    if grad.array.dtype != out.array.dtype:  # the gradient takes the output's dtype
+        grad = ops.astype(grad, out.array.dtype)
     return grad
 
 
@@ -733,7 +733,7 @@ def _checked_grad(t, value):
     if value.backend is not t.backend:
         raise TypeError(f"assigning .grad: the gradient lives on backend {value.backend.name!r}, "
                         f"the tensor on {t.backend.name!r}")
-    if tuple(value.shape) != t.shape or value.data.dtype != t.data.dtype:
+    if tuple(value.shape) != t.shape or value.array.dtype != t.array.dtype:
         raise ValueError(
             f"assigning .grad: a gradient of shape {tuple(value.shape)} and dtype {value.dtype} "
             f"for a tensor of shape {t.shape} and dtype {t.dtype}; they must match"

@@ -399,7 +399,7 @@ def _in_place(t, what, compute):
         inplace.check_same_shape(t, result, what)
         if result.dtype != t.dtype:
             result = ops.astype(result, t.dtype.name)
-        t.data, t.node, t._requires_grad = result.data, result.node, result._requires_grad
+        t.array, t.node, t._requires_grad = result.array, result.node, result._requires_grad
         t._version = engine.tick_inplace()
         inplace.after_write(t)  # a view writes on to its base; t's own views follow
         return t
@@ -412,7 +412,7 @@ def _in_place(t, what, compute):
             raise TypeError(f"{what}: the result has dtype {result.dtype}, which a tensor of "
                             f"dtype {t.dtype} cannot hold")
         result = ops.astype(result, t.dtype.name)
-    t.data = result.data
+    t.array = result.array
     t._version = engine.tick_inplace()
     if t.node is not None and t.node.inputs is not None:
         t.node.clock = engine.OUTPUT_CHANGED
@@ -512,11 +512,11 @@ def _drawn(what, draw):
 
 
 def _normal(t, mean=0.0, std=1.0, *, generator=None):
-    return t.backend.normal(t.shape, t.data.dtype, t.device, mean=mean, std=std)
+    return t.backend.normal(t.shape, t.array.dtype, t.device, mean=mean, std=std)
 
 
 def _uniform(t, a=0.0, b=1.0, *, generator=None):
-    return t.backend.uniform(t.shape, t.data.dtype, t.device, low=a, high=b)
+    return t.backend.uniform(t.shape, t.array.dtype, t.device, low=a, high=b)
 
 
 normal_ = _drawn("normal_", _normal)

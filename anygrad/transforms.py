@@ -280,7 +280,7 @@ def _returned(t, kind):
         return t
     if kind == "number" and t.ndim == 0:
         return t.item()
-    return t.backend.xp.asarray(t.data, copy=True)
+    return t.backend.xp.asarray(t.array, copy=True)
 
 
 def _reaches_outside(tensors, own):
@@ -528,15 +528,15 @@ def _columns_by_vmap(lin, i, v):
 def _identity(like):
     """Every standard basis tensor in `like`'s shape, dtype and device, stacked."""
     xp = like.backend.xp
-    eye = xp.eye(like.size, dtype=like.data.dtype, device=like.backend.device(like.data))
+    eye = xp.eye(like.size, dtype=like.array.dtype, device=like.backend.device(like.array))
     return _wrap(xp.reshape(eye, (like.size,) + tuple(like.shape)), like.backend)
 
 
 def _basis(like, k):
     """The k-th standard basis tensor in `like`'s shape, dtype and device."""
     xp = like.backend.xp
-    positions = xp.arange(like.size, device=like.backend.device(like.data))
-    flat = xp.astype(positions == k, like.data.dtype)
+    positions = xp.arange(like.size, device=like.backend.device(like.array))
+    flat = xp.astype(positions == k, like.array.dtype)
     return _wrap(xp.reshape(flat, like.shape), like.backend)
 
 
@@ -545,7 +545,7 @@ def _assemble(pieces, axis, out, variable):
     shape = out.shape + variable.shape
     if not pieces:
         xp = out.backend.xp
-        return _wrap(xp.zeros(shape, dtype=out.data.dtype, device=out.backend.device(out.data)),
+        return _wrap(xp.zeros(shape, dtype=out.array.dtype, device=out.backend.device(out.array)),
                      out.backend)
     flat = [ops.reshape(p, (-1,)) for p in pieces]
     return ops.reshape(ops.stack(flat, axis=axis), shape)

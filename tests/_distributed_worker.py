@@ -48,7 +48,7 @@ def fit(model, loader, optimizer):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    return [p.backend.to_numpy(p.data) for p in model.parameters()]
+    return [p.backend.to_numpy(p.array) for p in model.parameters()]
 
 
 def sgd(model):
@@ -74,7 +74,7 @@ def data_parallel_against_one_process(backend, dtype):
     reference = fit(alone, loader, sgd(alone))
     scale = max(float(np.max(np.abs(r))) for r in reference)
     diff = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, reference))
-    start = [p.backend.to_numpy(p.data) for p in build(backend, dtype, seed=100).parameters()]
+    start = [p.backend.to_numpy(p.array) for p in build(backend, dtype, seed=100).parameters()]
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(reference, start))
     return {"diff": diff, "between_ranks": between_ranks, "scale": scale, "moved": moved,
             "steps": EPOCHS * len(loader)}
@@ -90,7 +90,7 @@ def missing_gradients(backend):
         b.grad = ag.tensor(np.full(3, 4.0), backend=backend)
     dist.allreduce_gradients([a, b, c])
     host = a.backend.to_numpy
-    return {"a": host(a.grad.data).tolist(), "b": host(b.grad.data).tolist(),
+    return {"a": host(a.grad.array).tolist(), "b": host(b.grad.array).tolist(),
             "c_is_none": c.grad is None}
 
 
@@ -99,7 +99,7 @@ def metrics(backend):
     t = ag.tensor([float(rank), 2.0 * rank], backend=backend)
     return {"mean": dist.all_reduce(float(rank)), "sum": dist.all_reduce(rank + 1, op="sum"),
             "max": dist.all_reduce(float(rank), op="max"),
-            "tensor_mean": t.backend.to_numpy(dist.all_reduce(t).data).tolist()}
+            "tensor_mean": t.backend.to_numpy(dist.all_reduce(t).array).tolist()}
 
 
 def checkpoint(backend, path):
@@ -108,7 +108,7 @@ def checkpoint(backend, path):
     dist.broadcast_parameters(model)
     dist.save({"model": model.state_dict()}, path)
     state = ag.load(path, backend=backend)["model"]
-    return all(np.array_equal(state[k].backend.to_numpy(state[k].data), p.backend.to_numpy(p.data))
+    return all(np.array_equal(state[k].backend.to_numpy(state[k].array), p.backend.to_numpy(p.array))
                for k, p in model.state_dict().items())
 
 

@@ -167,7 +167,7 @@ def test_transfer_roundtrip_copies(backend):
     y = x.to(backend).to("numpy")
     np.testing.assert_array_equal(y.numpy(), [1.0, 2.0])
     if backend != "numpy":
-        assert y.data is not x.data
+        assert y.array is not x.array
 
 
 def test_default_dtypes_agree_between_factories(backend):
@@ -202,7 +202,7 @@ def test_numpy_array_operators_defer_to_tensor():
 def test_tensor_copies_its_input_and_as_tensor_does_not(backend):
     source = get_backend(backend).asarray([1.0, 2.0])
     copied, wrapped = ag.tensor(source), ag.as_tensor(source)
-    assert copied.data is not source and wrapped.data is source
+    assert copied.array is not source and wrapped.array is source
 
 
 def test_optimizer_step_leaves_callers_array_alone():

@@ -22,8 +22,8 @@ LAYERS = [
 def _layer(backend, cls, shape, kwargs):
     layer = cls(shape[1], dtype="float64", backend=backend, **kwargs)
     if layer.affine:  # not the identity, so a mistake in how it enters shows
-        layer.weight.data = make(random(shape[1:2], seed=7, low=0.5, high=1.5), backend).data
-        layer.bias.data = make(random(shape[1:2], seed=8), backend).data
+        layer.weight.array = make(random(shape[1:2], seed=7, low=0.5, high=1.5), backend).array
+        layer.bias.array = make(random(shape[1:2], seed=8), backend).array
     return layer
 
 
@@ -33,8 +33,8 @@ def test_batchnorm_gradients(backend, mode, name, cls, shape, kwargs):
     layer = _layer(backend, cls, shape, kwargs)
     layer.train(mode == "train")
     if layer.track_running_stats:  # eval uses these: make them not the identity
-        layer.running_mean.data = make(random(shape[1:2], seed=5), backend).data
-        layer.running_var.data = make(random(shape[1:2], seed=6, low=0.5, high=2.0), backend).data
+        layer.running_mean.array = make(random(shape[1:2], seed=5), backend).array
+        layer.running_var.array = make(random(shape[1:2], seed=6, low=0.5, high=2.0), backend).array
     x = make(random(shape, seed=1), backend)
     state = [b.numpy() for b in layer.buffers()]
     assert ag.gradcheck(layer, [x])

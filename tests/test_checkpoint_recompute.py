@@ -74,7 +74,7 @@ def test_captured_parameters_get_gradients_and_activations_are_freed(backend):
 
     x = ag.randn((3, 4), dtype="float64", requires_grad=True)
     loss = ag.checkpoint(block, x)
-    assert seen[0].data is None  # released until backward needs it
+    assert seen[0].array is None  # released until backward needs it
     loss.backward()
     ag.manual_seed(0)
     layer2 = nn.Linear(4, 4, dtype="float64")

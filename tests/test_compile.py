@@ -302,7 +302,7 @@ def test_hook_added_after_recording_is_seen():
 
 def test_raw_array_arithmetic_is_detected_by_the_second_recording():
     def f(x):
-        return ag.sum(ag.tensor(x.data * 2.0) * x)  # the raw product is invisible
+        return ag.sum(ag.tensor(x.array * 2.0) * x)  # the raw product is invisible
 
     g = ag.compile(f)
     with pytest.warns(RuntimeWarning, match="different operations or constants"):
@@ -329,7 +329,7 @@ def test_assigning_data_inside_falls_back():
 
     def f(x):
         out = ag.sum(w * x)
-        w.data = w.data + 1.0
+        w.array = w.array + 1.0
         return out
 
     g = ag.compile(f)
@@ -395,7 +395,7 @@ def test_writing_an_outside_array_in_place_falls_back():
 
     def f(x):
         out = ag.sum(w * x)
-        w.data[0] = 5.0  # raw, in place: invisible to a replay
+        w.array[0] = 5.0  # raw, in place: invisible to a replay
         return out
 
     g = ag.compile(f)

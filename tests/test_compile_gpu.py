@@ -215,16 +215,16 @@ def test_settle_copies_back_and_refuses_what_cannot_stay_in_place():
     a, b = ag.tensor(np.zeros(3)), ag.tensor(np.ones(3))
     bindings = Bindings(empty, [a, b], [])
     start = bindings.read()
-    old = a.data
-    a.data = np.full(3, 7.0)
+    old = a.array
+    a.array = np.full(3, 7.0)
     bindings.settle(start)
-    assert a.data is old and np.array_equal(old, np.full(3, 7.0))
+    assert a.array is old and np.array_equal(old, np.full(3, 7.0))
 
-    a.data = np.zeros(4)
+    a.array = np.zeros(4)
     with pytest.raises(NotInPlace, match=r"changes from float64\[3\] to float64\[4\]"):
         bindings.settle(start)
-    a.data = old
-    a.data, b.data = b.data, a.data
+    a.array = old
+    a.array, b.array = b.array, a.array
     with pytest.raises(NotInPlace, match="trade places"):
         bindings.settle(start)
 

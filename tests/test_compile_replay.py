@@ -154,7 +154,7 @@ def test_a_function_that_never_settles_raises_in_strict_mode():
 
 def test_differing_recordings_name_the_line():
     def f(x):
-        return ag.sum(ag.tensor(x.data * 2.0) * x)  # the raw product is invisible
+        return ag.sum(ag.tensor(x.array * 2.0) * x)  # the raw product is invisible
 
     g = ag.compile(f)
     with pytest.warns(RuntimeWarning,

@@ -140,9 +140,9 @@ def test_functions_are_local_objects_two_may_share_a_name(backend):
 
 def test_backend_arrays_as_cotangents_and_inputs(backend):
     f = ag.custom_vjp(lambda x, c: x * c)
-    f.defvjp(lambda x, c: (x * c, c), lambda c, g: ((g * c).data, None))
+    f.defvjp(lambda x, c: (x * c, c), lambda c, g: ((g * c).array, None))
     x = make([1.0, 2.0], backend)
-    c = ag.tensor(np.array([3.0, 4.0]), backend=backend).data  # a raw array: a constant
+    c = ag.tensor(np.array([3.0, 4.0]), backend=backend).array  # a raw array: a constant
     ag.sum(f(x, c)).backward()
     np.testing.assert_allclose(host(x.grad), [3.0, 4.0])
 

@@ -12,7 +12,7 @@ da = pytest.importorskip("dask.array")
 def test_dask_arrays_find_their_adapter():
     x = ag.tensor(da.ones((4, 3), chunks=(2, 3)))
     assert x.backend is ag.get_backend("dask")
-    assert isinstance(x.data, da.Array)
+    assert isinstance(x.array, da.Array)
 
 
 @pytest.mark.parametrize("axis, index", [
@@ -69,10 +69,10 @@ def test_loss_gradient_over_a_chunked_batch_on_a_cluster_equals_numpy(client):
     X, y = rng.normal(size=(64, 4)), rng.integers(0, 3, size=64)
     logits, loss, grads = _mlp_loss_grads(
         "dask", da.from_array(X, chunks=(16, 4)), da.from_array(y, chunks=16))
-    assert logits.data.chunks[0] == (16, 16, 16, 16)  # the batch stays chunked
-    assert all(isinstance(g.data, da.Array) for g in grads)  # nothing computed yet
+    assert logits.array.chunks[0] == (16, 16, 16, 16)  # the batch stays chunked
+    assert all(isinstance(g.array, da.Array) for g in grads)  # nothing computed yet
     with get_task_stream(client) as tasks:
-        values = client.compute([loss.data, *(g.data for g in grads)], sync=True)
+        values = client.compute([loss.array, *(g.array for g in grads)], sync=True)
     assert tasks.data, "the cluster ran no task"
     _, expected_loss, expected = _mlp_loss_grads("numpy", X, y)
     np.testing.assert_allclose(values[0], expected_loss.item(), rtol=1e-12)
@@ -96,7 +96,7 @@ def test_training_with_persisted_parameters_follows_numpy(client):
             opt.step()
             if backend == "dask":  # compute this step's parameters; the next graph starts there
                 for p in model.parameters():
-                    p.data = p.data.persist()
+                    p.array = p.array.persist()
         return [p.numpy() for p in model.parameters()]
 
     got = train("dask", da.from_array(X, chunks=(8, 4)), da.from_array(y, chunks=8))

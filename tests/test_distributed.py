@@ -216,7 +216,7 @@ def test_host_view_shares_memory_where_the_library_allows(backend):
 
 
 def _epoch(loader):
-    return [b.backend.to_numpy(b.data).tolist() for (b,) in loader]
+    return [b.backend.to_numpy(b.array).tolist() for (b,) in loader]
 
 
 @pytest.mark.parametrize("n, shuffle, drop_last", [(64, True, False), (70, True, False),

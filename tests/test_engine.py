@@ -93,7 +93,7 @@ def test_training_loop_keeps_no_graph_alive(backend):
             probes.append(weakref.ref(h.node))
             ag.mean(h * h).backward()
             with ag.no_grad():
-                w.data = (w - 0.1 * w.grad).data
+                w.array = (w - 0.1 * w.grad).array
             w.grad = None
         del h
         assert all(p() is None for p in probes)

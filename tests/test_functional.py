@@ -102,7 +102,7 @@ def test_grad_of_raw_arrays_and_tensors(backend):
     f = lambda x: ag.sum(x * ag.exp(x))  # noqa: E731
     data = random((3,), seed=1)
     expected = np.exp(data) * (data + 1)
-    raw = make(data, backend, requires_grad=False).data  # the backend's own array
+    raw = make(data, backend, requires_grad=False).array  # the backend's own array
     for arg in (make(data, backend), make(data, backend, requires_grad=False)):
         g = ag.grad(f)(arg)
         assert isinstance(g, ag.Tensor) and g.backend.name == backend

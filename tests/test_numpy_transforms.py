@@ -10,7 +10,7 @@ from conftest import make, random
 
 def raw(data, backend):
     """The backend's own float64 array (not a Tensor) holding `data`."""
-    return make(data, backend, requires_grad=False).data
+    return make(data, backend, requires_grad=False).array
 
 
 def on_host(a):
@@ -195,7 +195,7 @@ def test_argnum_is_argnums(backend):
 # ----------------------------------------------------------------- gradient checks
 def test_gradcheck_takes_raw_arrays(backend):
     x = raw(random((3,), seed=6), backend)
-    labels = make(np.array([1, 0, 1]), backend, dtype="int64", requires_grad=False).data
+    labels = make(np.array([1, 0, 1]), backend, dtype="int64", requires_grad=False).array
     before = on_host(x).copy()
     f = lambda x, n: ag.log1p(ag.exp(x * x)) * n  # noqa: E731
     assert ag.gradcheck(f, (x, labels))

@@ -98,10 +98,10 @@ def test_parameters_stay_the_users_objects_and_views_of_the_flat_array():
     (segment,) = _segments(opt)
     assert len(segment.params) == len(params)
     for p in params:  # the user's tensors see every update: they are the flat array
-        assert np.shares_memory(p.data, segment.param.data)
-        assert np.shares_memory(opt.state[p]["momentum_buffer"].data,
-                                segment.state["momentum_buffer"].data)
-        assert p.grad is not None and not np.shares_memory(p.grad.data, segment.param.data)
+        assert np.shares_memory(p.array, segment.param.array)
+        assert np.shares_memory(opt.state[p]["momentum_buffer"].array,
+                                segment.state["momentum_buffer"].array)
+        assert p.grad is not None and not np.shares_memory(p.grad.array, segment.param.array)
 
 
 def test_gradients_handed_out_are_never_written_again():
@@ -191,8 +191,8 @@ def test_replaced_parameters_are_laid_out_again(backend):
     assert step.stats["recordings"] == 4  # twice for float64, twice after .to(float32)
     if ag.get_backend(backend).writable_views:
         (segment,) = _segments(opt)
-        assert all(p.data is v for p, v in zip(segment.params, segment.views))
-        assert "float32" in str(segment.param.data.dtype)
+        assert all(p.array is v for p, v in zip(segment.params, segment.views))
+        assert "float32" in str(segment.param.array.dtype)
 
 
 def test_a_parameter_without_a_gradient_takes_the_step_per_parameter():
@@ -234,7 +234,7 @@ def test_optimizer_state_loaded_mid_training_is_laid_out_again():
         assert np.array_equal(p.numpy(), q.numpy())
     (segment,) = _segments(opt)  # the loaded moments are views of the flat arrays again
     for k, p in enumerate(segment.params):
-        assert opt.state[p]["exp_avg"].data is segment.state_views["exp_avg"][k]
+        assert opt.state[p]["exp_avg"].array is segment.state_views["exp_avg"][k]
 
 
 def test_copied_layouts_start_empty():

@@ -56,7 +56,7 @@ def _assert_same(got, want, where="result"):
 
 def _native(backend, data):
     """The backend library's own array holding `data`."""
-    return ag.tensor(np.asarray(data), backend=backend).data
+    return ag.tensor(np.asarray(data), backend=backend).array
 
 
 def _cube(backend, dtype="float64"):

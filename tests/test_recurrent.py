@@ -243,7 +243,7 @@ def test_embedding_padding_idx(backend):
     emb = nn.Embedding(5, 3, padding_idx=-1, dtype="float64")
     assert emb.padding_idx == 4
     np.testing.assert_array_equal(emb.weight.numpy()[4], np.zeros(3))
-    emb.weight.data = ag.randn((5, 3), dtype="float64").data  # a nonzero padding row still reads
+    emb.weight.array = ag.randn((5, 3), dtype="float64").array  # a nonzero padding row still reads
     idx = ag.tensor([[4, 1], [4, 4]])
     out = emb(idx)
     np.testing.assert_array_equal(out.numpy()[0, 0], emb.weight.numpy()[4])

@@ -15,7 +15,7 @@ from conftest import host, make, random
 
 def _raw(data, backend):
     """A raw array of `backend`'s own library."""
-    return ag.tensor(np.asarray(data, dtype="float64"), backend=backend).data
+    return ag.tensor(np.asarray(data, dtype="float64"), backend=backend).array
 
 
 # ---------------------------------------------------------------- writes through views

@@ -125,7 +125,7 @@ def test_dtype_methods(backend):
 
 def test_in_place_fill_zero_copy(backend):
     t = make(X, backend, requires_grad=False)
-    before = t.data
+    before = t.array
     assert t.zero_() is t and not host(t).any()
     assert t.fill_(2.5) is t and (host(t) == 2.5).all()
     t.copy_(np.arange(4.0))  # broadcast, from host data
@@ -133,7 +133,7 @@ def test_in_place_fill_zero_copy(backend):
     t.copy_(make(X, backend).float())  # cast back to float64
     np.testing.assert_array_equal(host(t), X.astype(np.float32).astype(np.float64))
     assert str(host(t).dtype) == "float64"
-    assert before is not t.data
+    assert before is not t.array
     with pytest.raises(ValueError, match="does not broadcast"):
         t.copy_(np.ones(3))
 
@@ -151,7 +151,7 @@ def test_clone_keeps_the_graph(backend):
     x = make(X, backend)
     c = x.clone()
     if backend != "jax":  # jax arrays are immutable: sharing one is no aliasing
-        assert c.data is not x.data
+        assert c.array is not x.array
     (c * c).sum().backward()
     np.testing.assert_allclose(host(x.grad), 2 * X)
 

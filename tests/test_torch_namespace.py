@@ -332,18 +332,18 @@ def test_save_and_load_state_dict(backend, tmp_path):
 def test_parameter_data_assignment_takes_the_array(backend):
     p = nn.Parameter(torch.ones(3))
     (p * 2).sum().backward()
-    p.data = p.detach() - 0.5 * p.grad  # PyTorch's spelling of a manual update
-    assert not isinstance(p.data, ag.Tensor)
+    p.array = p.detach() - 0.5 * p.grad  # PyTorch's spelling of a manual update
+    assert not isinstance(p.array, ag.Tensor)
     assert _np(p).tolist() == [0.0, 0.0, 0.0]
     if backend == "torch":  # torch's own tensor: updated in place, as PyTorch's .data is
-        p.data.add_(1.0)
+        p.array.add_(1.0)
         assert _np(p).tolist() == [1.0, 1.0, 1.0]
     else:
         with pytest.raises(AttributeError):  # a raw array has no PyTorch methods: not silent
-            p.data.add_(1.0)
+            p.array.add_(1.0)
     other = "numpy" if backend != "numpy" else "array_api_strict"
     with pytest.raises(TypeError, match="backend"):
-        p.data = ag.ones(3, backend=other)
+        p.array = ag.ones(3, backend=other)
 
 
 # ------------------------------------------------------------------ names not mapped

@@ -264,7 +264,7 @@ def test_custom_function_gradient(backend):
 
 
 def test_manual_update_loop_with_data_assignment(backend):
-    """pytorch/examples' regression: a Linear layer updated through `param.data`."""
+    """pytorch/examples' regression: a Linear layer updated through `param.array`."""
     rng = np.random.default_rng(6)
     x = torch.tensor(rng.normal(size=(32, 4)).astype(np.float32))
     y = x.mm(torch.tensor(rng.normal(size=(4, 1)).astype(np.float32)))
@@ -276,9 +276,9 @@ def test_manual_update_loop_with_data_assignment(backend):
         first = output.item() if first is None else first
         output.backward()
         for param in fc.parameters():
-            param.data = param.detach() - 0.1 * param.grad
+            param.array = param.detach() - 0.1 * param.grad
     assert output.item() < first
-    assert all(not isinstance(p.data, ag.Tensor) for p in fc.parameters())
+    assert all(not isinstance(p.array, ag.Tensor) for p in fc.parameters())
 
 
 def test_dataloader_over_a_tensor_dataset_trains(backend):

@@ -323,7 +323,7 @@ def gather(op, values, batched, params, size):
                 "supported inside ag.vmap; use take or take_along_axis"
             )
         index = index._value
-        index = index if type(index) is BatchedTensor else index.data
+        index = index if type(index) is BatchedTensor else index.array
         if not batched[0]:
             x = _lift(x, size)
     nd = x.ndim - 1

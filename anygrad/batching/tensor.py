@@ -73,7 +73,7 @@ class BatchedData:
 
     @property
     def dtype(self):
-        return physical(self._owner).data.dtype
+        return physical(self._owner).array.dtype
 
     @property
     def shape(self):
@@ -85,7 +85,7 @@ class BatchedData:
 
     @property
     def device(self):
-        return physical(self._owner).data.device
+        return physical(self._owner).array.device
 
     def __array__(self, *args, **kwargs):
         raise _reading(self._owner, "the array")

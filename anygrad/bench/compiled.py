@@ -175,7 +175,7 @@ class FunctionalMlpStep:
 
     def sync(self):
         for p in self.params:
-            wait = getattr(p.data, "block_until_ready", None)  # jax runs asynchronously
+            wait = getattr(p.array, "block_until_ready", None)  # jax runs asynchronously
             if wait is not None:
                 wait()
 

@@ -131,7 +131,7 @@ def _rows(shape, backends, settings):
     template = Gpt(*shape[:5], settings.dtype, "numpy")
     noise = np.random.default_rng(settings.seed + 12)
     for p in template.parameters():  # away from LayerNorm's ones and zeros
-        p.data = p.data + (0.02 * noise.standard_normal(p.shape)).astype(settings.dtype)
+        p.array = p.array + (0.02 * noise.standard_normal(p.shape)).astype(settings.dtype)
     state = {k: v.numpy() for k, v in template.state_dict().items()}
     contenders = []
     if references.torch_available():

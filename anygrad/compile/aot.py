@@ -137,12 +137,12 @@ class Backward:
 
         def vjp(ns, g, ans, *values):
             graph = isinstance(ans, Tensor)  # the engine's form under create_graph
-            saved = ans.data if graph else ans
+            saved = ans.array if graph else ans
             cache = saved.cache
             if cache is None or cache[0] is not g:
                 cotangents = saved.cotangents(g)
                 if graph:
-                    cotangents = [c.data if isinstance(c, Tensor) else c for c in cotangents]
+                    cotangents = [c.array if isinstance(c, Tensor) else c for c in cotangents]
                 saved.cache = cache = (g, self.program.run_arrays(saved.arrays, cotangents))
             if i == last:  # the last input asking: the gradients are handed out
                 saved.cache = None

@@ -34,7 +34,7 @@ def signature(args, kwargs):
 def _describe(obj, tensors, key, first):
     """Add `obj`'s part of the key; returns `obj`, or a copy with arrays made tensors."""
     if isinstance(obj, Tensor):
-        data = obj.data
+        data = obj.array
         same = first.setdefault(id(obj), len(tensors))
         key.append((tuple(data.shape), data.dtype, obj.backend.name, _device(obj),
                     obj.requires_grad, same, bool(getattr(obj, "_hooks", None))))
@@ -55,7 +55,7 @@ def _describe(obj, tensors, key, first):
         if wrapped is None:
             wrapped = first[("array", id(obj))] = as_tensor(obj)
         same = first.setdefault(id(wrapped), len(tensors))
-        data = wrapped.data
+        data = wrapped.array
         key.append(("array", tuple(data.shape), data.dtype, wrapped.backend.name,
                     _device(wrapped), same))
         tensors.append(wrapped)
@@ -72,7 +72,7 @@ def _describe(obj, tensors, key, first):
 
 
 def _device(t):
-    return "cpu" if t.backend.name == "numpy" else str(t.backend.device(t.data))
+    return "cpu" if t.backend.name == "numpy" else str(t.backend.device(t.array))
 
 
 class SignatureCache:

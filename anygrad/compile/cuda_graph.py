@@ -98,7 +98,7 @@ def obstacles(program, args, tensors):
 
 
 def _place(t):
-    data = t.data
+    data = t.array
     device = getattr(data, "device", None)
     kind = getattr(device, "type", None) or str(device or "cpu")
     return f"{t.backend.name} on {kind}"
@@ -205,7 +205,7 @@ class Bindings:
             if place[1] == "data" and not isinstance(place[0], dict):
                 target, value, bind = before, after, (place, before)
             else:  # a tensor replaced by another: its array takes the new values
-                target, value, bind = self._array_at_start(before, start), after.data, (place, before)
+                target, value, bind = self._array_at_start(before, start), after.array, (place, before)
             if not hasattr(target, "__setitem__"):
                 self.rebound.append(place[2])
                 continue
@@ -219,12 +219,12 @@ class Bindings:
         for target, value, (place, before) in copies:
             target[...] = value
             if isinstance(before, Tensor):
-                before.data = self._array_at_start(before, start)
+                before.array = self._array_at_start(before, start)
             _set(place, before)
 
     def _array_at_start(self, tensor, start):
         i = self.data_place.get(id(tensor))
-        return tensor.data if i is None else start[i]
+        return tensor.array if i is None else start[i]
 
 
 class NotInPlace(RuntimeError):
@@ -352,7 +352,7 @@ class GraphedStep:
     def _capture(self, args, caps):
         torch = _torch(args, caps)
         if self.static is None:
-            self.static = [torch.empty_like(a.data) for a in args]
+            self.static = [torch.empty_like(a.array) for a in args]
         static_args = [_wrap(s, a.backend) for s, a in zip(self.static, args)]
         bindings = Bindings(self.program, caps, self.owners)
         start = bindings.read()
@@ -379,7 +379,7 @@ class GraphedStep:
 
     def _launch(self, args, caps):
         for buffer, a in zip(self.static, args):
-            buffer.copy_(a.data)
+            buffer.copy_(a.array)
         self.graph.replay()
         self.bindings.write(self.final)
         # The flags live in the graph's buffers, which the next launch overwrites: the

@@ -276,8 +276,8 @@ class Guards:
                 return f"outside tensor {where} was replaced by a {type(t).__name__}"
             for what, then, now in (
                     ("backend", c.backend.name, t.backend.name),
-                    ("dtype", str(c.dtype), str(t.data.dtype)),
-                    ("shape", tuple(c.shape), tuple(t.data.shape)),
+                    ("dtype", str(c.dtype), str(t.array.dtype)),
+                    ("shape", tuple(c.shape), tuple(t.array.shape)),
                     ("requires_grad", c.requires_grad, t.requires_grad)):
                 if then != now:
                     return f"outside tensor {where}: its {what} changed from {then} to {now}"

@@ -68,7 +68,7 @@ class LoadArg(Instruction):
         return f"{self.out!r} = argument {self.position}"
 
     def emit(self, name):
-        return f"s{self.out.index} = args[{self.position}].data"
+        return f"s{self.out.index} = args[{self.position}].array"
 
 
 class LoadCapture(Instruction):
@@ -82,7 +82,7 @@ class LoadCapture(Instruction):
         return f"{self.out!r} = outside tensor {self.capture}"
 
     def emit(self, name):
-        return f"s{self.out.index} = caps[{self.capture}].data"
+        return f"s{self.out.index} = caps[{self.capture}].array"
 
 
 class _LoadPositional(Instruction):
@@ -414,7 +414,7 @@ class Program:
         self.replays += 1
         if self.jitted is not None:
             try:
-                arrays, checks = self.jitted([t.data for t in args], [t.data for t in caps])
+                arrays, checks = self.jitted([t.array for t in args], [t.array for t in caps])
             except Exception as error:  # noqa: BLE001  (the backend's compiler failed)
                 if self.replays > 1:
                     raise
@@ -466,8 +466,8 @@ class Capture:
         self.where = None  # the line of the function that first read it, where known
         self.path = None
         self.root = None
-        self.shape = tuple(tensor.data.shape)
-        self.dtype = tensor.data.dtype
+        self.shape = tuple(tensor.array.shape)
+        self.dtype = tensor.array.dtype
         self.backend = tensor.backend
         self.requires_grad = tensor.requires_grad
 
@@ -571,7 +571,7 @@ def _accumulate(leaf, g, backend):
     if leaf.grad is None:
         leaf.grad = _wrap(g, backend)
         return g
-    total = leaf.grad.data + g
+    total = leaf.grad.array + g
     leaf.grad = _wrap(total, backend)
     return total
 
@@ -583,7 +583,7 @@ def _grad_of(leaf):
             f"{leaf.shape}, which has no gradient in this call; clear gradients the same "
             "way in every call (or call the function eagerly)"
         )
-    return leaf.grad.data
+    return leaf.grad.array
 
 
 def _rebuild(template, arrays, args, caps, attach=None):
@@ -752,7 +752,7 @@ class _Constant:
 
     def __init__(self, capture):
         self.tensor = capture.tensor
-        self.values = _value_print(capture.tensor.data, capture.backend)
+        self.values = _value_print(capture.tensor.array, capture.backend)
 
     def __eq__(self, other):
         return isinstance(other, _Constant) and (
@@ -791,7 +791,7 @@ def _value_print(value, backend):
     if isinstance(value, Dynamic):
         return ("dynamic", value.label, tuple(r.index for r in value.refs))
     if isinstance(value, Tensor):
-        return _value_print(value.data, value.backend)
+        return _value_print(value.array, value.backend)
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_value_print(v, backend) for v in value))
     if isinstance(value, GatherSpec):

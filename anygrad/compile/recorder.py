@@ -46,9 +46,9 @@ class Recorder:
         self.strict = strict
         self.args = args  # the call's tensors, flattened
         self.arg_positions = {id(t): i for i, t in enumerate(args)}
-        self.arg_states = [(t.data, _digest(t)) for t in args]
+        self.arg_states = [(t.array, _digest(t)) for t in args]
         # A tensor sharing an argument's array (a transform's fresh leaf) reads the argument.
-        self.arg_arrays = {id(t.data): i for i, t in reversed(list(enumerate(args)))}
+        self.arg_arrays = {id(t.array): i for i, t in reversed(list(enumerate(args)))}
         self.refs = {}  # id(array) -> Ref of the slot holding it
         self.loaded = set()  # slots holding tensors the call did not compute (loads)
         self.keep = []  # every recorded array stays alive, so no id is reused meanwhile
@@ -87,7 +87,7 @@ class Recorder:
 
     def operand(self, value):
         if isinstance(value, Tensor):
-            ref = self.refs.get(id(value.data))
+            ref = self.refs.get(id(value.array))
             return ref if ref is not None else self.capture(value)
         ref = self.refs.get(id(value)) if not isinstance(value, (int, float, bool)) else None
         return value if ref is None else ref
@@ -95,15 +95,15 @@ class Recorder:
     def capture(self, t):
         """The first read of a tensor the call did not compute: an argument, an outside
         tensor (a parameter, a buffer, a captured batch), or the gradient of one."""
-        position = self.arg_positions.get(id(t), self.arg_arrays.get(id(t.data)))
+        position = self.arg_positions.get(id(t), self.arg_arrays.get(id(t.array)))
         if position is not None:
-            out = self.produce(t.data)
+            out = self.produce(t.array)
             self.loaded.add(out.index)
             self.code.append(LoadArg(position, out))
             return out
         owner = self._grad_owner(t)
         if owner is not None:
-            out = self.produce(t.data)
+            out = self.produce(t.array)
             self.loaded.add(out.index)
             self.code.append(LoadGrad(owner, out))
             return out
@@ -114,8 +114,8 @@ class Recorder:
             capture.root, capture.path = self.paths.find(t)
             capture.where = _user_line()
             self.captures.append(capture)
-        self.capture_arrays[k] = (t.data, _digest(t))
-        out = self.produce(t.data)
+        self.capture_arrays[k] = (t.array, _digest(t))
+        out = self.produce(t.array)
         self.loaded.add(out.index)
         self.code.append(LoadCapture(k, out))
         return out
@@ -149,7 +149,7 @@ class Recorder:
             self.shape_from_values("selects with a boolean mask")
         operands = [self.operand(a) for a in args]
         params = {k: self._param(v) for k, v in params.items()} if params else {}
-        out = self.produce(result.data)
+        out = self.produce(result.array)
         ins = Apply(op, result.backend, operands, params, out)
         ins.where = _user_line()
         self.code.append(ins)
@@ -227,10 +227,10 @@ class Recorder:
                          "first inside the function")
         grad = self.operand(g)
         if old is None:
-            leaf.grad = g if create_graph else _wrap(g.data, leaf.backend)
+            leaf.grad = g if create_graph else _wrap(g.array, leaf.backend)
         else:
-            leaf.grad = _wrap(old.data + g.data, leaf.backend)
-        out = self.produce(leaf.grad.data)
+            leaf.grad = _wrap(old.array + g.array, leaf.backend)
+        out = self.produce(leaf.grad.array)
         self.grads[id(leaf)] = (leaf, leaf.grad)
         if target is not None:
             self.code.append(Accumulate(target, grad, leaf.backend, out))
@@ -282,8 +282,8 @@ class Recorder:
         finally:
             self.effect_depth -= 1
             for k, c in enumerate(self.captures):
-                self.capture_arrays[k] = (c.tensor.data, _digest(c.tensor))
-            self.arg_states = [(t.data, _digest(t)) for t in self.args]
+                self.capture_arrays[k] = (c.tensor.array, _digest(c.tensor))
+            self.arg_states = [(t.array, _digest(t)) for t in self.args]
             for key, (t, _) in self.grads.items():
                 self.grads[key] = (t, t.grad)
 
@@ -408,13 +408,13 @@ class Recorder:
         replay."""
         for i, t in enumerate(self.args):
             loaded, digest = self.arg_states[i]
-            if t.data is not loaded or _digest(t) != digest:
+            if t.array is not loaded or _digest(t) != digest:
                 self.problem(f"changes argument {i} (shape {t.shape}) in place or assigns "
                              "its .data; a replay would leave it as it was passed")
-                self.arg_states[i] = (t.data, _digest(t))
+                self.arg_states[i] = (t.array, _digest(t))
         for k, c in enumerate(self.captures):
             loaded, digest = self.capture_arrays[k]
-            data = c.tensor.data
+            data = c.tensor.array
             if data is not loaded or _digest(c.tensor) != digest:
                 self.problem(f"changes .data of a tensor of shape {c.shape} that it reads "
                              "(only optimizer steps may update tensors)")
@@ -454,8 +454,8 @@ class Recorder:
         outs = self.graph_outputs
         inputs, reaches = self._graph_inputs(outs)
         for t in (*outs, *inputs):
-            if "complex" in str(t.data.dtype):
-                self.problem(f"returns a graph through a complex tensor ({t.data.dtype}, shape "
+            if "complex" in str(t.array.dtype):
+                self.problem(f"returns a graph through a complex tensor ({t.array.dtype}, shape "
                              f"{t.shape}), whose backward is not recorded ahead of time")
         if self.problems:
             return None
@@ -464,7 +464,7 @@ class Recorder:
         seeds = []
         for k, o in enumerate(outs):
             # The gradient arriving at output k: a slot, read at replay (values unused here).
-            array = o.backend.xp.ones_like(o.data)
+            array = o.backend.xp.ones_like(o.array)
             self.code.append(LoadCotangent(k, self.produce(array)))
             seeds.append(_wrap(array, o.backend))
         # The inputs stand as leaves for the trace: no graph before them is walked, and
@@ -558,7 +558,7 @@ def _masked_by_data(spec, refs):
 
 def _digest(t):
     """A fingerprint of a tensor's values, to notice arrays written in place."""
-    return hashlib.sha1(t.backend.to_numpy(t.data).tobytes()).digest()
+    return hashlib.sha1(t.backend.to_numpy(t.array).tobytes()).digest()
 
 
 # ------------------------------------------------------------------ backend hooks

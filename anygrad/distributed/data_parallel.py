@@ -34,12 +34,12 @@ def broadcast_parameters(model, root=0):
     if comm.size == 1 and comm.name == "mpi":
         return
     tensors = [t for _, t in named]
-    arrays = [t.data for t in tensors]
+    arrays = [t.array for t in tensors]
     for bucket in plan_buckets(arrays, [t.backend for t in tensors]):
         flat = bucket.pack([arrays[i] for i in bucket.positions])
         flat = comm.broadcast(flat, bucket.backend, root)
         for i, array in zip(bucket.positions, bucket.unpack(flat)):
-            tensors[i].data = array
+            tensors[i].array = array
 
 
 _exchange = ExchangeBuffers()
@@ -56,8 +56,8 @@ def allreduce_gradients(model, average=True, bucket_bytes=DEFAULT_BUCKET_BYTES):
     params = [p for p in _parameters(model) if p.requires_grad]
     if not params or comm.size == 1 and comm.name == "mpi":
         return
-    grads = [p.grad.data if p.grad is not None else
-             p.backend.xp.zeros(p.shape, dtype=p.data.dtype, device=p.device) for p in params]
+    grads = [p.grad.array if p.grad is not None else
+             p.backend.xp.zeros(p.shape, dtype=p.array.dtype, device=p.device) for p in params]
     buckets = plan_buckets(grads, [p.backend for p in params], bucket_bytes)
     # Which parameters have a gradient on some rank travels at the end of the first
     # bucket (one flag each, summed): no extra message, which on a busy network or an
@@ -136,7 +136,7 @@ def all_reduce(value, op="mean"):
     reduce_op = "sum" if op == "mean" else op
     if isinstance(value, Tensor):
         backend = value.backend
-        flat = backend.xp.reshape(backend.xp.asarray(value.data, copy=True), (-1,))
+        flat = backend.xp.reshape(backend.xp.asarray(value.array, copy=True), (-1,))
         flat = comm.allreduce(flat, backend, reduce_op)
         if op == "mean":
             flat = flat / comm.size

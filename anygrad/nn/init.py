@@ -58,19 +58,19 @@ def _fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0):
     backend = tensor.backend
-    tensor.data = backend.uniform(tensor.shape, tensor.dtype, tensor.device, a, b)
+    tensor.array = backend.uniform(tensor.shape, tensor.dtype, tensor.device, a, b)
     return tensor
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     backend = tensor.backend
-    tensor.data = backend.normal(tensor.shape, tensor.dtype, tensor.device, mean, std)
+    tensor.array = backend.normal(tensor.shape, tensor.dtype, tensor.device, mean, std)
     return tensor
 
 
 def constant_(tensor, value):
     xp = tensor.backend.xp
-    tensor.data = xp.full(tensor.shape, value, dtype=tensor.data.dtype, device=tensor.device)
+    tensor.array = xp.full(tensor.shape, value, dtype=tensor.array.dtype, device=tensor.device)
     return tensor
 
 

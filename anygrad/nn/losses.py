@@ -41,7 +41,7 @@ def _describe(t):
 def _is(t, kind):
     """Whether t's dtype is of `kind` ("real floating" or "integral"), read from
     anygrad's dtype table (the library's isdtype costs a small step as much as an op)."""
-    dtype = as_dtype(t.data.dtype)
+    dtype = as_dtype(t.array.dtype)
     return dtype.is_integral if kind == "integral" else dtype.kind == kind
 
 
@@ -148,7 +148,7 @@ def _nll_vjp(ns, g, ans, x, target, axis, ignore_index, reduction, backend):
         g = g / ns.sum(weights)
     g = -(g * weights)
     if isinstance(index, Tensor):  # recording the gradient: the index is a constant
-        index = index.data
+        index = index.array
     spec = GatherSpec("take_along_axis", backend.index(index), axis)
     return ns.gather_grad(ns.reshape(g, tuple(index.shape)), spec, tuple(x.shape))
 

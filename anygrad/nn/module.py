@@ -39,15 +39,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     # `.data` is the backend's array, as for every Tensor. PyTorch code also assigns a
-    # tensor to it (`p.data = p.detach() - lr * p.grad`): its array is taken, detached, so
+    # tensor to it (`p.array = p.detach() - lr * p.grad`): its array is taken, detached, so
     # that the parameter never silently holds a Tensor where an array belongs.
     def _set_data(self, value):
         if isinstance(value, Tensor):
             if value.backend is not self.backend:
                 raise TypeError(
-                    f"Parameter.data = tensor: the tensor is on backend {value.backend.name!r}, "
+                    f"Parameter.array = tensor: the tensor is on backend {value.backend.name!r}, "
                     f"the parameter on {self.backend.name!r}; move it first with .to()")
-            value = value.data
+            value = value.array
         _ARRAY.__set__(self, value)
 
     # Reading stays the slot's own C-level get (the engine reads .data on every op).
@@ -253,7 +253,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad = Tensor(param.backend.xp.zeros_like(param.grad.data),
+                param.grad = Tensor(param.backend.xp.zeros_like(param.grad.array),
                                     backend=param.backend)
 
     def requires_grad_(self, requires_grad=True):
@@ -277,7 +277,7 @@ class Module:
         """An ordered dict of dotted name -> tensor (parameters and persistent buffers).
         The values are copies: optimizers update parameters in place, and a snapshot
         taken now must not change with later training."""
-        return OrderedDict((key, _wrap(value.backend.xp.asarray(value.data, copy=True),
+        return OrderedDict((key, _wrap(value.backend.xp.asarray(value.array, copy=True),
                                        value.backend))
                            for key, value in self._state_items())
 
@@ -312,7 +312,7 @@ class Module:
         if problems:
             raise RuntimeError(f"load_state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for target, array, source in updates:
-            target.data = _converted(array, source, target)
+            target.array = _converted(array, source, target)
         return _IncompatibleKeys(missing, unexpected)
 
     def to(self, backend=None, device=None, dtype=None):
@@ -382,7 +382,7 @@ def _indent(text):
 
 def _array_and_backend(value):
     if isinstance(value, Tensor):
-        return value.data, value.backend
+        return value.array, value.backend
     return value, backend_of(value)
 
 
@@ -390,8 +390,8 @@ def _converted(array, source, like):
     """A copy of `array` (of backend `source`) on the backend, device and dtype of `like`."""
     backend = like.backend
     array = backend.convert(array, source, like.device)
-    if array.dtype != like.data.dtype:
-        array = backend.xp.astype(array, like.data.dtype)
+    if array.dtype != like.array.dtype:
+        array = backend.xp.astype(array, like.array.dtype)
     elif source is backend:
         array = backend.xp.asarray(array, copy=True)
     return array
@@ -399,10 +399,10 @@ def _converted(array, source, like):
 
 def _move(tensor, target, device, dtype):
     backend = target or tensor.backend
-    array = backend.convert(tensor.data, tensor.backend, device)
+    array = backend.convert(tensor.array, tensor.backend, device)
     if dtype is not None and backend.xp.isdtype(array.dtype, "real floating"):
         array = backend.xp.astype(array, backend.dtype(dtype))
-    tensor.data = array
+    tensor.array = array
     tensor.backend = backend
 
 

@@ -102,8 +102,8 @@ class Embedding(Module):
         if padding_idx is not None:
             keep = ag.arange(num_embeddings, backend=self.weight.backend,
                              device=self.weight.device) != padding_idx
-            self.weight.data = ag.where(ag.expand_dims(keep, axis=-1), self.weight.detach(),
-                                        0.0).data
+            self.weight.array = ag.where(ag.expand_dims(keep, axis=-1), self.weight.detach(),
+                                        0.0).array
 
     def forward(self, indices):
         return embedding(indices, self.weight, self.padding_idx)

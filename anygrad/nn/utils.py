@@ -37,7 +37,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not params:
         return ag.tensor(0.0)
     xp = params[0].backend.xp
-    grads = [p.grad.data for p in params]
+    grads = [p.grad.array for p in params]
     if norm_type == math.inf:
         total = xp.max(xp.stack([xp.max(xp.abs(g)) for g in grads]))
     else:
@@ -49,7 +49,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     # min(1, max_norm / norm) without leaving the device; 1e-6 as PyTorch adds.
     scale = xp.clip(max_norm / (total + 1e-6), max=1.0)
     for p in params:
-        p.grad = _wrap(p.grad.data * xp.astype(scale, p.grad.data.dtype), p.backend)
+        p.grad = _wrap(p.grad.array * xp.astype(scale, p.grad.array.dtype), p.backend)
     return _wrap(total, params[0].backend)
 
 
@@ -57,7 +57,7 @@ def clip_grad_value_(parameters, clip_value):
     """Clip every gradient element to [-clip_value, clip_value]."""
     clip_value = float(clip_value)
     for p in _with_grads(parameters, "clip_grad_value_"):
-        p.grad = _wrap(p.backend.xp.clip(p.grad.data, -clip_value, clip_value), p.backend)
+        p.grad = _wrap(p.backend.xp.clip(p.grad.array, -clip_value, clip_value), p.backend)
 
 
 def parameters_to_vector(parameters):
@@ -76,6 +76,6 @@ def vector_to_parameters(vec, parameters):
     xp = vec.backend.xp
     for p in params:
         n = p.size
-        chunk = xp.reshape(vec.data[offset:offset + n], p.shape)
-        p.data = _converted(chunk, vec.backend, p)
+        chunk = xp.reshape(vec.array[offset:offset + n], p.shape)
+        p.array = _converted(chunk, vec.backend, p)
         offset += n

@@ -133,7 +133,7 @@ def _resize(x, axis, n):
     if n < have:
         return x[before + (slice(0, n), ...)]
     shape = tuple(n - have if i == axis else k for i, k in enumerate(x.shape))
-    pad = zeros(shape, dtype=x.data.dtype, backend=x.backend, device=x.device)
+    pad = zeros(shape, dtype=x.array.dtype, backend=x.backend, device=x.device)
     return concat([x, pad], axis=axis)
 
 
@@ -155,7 +155,7 @@ def _as_complex(x):
 
 
 def _as_real(name, x):
-    if dtypes.is_complex(x.data.dtype):
+    if dtypes.is_complex(x.array.dtype):
         raise TypeError(
             f"fft.{name}: expects a real input, got {x.dtype} of shape {x.shape}; use "
             "fft.fft / fft.fftn for complex input"

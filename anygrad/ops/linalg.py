@@ -546,7 +546,7 @@ def pinv(x, rtol=None):
     included."""
     if rtol is None:
         rtol = (x.shape[-2] if x.shape[-2] > x.shape[-1] else x.shape[-1]) \
-            * float(x.backend.xp.finfo(x.data.dtype).eps)
+            * float(x.backend.xp.finfo(x.array.dtype).eps)
     if isinstance(rtol, (int, float)):
         return _pinv(x, float(rtol))
     from ..creation import as_tensor
@@ -554,7 +554,7 @@ def pinv(x, rtol=None):
 
     # In x's real floating dtype, so that the tolerance never widens x through promotion.
     name = dtype_name(x.dtype)
-    name = real_name(name) if is_floating(x.data.dtype) or is_complex(x.data.dtype) \
+    name = real_name(name) if is_floating(x.array.dtype) or is_complex(x.array.dtype) \
         else dtype_name(get_default_dtype())
     tolerance = as_tensor(rtol, backend=x.backend).detach()
     tolerance = reshape(astype(tolerance, name), tuple(tolerance.shape) + (1, 1))

@@ -28,7 +28,7 @@ _ALL = (slice(None), slice(None))
 
 
 def _raw(a):
-    return a.data if isinstance(a, Tensor) else a
+    return a.array if isinstance(a, Tensor) else a
 
 
 def _max_forward(xp, x, geo, backend):

@@ -199,7 +199,7 @@ def getitem(x, key):
         # An index only numpy-style libraries take: gather the same elements by position.
         positions = _wrap(x.backend.index_positions(tuple(x.shape), key, x.device), x.backend)
         flat = reshape(positions, (-1,))  # an op, so that ag.compile replays it
-        picked = gather(reshape(x, (-1,)), spec=GatherSpec("take", flat.data, 0))
+        picked = gather(reshape(x, (-1,)), spec=GatherSpec("take", flat.array, 0))
         return reshape(picked, tuple(positions.shape))
     return gather(x, spec=GatherSpec("getitem", key))
 
@@ -240,7 +240,7 @@ def _transfer_vjp(ns, g, ans, x, source, target, device):
 
 
 def _device_of(backend, x):
-    return backend.device(x.data if isinstance(x, Tensor) else x)
+    return backend.device(x.array if isinstance(x, Tensor) else x)
 
 
 _transfer = Op("to", _transfer_forward, _transfer_vjp, complex=True, batch="elementwise")

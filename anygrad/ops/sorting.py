@@ -48,7 +48,7 @@ def _constants(x, arrays, what):
 @public(differentiable=False)
 def nonzero(x):
     """The indices of x's nonzero elements, one index tensor per axis."""
-    return _constants(x, x.backend.xp.nonzero(x.data), "computes nonzero")
+    return _constants(x, x.backend.xp.nonzero(x.array), "computes nonzero")
 
 
 UniqueCounts = namedtuple("UniqueCounts", ["values", "counts"])
@@ -58,16 +58,16 @@ UniqueAll = namedtuple("UniqueAll", ["values", "indices", "inverse_indices", "co
 
 @public(differentiable=False)
 def unique_counts(x):
-    arrays = x.backend.xp.unique_counts(x.data)
+    arrays = x.backend.xp.unique_counts(x.array)
     return UniqueCounts(*_constants(x, arrays, "computes unique_counts"))
 
 
 @public(differentiable=False)
 def unique_inverse(x):
-    arrays = x.backend.xp.unique_inverse(x.data)
+    arrays = x.backend.xp.unique_inverse(x.array)
     return UniqueInverse(*_constants(x, arrays, "computes unique_inverse"))
 
 
 @public(differentiable=False)
 def unique_all(x):
-    return UniqueAll(*_constants(x, x.backend.xp.unique_all(x.data), "computes unique_all"))
+    return UniqueAll(*_constants(x, x.backend.xp.unique_all(x.array), "computes unique_all"))

@@ -593,7 +593,7 @@ def _tensors(*values):
             out[i] = as_tensor(v, backend)
             backend = out[i].backend
     reference = next((t for t in out if isinstance(t, Tensor)
-                      and dtypes.is_floating(t.data.dtype)), None)
+                      and dtypes.is_floating(t.array.dtype)), None)
     for i, v in enumerate(out):
         if isinstance(v, (int, float)):
             if reference is None:

@@ -37,17 +37,17 @@ class Adadelta(Optimizer):
                 state = self.state[p] = {"step": 0, "square_avg": _zeros(p),
                                          "acc_delta": _zeros(p)}
             state["step"] += 1
-            g = -p.grad.data if group["maximize"] else p.grad.data
+            g = -p.grad.array if group["maximize"] else p.grad.array
             if weight_decay:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p.array
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-            square_avg.data *= rho
-            square_avg.data += (1.0 - rho) * (g * g)
-            delta = xp.sqrt(acc_delta.data + eps) / xp.sqrt(square_avg.data + eps) * g
-            acc_delta.data *= rho
-            acc_delta.data += (1.0 - rho) * (delta * delta)
-            p.data = p.backend.sub_scaled(p.data, delta, lr)
+            square_avg.array *= rho
+            square_avg.array += (1.0 - rho) * (g * g)
+            delta = xp.sqrt(acc_delta.array + eps) / xp.sqrt(square_avg.array + eps) * g
+            acc_delta.array *= rho
+            acc_delta.array += (1.0 - rho) * (delta * delta)
+            p.array = p.backend.sub_scaled(p.array, delta, lr)
 
 
 def _zeros(p):
-    return _wrap(p.backend.xp.zeros_like(p.data), p.backend)
+    return _wrap(p.backend.xp.zeros_like(p.array), p.backend)

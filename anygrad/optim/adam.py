@@ -76,21 +76,21 @@ class Adam(Optimizer):
             state["step"] += 1
             m, v = state["exp_avg"], state["exp_avg_sq"]
             v_max = state["max_exp_avg_sq"] if amsgrad else None
-            p.data, m.data, v.data, most = adam_update(
-                p.backend, p.data, g, m.data, v.data, v_max.data if amsgrad else None,
+            p.array, m.array, v.array, most = adam_update(
+                p.backend, p.array, g, m.array, v.array, v_max.array if amsgrad else None,
                 state["step"], lr, beta1, beta2, eps, weight_decay, self._decoupled, amsgrad,
                 maximize)
             if amsgrad:
-                v_max.data = most
+                v_max.array = most
 
     @staticmethod
     def _initial_state(p, amsgrad):
         xp = p.backend.xp
         state = {"step": 0,
-                 "exp_avg": _wrap(xp.zeros_like(p.data), p.backend),
-                 "exp_avg_sq": _wrap(xp.zeros_like(p.data), p.backend)}
+                 "exp_avg": _wrap(xp.zeros_like(p.array), p.backend),
+                 "exp_avg_sq": _wrap(xp.zeros_like(p.array), p.backend)}
         if amsgrad:
-            state["max_exp_avg_sq"] = _wrap(xp.zeros_like(p.data), p.backend)
+            state["max_exp_avg_sq"] = _wrap(xp.zeros_like(p.array), p.backend)
         return state
 
 

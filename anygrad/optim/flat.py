@@ -39,24 +39,24 @@ class FlatSegment:
         self.params = params
         self.backend = backend = first.backend
         self.sizes = [math.prod(p.shape) for p in params]
-        self.views, flat = _lay_out(backend, [p.data for p in params], self.sizes)
+        self.views, flat = _lay_out(backend, [p.array for p in params], self.sizes)
         for p, view in zip(params, self.views):
-            p.data = view
+            p.array = view
         self.param = _wrap(flat, backend)
         self.state = {}
         self.state_views = {}
         for name, value in states[0].items():
             if isinstance(value, Tensor):
-                views, flat = _lay_out(backend, [s[name].data for s in states], self.sizes)
+                views, flat = _lay_out(backend, [s[name].array for s in states], self.sizes)
                 for s, view in zip(states, views):
-                    s[name].data = view
+                    s[name].array = view
                 self.state_views[name] = views
                 self.state[name] = _wrap(flat, backend)
             else:
                 self.state[name] = value
-        self.flat_state = {name: t.data for name, t in self.state.items() if isinstance(t, Tensor)}
+        self.flat_state = {name: t.array for name, t in self.state.items() if isinstance(t, Tensor)}
         self.numbers = [name for name in self.state if name not in self.flat_state]
-        self.flat_param = self.param.data
+        self.flat_param = self.param.array
 
     def check(self, states):
         """"ready" when every array is still the view it was laid out as, every
@@ -65,14 +65,14 @@ class FlatSegment:
         rebound (`load_state_dict`, `.to()`) or the numbers disagree."""
         ready = "ready"
         for k, p in enumerate(self.params):
-            if p.data is not self.views[k]:
+            if p.array is not self.views[k]:
                 return "stale"
             if p.grad is None or not p.requires_grad:
                 ready = "skip"
             state = states[k]
             for name, views in self.state_views.items():
                 t = state.get(name) if state is not None else None
-                if t is None or t.data is not views[k]:
+                if t is None or t.array is not views[k]:
                     return "stale"
         for name in self.numbers:
             value = (states[0] or {}).get(name)
@@ -85,7 +85,7 @@ class FlatSegment:
         """The parameters' gradients end to end (a fresh array: each `.grad` stays the
         user's own)."""
         xp = self.backend.xp
-        return xp.concat([xp.reshape(p.grad.data, (-1,)) for p in self.params])
+        return xp.concat([xp.reshape(p.grad.array, (-1,)) for p in self.params])
 
     def settle(self, states):
         """After the update: stamp the in-place clock on each parameter, write numbers
@@ -94,15 +94,15 @@ class FlatSegment:
         tick = tick_inplace()
         for p in self.params:
             p._version = tick
-        if self.param.data is not self.flat_param:
-            self.flat_param[...] = self.param.data
-            self.param.data = self.flat_param
+        if self.param.array is not self.flat_param:
+            self.flat_param[...] = self.param.array
+            self.param.array = self.flat_param
         for name, value in self.state.items():
             if isinstance(value, Tensor):
                 flat = self.flat_state[name]
-                if value.data is not flat:
-                    flat[...] = value.data
-                    value.data = flat
+                if value.array is not flat:
+                    flat[...] = value.array
+                    value.array = flat
             else:
                 for state in states:
                     if state is not None:
@@ -145,7 +145,7 @@ class FlatLayouts:
             if not (backend.writable_views and p.requires_grad and p.grad is not None
                     and math.prod(p.shape) <= FLAT_MAX_ELEMENTS):
                 continue
-            key = (backend, str(backend.device(p.data)), p.data.dtype)
+            key = (backend, str(backend.device(p.array)), p.array.dtype)
             by_kind.setdefault(key, []).append(p)
         kinds = [(params, [optimizer.state.get(p) for p in params])
                  for params in by_kind.values() if len(params) > 1]
@@ -181,7 +181,7 @@ def _alike(params, states):
         for name, value in (state or {}).items():
             if isinstance(value, Tensor):
                 if value.backend is not p.backend or value.shape != p.shape or \
-                        value.data.dtype != p.data.dtype or value.device != p.device:
+                        value.array.dtype != p.array.dtype or value.device != p.device:
                     return False
             elif value != first[name]:
                 return False

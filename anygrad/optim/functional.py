@@ -55,7 +55,7 @@ def _leaves(params, grads, where):
 
 
 def _copy(t):
-    return None if t is None else t.backend.xp.asarray(t.data, copy=True)
+    return None if t is None else t.backend.xp.asarray(t.array, copy=True)
 
 
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
@@ -71,7 +71,7 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
         ps, gs, treedef = _leaves(params, grads, "sgd")
         new_params, buffers = [], []
         for p, g, held in zip(ps, gs, state.momentum_buffer):
-            data, buffer = sgd_update(p.backend, _copy(p), g.data, _copy(held), lr, momentum,
+            data, buffer = sgd_update(p.backend, _copy(p), g.array, _copy(held), lr, momentum,
                                       dampening, nesterov, weight_decay, maximize)
             new_params.append(_wrap(data, p.backend))
             buffers.append(None if buffer is None else _wrap(buffer, p.backend))
@@ -94,7 +94,7 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
         ps = [as_tensor(p) for p in tree.leaves(params)]
 
         def zeros():
-            return tuple(_wrap(p.backend.xp.zeros_like(p.data), p.backend) for p in ps)
+            return tuple(_wrap(p.backend.xp.zeros_like(p.array), p.backend) for p in ps)
 
         return AdamState(0, zeros(), zeros(), zeros() if amsgrad else ())
 
@@ -104,7 +104,7 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
         new = ([], [], [], [])
         maxima = state.max_exp_avg_sq or (None,) * len(ps)
         for p, g, m, v, most in zip(ps, gs, state.exp_avg, state.exp_avg_sq, maxima):
-            results = adam_update(p.backend, _copy(p), g.data, _copy(m), _copy(v), _copy(most),
+            results = adam_update(p.backend, _copy(p), g.array, _copy(m), _copy(v), _copy(most),
                                   step, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
                                   maximize)
             for kept, array in zip(new, results):

@@ -48,7 +48,7 @@ class LBFGS(Optimizer):
         xp = self._xp()
         parts = []
         for p in self._params:
-            g = xp.zeros_like(p.data) if p.grad is None else p.grad.data
+            g = xp.zeros_like(p.array) if p.grad is None else p.grad.array
             parts.append(xp.reshape(g, (-1,)))
         return xp.concat(parts) if len(parts) > 1 else xp.asarray(parts[0], copy=True)
 
@@ -61,7 +61,7 @@ class LBFGS(Optimizer):
             for s in p.shape:
                 n *= s
             piece = xp.reshape(direction[offset:offset + n], p.shape)
-            p.data = p.backend.sub_scaled(p.data, piece, -step)
+            p.array = p.backend.sub_scaled(p.array, piece, -step)
             offset += n
         self._tick()
 
@@ -70,12 +70,12 @@ class LBFGS(Optimizer):
 
     def _copy_params(self):
         xp = self._xp()
-        return [xp.asarray(p.data, copy=True) for p in self._params]
+        return [xp.asarray(p.array, copy=True) for p in self._params]
 
     def _set_params(self, arrays):
         xp = self._xp()
         for p, a in zip(self._params, arrays):
-            p.data = xp.asarray(a, copy=True)
+            p.array = xp.asarray(a, copy=True)
         self._tick()
 
     def _evaluate(self, closure):

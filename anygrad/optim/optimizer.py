@@ -1,7 +1,7 @@
 """The Optimizer base class: parameter groups, per-parameter state, and checkpoints.
 
 Updates are written once for every backend with the Array API namespace on raw
-arrays (`p.data`, `p.grad.data`): no graph is recorded and no value is read back to
+arrays (`p.array`, `p.grad.array`): no graph is recorded and no value is read back to
 the host. Step counts and hyperparameters are Python numbers for the same reason.
 Each update writes into the parameter's array where the library allows (a new array on
 jax) and ticks its in-place clock, so a graph recorded before the step refuses to
@@ -94,7 +94,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = _wrap(p.backend.xp.zeros_like(p.grad.data), p.backend)
+                    p.grad = _wrap(p.backend.xp.zeros_like(p.grad.array), p.backend)
 
     @replayed
     def step(self, closure=None):
@@ -134,7 +134,7 @@ class Optimizer:
                 yield segment.param, segment.gradient(), segment.state
                 segment.settle(states)
         for p in self._trainable(group, params):
-            yield p, p.grad.data, self.state.get(p)
+            yield p, p.grad.array, self.state.get(p)
 
     def _flat_ready(self, group, states):
         """Whether parameters with these states (None: no state yet) can be updated as
@@ -212,7 +212,7 @@ class Optimizer:
 def _state_value(value, param):
     """A saved state entry moved next to `param`; numbers stay numbers."""
     if isinstance(value, Tensor):
-        array, source = value.data, value.backend
+        array, source = value.array, value.backend
     elif isinstance(value, (int, float, bool)) or value is None:
         return value
     else:
@@ -220,7 +220,7 @@ def _state_value(value, param):
     backend = param.backend
     array = backend.convert(array, source, param.device)
     if backend.xp.isdtype(array.dtype, "real floating") and array.dtype != param.dtype:
-        array = backend.xp.astype(array, param.data.dtype)
+        array = backend.xp.astype(array, param.array.dtype)
     elif source is backend:
         array = backend.xp.asarray(array, copy=True)
     return _wrap(array, backend)
@@ -235,8 +235,8 @@ def _follow(state, param):
                 value.dtype == param.dtype:
             continue
         moved = _state_value(value, param)
-        value.data, value.backend = moved.data, moved.backend
+        value.array, value.backend = moved.array, moved.backend
 
 
 def _copy(t):
-    return _wrap(t.backend.xp.asarray(t.data, copy=True), t.backend)
+    return _wrap(t.backend.xp.asarray(t.array, copy=True), t.backend)

@@ -45,25 +45,25 @@ class RMSprop(Optimizer):
                 if group["centered"]:
                     state["grad_avg"] = _zeros(p)
             state["step"] += 1
-            g = -p.grad.data if group["maximize"] else p.grad.data
+            g = -p.grad.array if group["maximize"] else p.grad.array
             if weight_decay:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p.array
             square_avg = state["square_avg"]
-            square_avg.data *= alpha
-            square_avg.data += (1.0 - alpha) * (g * g)
+            square_avg.array *= alpha
+            square_avg.array += (1.0 - alpha) * (g * g)
             if group["centered"]:
                 grad_avg = state["grad_avg"]
-                grad_avg.data += (1.0 - alpha) * (g - grad_avg.data)  # PyTorch's lerp
-                avg = xp.sqrt(square_avg.data - grad_avg.data * grad_avg.data) + eps
+                grad_avg.array += (1.0 - alpha) * (g - grad_avg.array)  # PyTorch's lerp
+                avg = xp.sqrt(square_avg.array - grad_avg.array * grad_avg.array) + eps
             else:
-                avg = xp.sqrt(square_avg.data) + eps
+                avg = xp.sqrt(square_avg.array) + eps
             if momentum > 0:
                 buffer = state["momentum_buffer"]
-                buffer.data *= momentum
-                buffer.data += g / avg
-                p.data = p.backend.sub_scaled(p.data, buffer.data, lr)
+                buffer.array *= momentum
+                buffer.array += g / avg
+                p.array = p.backend.sub_scaled(p.array, buffer.array, lr)
             else:
-                p.data = p.backend.sub_scaled(p.data, g / avg, lr)
+                p.array = p.backend.sub_scaled(p.array, g / avg, lr)
 
 
 class Adagrad(Optimizer):
@@ -91,17 +91,17 @@ class Adagrad(Optimizer):
             xp = p.backend.xp
             state = self.state.get(p)
             if state is None:
-                total = xp.full(p.shape, group["initial_accumulator_value"], dtype=p.data.dtype,
+                total = xp.full(p.shape, group["initial_accumulator_value"], dtype=p.array.dtype,
                                 device=p.device)
                 state = self.state[p] = {"step": 0, "sum": _wrap(total, p.backend)}
             state["step"] += 1
-            g = -p.grad.data if group["maximize"] else p.grad.data
+            g = -p.grad.array if group["maximize"] else p.grad.array
             if weight_decay:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p.array
             clr = lr / (1.0 + (state["step"] - 1) * group["lr_decay"])
-            state["sum"].data += g * g
-            p.data = p.backend.sub_scaled(p.data, g / (xp.sqrt(state["sum"].data) + eps), clr)
+            state["sum"].array += g * g
+            p.array = p.backend.sub_scaled(p.array, g / (xp.sqrt(state["sum"].array) + eps), clr)
 
 
 def _zeros(p):
-    return _wrap(p.backend.xp.zeros_like(p.data), p.backend)
+    return _wrap(p.backend.xp.zeros_like(p.array), p.backend)

@@ -69,10 +69,10 @@ class SGD(Optimizer):
                 if state is None:
                     state = self.state[p] = {}
                 held = state.get("momentum_buffer")
-            p.data, buffer = sgd_update(p.backend, p.data, g, None if held is None else held.data,
+            p.array, buffer = sgd_update(p.backend, p.array, g, None if held is None else held.array,
                                         lr, momentum, dampening, nesterov, weight_decay,
                                         maximize)
             if held is not None:
-                held.data = buffer
+                held.array = buffer
             elif momentum:
                 state["momentum_buffer"] = _wrap(buffer, p.backend)

@@ -144,5 +144,5 @@ def device_of(t):
     if t.backend.name == "cupy":
         return device("cuda", t.device.id)
     if t.backend.name == "torch":
-        return device(_name_of_native(t.data.device))
+        return device(_name_of_native(t.array.device))
     return device("cpu")
