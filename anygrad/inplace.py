@@ -86,6 +86,55 @@ def update(t, op, other):
     return t
 
 
+# ------------------------------------------------------------------ .data
+def data_alias(t):
+    """`t.data`: a tensor sharing t's array outside every graph, made a view of t whose
+    writes reach t unrecorded (see `after_write`), and which t's own changes reach."""
+    return make_view(t, _wrap(t.array, t.backend), DETACHED)
+
+
+def replace_data(t, value):
+    """`t.data = value`: t holds value's array from now on (shape and dtype may change),
+    unrecorded, with the in-place clock ticked as for any unrecorded change."""
+    from .creation import _to_array
+
+    if isinstance(value, Tensor):
+        if value.backend is not t.backend:
+            raise TypeError(
+                f".data = tensor: the tensor is on backend {value.backend.name!r}, this one "
+                f"on {t.backend.name!r}; move it first with .to()")
+        array = value.array
+    else:
+        array, _ = _to_array(value, None, t.backend, t.device)
+    if tuple(array.shape) != t.shape:
+        check_same_shape(t, _wrap(array, t.backend), ".data = value")
+    with _grad_mode(False):
+        before_write(t, ".data = value")
+        t.array = array
+        _written(t)
+
+
+def _written(t):
+    """Bookkeeping of an unrecorded change of t's array."""
+    t._version = tick_inplace()
+    if t.node is not None and t.node.inputs is not None:
+        t.node.clock = OUTPUT_CHANGED  # the op that made t may read its output
+    after_write(t)
+
+
+class _Detached:
+    """The key of `t.data` among t's views: t itself, outside every graph."""
+
+    def derive(self, base, view):
+        return _wrap(base.array, base.backend)
+
+    def __repr__(self):
+        return "... (.data)"
+
+
+DETACHED = _Detached()
+
+
 # ------------------------------------------------------------------ views
 def before_write(t, what):
     """Refuse an in-place change of view t that could not reach its bases correctly:
@@ -100,6 +149,8 @@ def before_write(t, what):
                 "taken; writing it back would overwrite that change. Index the tensor again "
                 "after changing it, or make the view a copy with .clone()"
             )
+        if key is DETACHED:  # written through .data: unrecorded, so allowed on any base
+            return
         if base.node is None and base._requires_grad and _grad_enabled.get():
             raise RuntimeError(
                 f"{what}: this tensor (shape {t.shape}) is a view of a leaf tensor that "
@@ -120,6 +171,11 @@ def after_write(t):
             refresh(t)
         return
     base, key, _, _ = view
+    if key is DETACHED:  # through .data: the base takes the array, unrecorded
+        with _grad_mode(False):
+            base.array = t.array
+            _written(base)  # which re-derives t from it as well
+        return
     # The base's graph holds a stand-in: t itself is rebound when the base refreshes
     # its views below, and a graph through t would lead back into the base.
     value = _snapshot(t)
@@ -190,7 +246,8 @@ def refresh(t):
         # A view taken while recording keeps its graph through the base even when the
         # base is changed inside no_grad (an optimizer step on a parameter).
         with _grad_mode(_grad_enabled.get() or v._requires_grad):
-            new = key.derive(t, v) if isinstance(key, _Map) else ops_getitem(t, key)
+            new = key.derive(t, v) if isinstance(key, (_Map, _Detached)) else \
+                ops_getitem(t, key)
         if t.node is not None:
             # Ops in t's new graph that read v read it as it was (`z += z[0] * y`); only
             # those recorded since v took its present value can.
@@ -289,7 +346,7 @@ def transposed(ndim):
 
 
 def _key_text(key):
-    if isinstance(key, _Map):
+    if isinstance(key, (_Map, _Detached)):
         return repr(key)
     parts = key if type(key) is tuple else (key,)
     return ", ".join("..." if k is Ellipsis else "None" if k is None else

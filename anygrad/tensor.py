@@ -13,8 +13,9 @@ from .modes import _grad_enabled, _recording
 class Tensor:
     """An array of any Array API backend that records how it was computed.
 
-    `data` is the backend's own array; `grad` is a Tensor (or None); `node` is the
-    recorded op that produced this tensor, None for leaves and constants.
+    `array` is the backend's own array; `grad` is a Tensor (or None); `node` is the
+    recorded op that produced this tensor, None for leaves and constants. `data` is
+    PyTorch's: this tensor's values as a tensor outside every graph.
     """
 
     # `_version` is the in-place clock's tick at this tensor's last in-place update (0:
@@ -23,7 +24,7 @@ class Tensor:
     # [base, key, the base's and the view's _version when they last agreed], so that
     # writes to the view reach the base (see anygrad.inplace). `_views` is set on bases
     # only: weak references to their views, which the base's in-place changes reach.
-    __slots__ = ("data", "backend", "_grad", "_requires_grad", "node", "_hooks", "_version",
+    __slots__ = ("array", "backend", "_grad", "_requires_grad", "node", "_hooks", "_version",
                  "_view", "_views", "__weakref__")
     # numpy functions on tensors (and numpy arrays meeting tensors in operators) come
     # here and run as anygrad's ops: see anygrad.numpy_dispatch.
@@ -57,6 +58,24 @@ class Tensor:
             self.requires_grad_(True)
 
     # ------------------------------------------------------------- properties
+    @property
+    def data(self):
+        """This tensor's values as a tensor outside every graph, sharing them, as in
+        PyTorch: an in-place change of it (`p.data.add_(u)`, `w.data.uniform_(-a, a)`,
+        `p.data[0] = 1`) changes this tensor, unrecorded, even while gradients are
+        recorded. The backend's array itself is `.array`.
+
+        Unlike PyTorch, such a change ticks the in-place clock as `with ag.no_grad():
+        p.add_(u)` would: a backward through a graph that read the old values raises
+        instead of silently using the new ones."""
+        return inplace.data_alias(self)
+
+    @data.setter
+    def data(self, value):
+        """`t.data = x` (a tensor or an array): t holds x's values from now on, without
+        a graph, as in PyTorch (the shape and dtype may change)."""
+        inplace.replace_data(self, value)
+
     @property
     def shape(self):
         return tuple(self.array.shape)

@@ -329,21 +329,42 @@ def test_save_and_load_state_dict(backend, tmp_path):
     np.testing.assert_array_equal(_np(other.weight), _np(model.weight))
 
 
-def test_parameter_data_assignment_takes_the_array(backend):
+def test_parameter_data_assignment_takes_the_values(backend):
     p = nn.Parameter(torch.ones(3))
     (p * 2).sum().backward()
-    p.array = p.detach() - 0.5 * p.grad  # PyTorch's spelling of a manual update
-    assert not isinstance(p.array, ag.Tensor)
+    p.data = p.detach() - 0.5 * p.grad  # PyTorch's spelling of a manual update
+    assert not isinstance(p.array, ag.Tensor) and p.requires_grad and p.is_leaf
     assert _np(p).tolist() == [0.0, 0.0, 0.0]
-    if backend == "torch":  # torch's own tensor: updated in place, as PyTorch's .data is
-        p.array.add_(1.0)
-        assert _np(p).tolist() == [1.0, 1.0, 1.0]
-    else:
-        with pytest.raises(AttributeError):  # a raw array has no PyTorch methods: not silent
-            p.array.add_(1.0)
     other = "numpy" if backend != "numpy" else "array_api_strict"
     with pytest.raises(TypeError, match="backend"):
-        p.array = ag.ones(3, backend=other)
+        p.data = ag.ones(3, backend=other)
+
+
+def test_in_place_changes_through_data_reach_the_tensor_unrecorded(backend):
+    lin = nn.Linear(3, 2)
+    lin.weight.data.uniform_(-0.1, 0.1)  # outside no_grad, as PyTorch programs write it
+    assert np.all(np.abs(_np(lin.weight)) <= 0.1)
+    lin.bias.data.fill_(0.5)
+    lin.bias.data[0] = 2.0
+    assert _np(lin.bias).tolist() == [2.0, 0.5]
+    x = torch.ones(4, 3)
+    lin(x).sum().backward()
+    before = _np(lin.weight)
+    for p in lin.parameters():
+        p.data.add_(p.grad, alpha=-0.1)
+    np.testing.assert_allclose(_np(lin.weight), before - 0.1 * _np(lin.weight.grad), rtol=1e-6)
+    assert lin.weight.is_leaf and lin.weight.node is None
+    d = lin.bias.data
+    assert not d.requires_grad and d.node is None
+
+
+def test_a_backward_through_values_changed_by_data_raises(backend):
+    """PyTorch would use the new values silently; anygrad names the op instead."""
+    w = nn.Parameter(torch.ones(3))
+    loss = (w * w).sum()
+    w.data.mul_(3.0)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
 
 
 # ------------------------------------------------------------------ names not mapped

@@ -276,7 +276,7 @@ def test_manual_update_loop_with_data_assignment(backend):
         first = output.item() if first is None else first
         output.backward()
         for param in fc.parameters():
-            param.array = param.detach() - 0.1 * param.grad
+            param.data.add_(-0.1 * param.grad)  # the example's own spelling
     assert output.item() < first
     assert all(not isinstance(p.array, ag.Tensor) for p in fc.parameters())
 

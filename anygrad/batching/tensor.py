@@ -54,15 +54,15 @@ def is_batched(t, level=None):
 def _reading(owner, what):
     return RuntimeError(
         f"vmap: {what} of a batched tensor (per example shape {owner.shape}, dtype "
-        f"{owner.dtype}) holds every example at once, so code that reads it (.data, "
-        ".numpy(), .item(), Python control flow on values) cannot run inside ag.vmap, nor "
+        f"{owner.dtype}) holds every example at once, so code that reads it (.array, "
+        ".data, .numpy(), .item(), Python control flow on values) cannot run inside ag.vmap, nor "
         "can the tensor be used after its vmap returned; express the computation with "
         "anygrad's ops, or compute it outside vmap"
     )
 
 
 class BatchedData:
-    """What `.data` of a batched tensor gives: its dtype, device and per-example shape,
+    """What `.array` of a batched tensor gives: its dtype, device and per-example shape,
     and an error naming vmap for any use as an array, where the raw array (every
     example at once) would silently give wrong shapes."""
 
@@ -131,8 +131,12 @@ class BatchedTensor(Tensor):
 
     # The engine and the transforms read these of any tensor: the underlying tensor's.
     @property
-    def data(self):
+    def array(self):
         return BatchedData(self)
+
+    @property
+    def data(self):
+        raise _reading(self, ".data")
 
     @property
     def node(self):

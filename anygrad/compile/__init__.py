@@ -201,7 +201,7 @@ class Compiled:
                     return result
                 recorder.problem(
                     "computes different operations or constants in two calls with the same "
-                    "signature: Python state or raw arrays (.data) decide them, which the "
+                    "signature: Python state or raw arrays (.array) decide them, which the "
                     "recorder does not see (" + difference(confirming, program) + ")")
         if recorder.problems:
             if self.strict:

@@ -136,7 +136,7 @@ def _numbers(obj, depth, path):
 
 
 class Bindings:
-    """Every place a step keeps an array between calls: the `.data` and `.grad` of the
+    """Every place a step keeps an array between calls: the `.array` and `.grad` of the
     outside tensors, of the optimizers' parameters and of their state tensors, the
     optimizers' state entries, and the module buffers the step stores."""
 
@@ -169,10 +169,10 @@ class Bindings:
             add(t.grad)
         for t in found.values():
             places.append((t, "grad", f"the .grad of a tensor of shape {t.shape}"))
-            places.append((t, "data", f"the array of a tensor of shape {t.shape}"))
+            places.append((t, "array", f"the array of a tensor of shape {t.shape}"))
         self.places = places
         self.rebound = []
-        self.data_place = {id(place[0]): i for i, place in enumerate(places) if place[1] == "data"
+        self.data_place = {id(place[0]): i for i, place in enumerate(places) if place[1] == "array"
                            and not isinstance(place[0], dict)}
 
     def read(self):
@@ -202,7 +202,7 @@ class Bindings:
             after = _get(place)
             if after is before or before is None or after is None:
                 continue
-            if place[1] == "data" and not isinstance(place[0], dict):
+            if place[1] == "array" and not isinstance(place[0], dict):
                 target, value, bind = before, after, (place, before)
             else:  # a tensor replaced by another: its array takes the new values
                 target, value, bind = self._array_at_start(before, start), after.array, (place, before)

@@ -239,7 +239,7 @@ class Guards:
             env[f"b{k}"], env[f"d{k}"], env[f"s{k}"] = c.backend, c.dtype, c.shape
             lines.append(
                 f"    if (not isinstance(c{k}, Tensor) or c{k}.backend is not b{k} or "
-                f"c{k}.data.dtype != d{k} or c{k}.data.shape != s{k} or "
+                f"c{k}.array.dtype != d{k} or c{k}.array.shape != s{k} or "
                 f"c{k}.requires_grad is not {c.requires_grad!r}"
                 + ("):" if k in self.hooked else f" or getattr(c{k}, '_hooks', None)):"))
             lines.append("        return None")

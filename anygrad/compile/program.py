@@ -373,7 +373,7 @@ class Program:
                 ins.emit(f"i{i}", collect=True) if collect and isinstance(ins, Check)
                 else ins.emit(f"i{i}"))
             if arrays and isinstance(ins, (LoadArg, LoadCapture)):
-                emitted = emitted.replace(".data", "")
+                emitted = emitted.replace(".array", "")
             line, extra = emitted if isinstance(emitted, tuple) else (emitted, {})
             env.update(extra)
             body.append(line)

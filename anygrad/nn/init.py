@@ -1,7 +1,7 @@
 """Weight initialisation, with PyTorch's formulas (torch.nn.init).
 
 Each function draws from the tensor's own backend's seeded stream and replaces the
-tensor's array (`.data`), outside any graph, then returns the tensor. With the same
+tensor's array (`.array`), outside any graph, then returns the tensor. With the same
 `ag.manual_seed`, numpy, array_api_strict and torch draw the same numbers.
 """
 from __future__ import annotations

@@ -19,8 +19,6 @@ from ..tensor import Tensor
 __all__ = ["Module", "Parameter", "Sequential"]
 
 
-_ARRAY = Tensor.__dict__["data"]  # the slot holding every Tensor's array
-
 
 class Parameter(Tensor):
     """A tensor that is a learnable weight of a Module: a leaf that requires grad.
@@ -37,21 +35,6 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
-
-    # `.data` is the backend's array, as for every Tensor. PyTorch code also assigns a
-    # tensor to it (`p.array = p.detach() - lr * p.grad`): its array is taken, detached, so
-    # that the parameter never silently holds a Tensor where an array belongs.
-    def _set_data(self, value):
-        if isinstance(value, Tensor):
-            if value.backend is not self.backend:
-                raise TypeError(
-                    f"Parameter.array = tensor: the tensor is on backend {value.backend.name!r}, "
-                    f"the parameter on {self.backend.name!r}; move it first with .to()")
-            value = value.array
-        _ARRAY.__set__(self, value)
-
-    # Reading stays the slot's own C-level get (the engine reads .data on every op).
-    data = property(_ARRAY.__get__, _set_data)
 
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])

@@ -5,7 +5,7 @@ Adam), each a Python call; for a model of many small tensors those calls, not th
 arithmetic, are the update's cost. Where the backend has views that in-place updates
 write through (`Backend.writable_views`: numpy, torch, cupy), the small parameters of a
 group that share a backend, device and dtype are copied once into one flat array and
-each parameter's `.data` becomes a reshaped slice of it; their optimizer state (momentum,
+each parameter's `.array` becomes a reshaped slice of it; their optimizer state (momentum,
 Adam's moments) likewise. A step then gathers their gradients into one array and runs
 the optimizer's arithmetic once on the flat arrays. Elementwise arithmetic on the
 concatenation equals it on the pieces, so the values are bitwise those of the
