@@ -495,3 +495,27 @@ def test_an_in_place_update_never_changes_another_tensor_through_shared_memory(b
     d = ag.reshape(b, (3, 1))
     b *= 2
     assert d.tolist() == [[1.0], [2.0], [3.0]] and b.tolist() == [2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "LBFGS"])
+def test_views_of_a_parameter_read_its_values_after_an_optimizer_step(backend, name):
+    """An update rebinds the array on some backends and writes into it on others; a view
+    (`p[0]`, `p.data`) must read the new values on every one, and writes through it
+    must not undo the step."""
+    p = ag.nn.Parameter(make(np.array([1.0, 2.0, 3.0]), backend))
+    first, alias = p[0], p.data
+    opt = getattr(ag.optim, name)([p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    closure()
+    opt.step(closure) if name == "LBFGS" else opt.step()
+    assert host(first).item() == host(p)[0] != 1.0
+    np.testing.assert_array_equal(host(alias), host(p))
+    stepped = host(p)
+    alias.add_(1.0)
+    np.testing.assert_array_equal(host(p), stepped + 1.0)

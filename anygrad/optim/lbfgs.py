@@ -67,6 +67,7 @@ class LBFGS(Optimizer):
 
     def _tick(self):
         list(self._trainable(self.param_groups[0]))  # ticks every updated parameter's clock
+        self._views_follow()
 
     def _copy_params(self):
         xp = self._xp()

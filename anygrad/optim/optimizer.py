@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..backends import backend_of
 from ..compile.effects import replayed
 from ..engine import _wrap, tick_inplace
+from ..inplace import refresh
 from ..tensor import Tensor
 from .flat import FlatLayouts
 
@@ -108,7 +109,17 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             self._update_group(group)
+        self._views_follow()
         return loss
+
+    def _views_follow(self):
+        """Views of the parameters (`w0 = p[0]`, `p.data`) read the updated values: an
+        update rebinds a parameter's array on some backends and writes into it on
+        others, and a view must read the same on every one."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if getattr(p, "_views", None):
+                    refresh(p)
 
     def _update_group(self, group):
         raise NotImplementedError
