@@ -294,13 +294,15 @@ def _refuse_complex(op, args, dtype):
 def implicit_cotangent(t, caller):
     """The cotangent 1 that `t.backward()` and `grad(f)` start from when none is given.
     A complex output has no such seed: which real function of it is the loss?"""
-    if is_complex(t.array.dtype):
+    dtype = t.array.dtype
+    if dtype is not _last_real[0] and is_complex(dtype):
         raise RuntimeError(
             f"{caller}: grad can be implicitly created only for real scalar outputs; this "
             f"output is {t.dtype}: take a real loss of it first (ag.real, ag.abs), or pass "
             "the gradient explicitly"
         )
-    if getattr(t, "_level", None) is not None:  # batched by vmap: one seed for every example
+    # Batched by vmap (a subclass): one seed for every example.
+    if type(t) is not Tensor and getattr(t, "_level", None) is not None:
         return t.backend.xp.ones(tuple(t.shape), dtype=t.array.dtype, device=t.device)
     return t.backend.xp.ones_like(t.array)
 
@@ -371,8 +373,7 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
 
 
 def _backward(roots, root_grads, retain_graph, create_graph, inputs):
-    from . import ops as graph_ops
-
+    graph_ops = _graph_ops() if create_graph else None
     for root in roots:
         if not root._requires_grad:
             raise RuntimeError(
@@ -424,7 +425,7 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
                 g = graph_ops.conj(g)
         else:
             g = g.array if isinstance(g, Tensor) else g
-            if is_complex(g.dtype):
+            if g.dtype is not _last_real[0] and is_complex(g.dtype):
                 g = root.backend.xp.conj(g)
             else:
                 borrowed.add(id(g))
@@ -507,7 +508,8 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
         if create_graph:
             g = _user_grad(g, leaf.array.dtype, leaf.backend, True)
         else:
-            if g.dtype != leaf.array.dtype or is_complex(g.dtype):
+            dtype = g.dtype
+            if dtype != leaf.array.dtype or (dtype is not _last_real[0] and is_complex(dtype)):
                 g = _user_grad(g, leaf.array.dtype, leaf.backend, False)  # a new array
             elif id(g) in borrowed or id(g) in stored:
                 g = leaf.backend.xp.asarray(g, copy=True)
@@ -517,7 +519,7 @@ def _backward(roots, root_grads, retain_graph, create_graph, inputs):
         if hooks:
             g = _call_hooks(hooks, g)
         if inputs is None:
-            _accumulate_leaf(leaf, g, create_graph)
+            _accumulate_leaf(leaf, g, create_graph, checked=not hooks)
         elif id(leaf) in wanted_leaves:
             results[wanted_leaves[id(leaf)]] = g
     return results
@@ -601,13 +603,29 @@ def _wrap(array, backend, requires_grad=False):
     return t
 
 
-def _accumulate_leaf(leaf, g, create_graph):
-    if leaf.grad is None:
-        leaf.grad = g
+def _accumulate_leaf(leaf, g, create_graph, checked=False):
+    """Add `g` to leaf.grad. `checked`: g is the walk's own gradient, already of the
+    leaf's shape, dtype and backend, so the .grad setter's validation is skipped (it
+    costs a small step as much as an op); what a hook returned goes through it."""
+    old = leaf._grad
+    if old is None:
+        new = g
     elif create_graph:
-        leaf.grad = leaf.grad + g
+        new = old + g
     else:
-        leaf.grad = _wrap(leaf.grad.array + g.array, leaf.backend)
+        new = _wrap(old.array + g.array, leaf.backend)
+    if checked:
+        leaf._grad = new
+    else:
+        leaf.grad = new
+
+
+def _graph_ops():
+    """anygrad's op namespace, which rules run against under create_graph (imported on
+    first use: it is built on this module)."""
+    from . import ops
+
+    return ops
 
 
 def _call_hooks(hooks, g):

@@ -88,7 +88,10 @@ def test_charrnn_step_and_small_ops_are_reported(quick_run):
                                rows["anygrad:numpy compiled"]["losses"], rtol=1e-6)
     ops = [r["op"] for r in charrnn["ops"]]
     assert any(op.startswith("nll_loss") for op in ops) and any("-=" in op for op in ops)
-    assert all(r["ratio"] > 0 for r in charrnn["ops"])
+    # a ratio wherever its reference was timed (PyTorch only where it is installed)
+    assert all((r["ratio"] is None) == (r.get("torch_us", 0) is None) for r in charrnn["ops"])
+    assert all(r["ratio"] > 0 for r in charrnn["ops"] if r["ratio"] is not None)
+    assert any(r["ratio"] is not None for r in charrnn["ops"])  # in place vs out of place
     names = [t["target"] for t in results["targets"]]
     assert any(n.startswith("char-RNN step") for n in names)
     assert "char-RNN step" in markdown

@@ -1,6 +1,9 @@
 """The short cuts of eager mode give what the general paths give.
 
-nll_loss (and cross_entropy with class indices) is one fused op; a one-row Linear takes
+nll_loss (and cross_entropy with class indices) is one fused op, which skips its masks
+where every label was read to be a class and gathers a single sample with a take;
+log_softmax reads its one axis directly; concat goes straight to the engine; backward
+stores its own leaf gradients without the .grad setter's checks; a one-row Linear takes
 its weight gradient as an outer product; a gradient summed over length-1 axes only is
 reshaped; `x[1:-1] += y` writes a box of elements with one op; an in-place update
 searches only the ops recorded since its tensor took its value. Each is checked
@@ -310,3 +313,141 @@ def test_a_view_changed_under_no_grad_keeps_its_graph(backend):
     expected = np.zeros((2, 3))
     expected[0] = 2.0 * (random((2, 3), seed=29)[0] - 1.0)
     np.testing.assert_allclose(host(p.grad), expected, rtol=1e-14)
+
+
+# ----------------------------------------------------------------- labels read at once
+# Where every label is a class (no ignored sample), nll_loss skips its masks: the same
+# bits as the composed ops, and the same errors once a label is not a class.
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_with_every_label_a_class_matches_the_composed_ops(backend, reduction):
+    x = make(random((5, 4), seed=20), backend)
+    target = ag.as_tensor(_labels(5, 4, seed=21), backend=backend)
+    fused = F.nll_loss(F.log_softmax(x, dim=1), target, reduction=reduction)
+    composed = _composed_nll(F.log_softmax(x, dim=1), target, reduction)
+    np.testing.assert_array_equal(host(fused), host(composed))
+    for order in (1, 2):  # the rule on raw arrays, and recorded as a graph
+        (g_fused,) = ag.gradients(ag.sum(fused * fused), [x], retain_graph=True,
+                                  create_graph=order == 2)
+        (g_composed,) = ag.gradients(ag.sum(composed * composed), [x], retain_graph=True,
+                                     create_graph=order == 2)
+        np.testing.assert_array_equal(host(g_fused), host(g_composed))
+    (gg_fused,) = ag.gradients(ag.sum(g_fused * g_fused), [x])
+    (gg_composed,) = ag.gradients(ag.sum(g_composed * g_composed), [x])
+    np.testing.assert_array_equal(host(gg_fused), host(gg_composed))
+
+
+def test_cross_entropy_with_every_label_a_class_gradchecks(backend):
+    target = ag.as_tensor(_labels(4, 3, seed=22), backend=backend)
+    x = make(random((4, 3), seed=23), backend)
+    for reduction in ("mean", "sum", "none"):
+        def loss(x):
+            return F.cross_entropy(x, target, reduction=reduction) * 1.5
+
+        assert ag.gradcheck(loss, (x,))
+        assert ag.gradgradcheck(loss, (x,))
+
+
+def test_ignore_index_inside_the_classes_is_still_ignored(backend):
+    x = make(random((4, 3), seed=24), backend)
+    labels = np.array([0, 1, 2, 1])
+    target = ag.as_tensor(labels, backend=backend)
+    ours = F.cross_entropy(x, target, ignore_index=1)
+    kept = [0, 2]
+    expected = F.cross_entropy(x[ag.as_tensor(np.array(kept), backend=backend)],
+                               ag.as_tensor(labels[kept], backend=backend))
+    np.testing.assert_allclose(host(ours), host(expected), rtol=1e-14)
+    (g,) = ag.gradients(ours, [x])
+    assert not np.any(host(g)[[1, 3]])  # the ignored rows get no gradient
+    # With no label equal to it, nothing is ignored.
+    every = F.cross_entropy(x, ag.as_tensor(np.array([0, 2, 2, 0]), backend=backend),
+                            ignore_index=1)
+    direct = F.cross_entropy(x, ag.as_tensor(np.array([0, 2, 2, 0]), backend=backend))
+    np.testing.assert_array_equal(host(every), host(direct))
+
+
+@pytest.mark.parametrize("labels", [[0, 3], [-1, 0], [0, -7], [5]])
+def test_labels_that_are_not_classes_are_refused_by_both_losses(backend, labels):
+    x = make(random((len(labels), 3), seed=25), backend)
+    target = ag.as_tensor(np.array(labels), backend=backend)
+    wrong = next(v for v in labels if not 0 <= v < 3)
+    for loss, name in ((F.nll_loss, "nll_loss"), (F.cross_entropy, "cross_entropy")):
+        with pytest.raises(IndexError, match=f"{name}: target label {wrong} is outside"):
+            loss(x, target)
+
+
+def test_a_compiled_loss_checks_each_calls_labels(backend):
+    @ag.compile
+    def loss(x, y):
+        return F.cross_entropy(x, y)
+
+    x = make(random((2, 3), seed=26), backend)
+    loss(x, ag.as_tensor(np.array([0, 2]), backend=backend))  # recorded with valid labels
+    with pytest.raises(IndexError, match="target label 3 is outside"):
+        loss(x, ag.as_tensor(np.array([0, 3]), backend=backend))
+
+
+# ----------------------------------------------------------------- log_softmax and concat
+def test_log_softmax_shift_matches_the_composed_ops(backend):
+    inf = float("inf")
+    rows = np.array([[1.0, 2.0, -3.0], [-inf, 0.5, 1.0], [-inf, -inf, -inf], [inf, 1.0, 0.0]])
+    x = make(rows, backend)
+    with np.errstate(invalid="ignore"):
+        m = ag.max(x, axis=1, keepdims=True)
+        z = x - ag.where(ag.isfinite(m), m, ag.zeros_like(m))  # a shift by 0 where not finite
+        composed = z - ag.log(ag.sum(ag.exp(z), axis=1, keepdims=True))
+        np.testing.assert_array_equal(host(F.log_softmax(x, dim=1)), host(composed))
+        np.testing.assert_array_equal(host(F.log_softmax(x, dim=-1)), host(composed))
+    empty = make(np.zeros((2, 0)), backend)
+    assert F.log_softmax(empty, dim=1).shape == (2, 0)
+    finite = make(rows[:1], backend)
+    assert ag.gradcheck(lambda x: F.log_softmax(x, dim=1) * 1.5, (finite,))
+    with pytest.raises(Exception):
+        F.log_softmax(finite, dim=2)
+
+
+def test_concat_values_gradients_and_errors(backend):
+    a = make(random((1, 3), seed=27), backend)
+    b = make(random((1, 2), seed=28), backend)
+    joined = ag.concat([a, b], axis=1)
+    np.testing.assert_array_equal(host(joined), np.concatenate([host(a), host(b)], axis=1))
+    assert ag.gradcheck(lambda a, b: ag.concat((a, b), axis=1) * 1.5, (a, b))
+    assert ag.gradgradcheck(lambda a, b: ag.concat([a, b], dim=1) * ag.concat([a, b], axis=1),
+                            (a, b))
+    with pytest.raises(ValueError, match="concat: 0-d tensors"):
+        ag.concat([a[0, 0], b[0, 0]])
+    np.testing.assert_array_equal(host(ag.concat([a[0, 0], b[0, 0]], axis=None)),
+                                  [host(a)[0, 0], host(b)[0, 0]])
+
+
+def test_backward_stores_leaf_gradients_and_still_checks_what_hooks_return(backend):
+    w = make(random((1, 3), seed=29), backend)
+    ag.sum(w * w).backward()
+    ag.sum(w * 3.0).backward()  # accumulates
+    np.testing.assert_array_equal(host(w.grad), 2 * host(w) + 3.0)
+    w.grad = None
+    w.register_hook(lambda g: ag.astype(g, "float32"))
+    with pytest.raises((TypeError, ValueError), match="grad"):
+        ag.sum(w * w).backward()
+
+
+@pytest.mark.parametrize("shapes", [((1, 4), (1,)), ((4,), ()), ((1, 4, 1, 1), (1, 1, 1))])
+def test_nll_loss_of_one_sample_matches_the_composed_ops(backend, shapes):
+    x_shape, t_shape = shapes
+    x = make(random(x_shape, seed=30), backend)
+    for label in (0, 3, -100):
+        target = ag.as_tensor(np.full(t_shape, label), backend=backend)
+        for reduction in ("mean", "sum", "none"):
+            fused = F.nll_loss(x * 1.0, target, reduction=reduction)
+            axis = 1 if len(x_shape) > 1 else 0
+            safe = ag.where(target != -100, target, ag.zeros_like(target))
+            picked = ag.squeeze(ag.take_along_axis(x * 1.0, ag.expand_dims(safe, axis=axis),
+                                                   axis=axis), axis=axis)
+            kept = ag.astype(target != -100, x.dtype)
+            losses = -picked * kept
+            composed = {"mean": lambda: ag.sum(losses) / ag.sum(kept),
+                        "sum": lambda: ag.sum(losses), "none": lambda: losses}[reduction]()
+            with np.errstate(invalid="ignore"):  # the mean of no kept sample is 0/0
+                np.testing.assert_array_equal(host(fused), host(composed))
+                (g_fused,) = ag.gradients(ag.sum(fused), [x])
+                (g_composed,) = ag.gradients(ag.sum(composed), [x])
+            np.testing.assert_array_equal(host(g_fused), host(g_composed))

@@ -1,6 +1,8 @@
 """anygrad.torch: PyTorch's names, argument conventions and results over anygrad."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -554,7 +556,7 @@ def test_out_matches_torch(backend):
 
 
 # ------------------------------------------------------------------ compile, onnx
-def test_compile_records_functions_and_keeps_modules(backend):
+def test_compile_records_functions(backend):
     def f(x, y):
         return torch.sum(torch.sin(x) * y)
 
@@ -563,9 +565,49 @@ def test_compile_records_functions_and_keeps_modules(backend):
     from anygrad.compile import Compiled
 
     assert isinstance(fast, Compiled) and fast(x, y).item() == pytest.approx(f(x, y).item())
-    model = nn.Linear(2, 2)
-    assert torch.compile(model) is model and torch.compile(mode="max-autotune")(model) is model
     assert torch.compile(f, disable=True) is f
+
+
+def test_compile_of_a_module_is_laid_out_as_pytorchs(backend):
+    """PyTorch's OptimizedModule: the model is the child `_orig_mod`, its parameters are
+    shared, state_dict keys carry the prefix, attributes and modes reach the model."""
+    model = nn.Linear(2, 3)
+    model.note = "kept"
+    compiled = torch.compile(model)
+    assert isinstance(compiled, nn.Module) and compiled._orig_mod is model
+    assert compiled.weight is model.weight and compiled.note == "kept"
+    assert [id(p) for p in compiled.parameters()] == [id(p) for p in model.parameters()]
+    assert list(compiled.state_dict()) == ["_orig_mod.weight", "_orig_mod.bias"]
+    state = {k: v * 0 + 1 for k, v in compiled.state_dict().items()}
+    compiled.load_state_dict(state)
+    assert _np(model.weight).tolist() == [[1.0, 1.0]] * 3
+    compiled.eval()
+    assert not model.training
+    compiled.train()
+    assert model.training
+    with pytest.raises(AttributeError, match="missing"):
+        compiled.missing  # noqa: B018
+    assert torch.compile(model, disable=True) is model
+    wrapped = torch.compile(mode="max-autotune")(model)
+    assert wrapped._orig_mod is model
+    copied = copy.deepcopy(compiled)
+    assert copied._orig_mod is not model
+    x = torch.ones(4, 2)
+    np.testing.assert_array_equal(_np(copied(x)), _np(model(x)))
+
+
+class _ReadsAValue(nn.Module):
+    def forward(self, x):
+        return x * float(x.sum())  # Python control over a value: cannot be replayed
+
+
+def test_compile_fullgraph_refuses_what_cannot_be_replayed(backend):
+    x = torch.ones(3)
+    with pytest.warns(RuntimeWarning):
+        lenient = torch.compile(_ReadsAValue())(x)
+    assert _np(lenient).tolist() == [3.0, 3.0, 3.0]
+    with pytest.raises(ag.CompileError):
+        torch.compile(_ReadsAValue(), fullgraph=True)(x)
 
 
 # ------------------------------------------------------------------ save and load

@@ -263,24 +263,6 @@ def test_custom_function_gradient(backend):
     assert ag.gradcheck(lambda t: p3(t).sum(), (x,))
 
 
-def test_manual_update_loop_with_data_assignment(backend):
-    """pytorch/examples' regression: a Linear layer updated through `param.array`."""
-    rng = np.random.default_rng(6)
-    x = torch.tensor(rng.normal(size=(32, 4)).astype(np.float32))
-    y = x.mm(torch.tensor(rng.normal(size=(4, 1)).astype(np.float32)))
-    fc = nn.Linear(4, 1)
-    first = None
-    for _ in range(40):
-        fc.zero_grad()
-        output = F.smooth_l1_loss(fc(x), y)
-        first = output.item() if first is None else first
-        output.backward()
-        for param in fc.parameters():
-            param.data.add_(-0.1 * param.grad)  # the example's own spelling
-    assert output.item() < first
-    assert all(not isinstance(p.array, ag.Tensor) for p in fc.parameters())
-
-
 def test_dataloader_over_a_tensor_dataset_trains(backend):
     x = torch.randn(16, 2)
     y = (x.sum(1, keepdim=True) > 0).float()
@@ -543,3 +525,239 @@ def test_transformer_tutorial_data_process_idiom(backend):
         return torch.cat(tuple(filter(lambda t: t.numel() > 0, data)))
 
     assert data_process(["a bb", "", "ccc"]).tolist() == [1, 2, 3]
+
+
+# ------------------------------------------------------------------ updates through p.data
+def _regression(lib, state, batches):
+    """pytorch/examples' regression: a Linear layer fitted by its own manual update."""
+    fc = lib.nn.Linear(4, 1).double()
+    fc.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+    losses, updates = [], []
+    for x, y in batches:
+        fc.zero_grad()
+        output = lib.nn.functional.smooth_l1_loss(fc(lib.from_numpy(x)), lib.from_numpy(y))
+        loss = output.item()
+        output.backward()
+        before = [_np(p) for p in fc.parameters()]
+        for param in fc.parameters():
+            param.data.add_(-0.1 * param.grad)  # the example's own line
+        updates.append([(b, _np(p.grad), _np(p)) for b, p in zip(before, fc.parameters())])
+        losses.append(loss)
+    return np.array(losses), updates, fc
+
+
+def _regression_data(steps=6):
+    rng = np.random.default_rng(6)
+    w, b = rng.normal(size=(4, 1)) * 5, rng.normal() * 5
+    batches = []
+    for _ in range(steps):
+        r = rng.normal(size=32)
+        x = np.stack([r ** i for i in range(1, 5)], axis=1)
+        batches.append((x, x @ w + b))
+    return {"weight": rng.normal(size=(1, 4)) * 0.5, "bias": rng.normal(size=1) * 0.5}, batches
+
+
+def test_regression_manual_update_matches_pytorch():
+    reference = _reference()
+    state, batches = _regression_data()
+    mine = _regression(torch, state, batches)[0]
+    theirs = _regression(reference, state, batches)[0]
+    np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+
+
+def test_regression_manual_update_through_data(backend):
+    """`param.data.add_(u)` outside no_grad adds u to the parameter, unrecorded: it stays
+    a leaf, and the next forward and backward see the new values."""
+    state, batches = _regression_data()
+    losses, updates, fc = _regression(torch, state, batches)
+    for step in updates:
+        for before, grad, after in step:
+            np.testing.assert_array_equal(after, before + (-0.1 * grad))
+    assert all(p.is_leaf and p.requires_grad and p.node is None for p in fc.parameters())
+    for loss, step, (x, y) in zip(losses, updates, batches):  # each forward saw the update
+        (w, _, _), (b, _, _) = step
+        d = np.abs(x @ w.T + b - y)
+        np.testing.assert_allclose(loss, np.mean(np.where(d < 1, 0.5 * d * d, d - 0.5)),
+                                   rtol=1e-12)
+
+
+class _WordModel:
+    """word_language_model's RNNModel, small: embedding, LSTM, decoder."""
+
+    @staticmethod
+    def build(lib):
+        class RNNModel(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.encoder = lib.nn.Embedding(11, 6)
+                self.rnn = lib.nn.LSTM(6, 5, 1)
+                self.decoder = lib.nn.Linear(5, 11)
+
+            def forward(self, input, hidden):
+                output, hidden = self.rnn(self.encoder(input), hidden)
+                decoded = self.decoder(output).view(-1, 11)
+                return lib.nn.functional.log_softmax(decoded, dim=1), hidden
+
+        return RNNModel()
+
+
+def _train_words_by_hand(lib, state, tokens, lr=20.0, clip=0.25, through_data=True):
+    """word_language_model's default loop: clip_grad_norm_, then its manual SGD update
+    `p.data.add_(p.grad, alpha=-lr)`, with the hidden state detached between batches
+    (`through_data=False`: the same update on p under no_grad)."""
+    model = _WordModel.build(lib)
+    if state is not None:
+        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+    criterion = lib.nn.NLLLoss()
+    data = lib.tensor(tokens)
+    hidden = (lib.zeros(1, 3, 5), lib.zeros(1, 3, 5))
+    losses = []
+    for i in range(0, data.size(0) - 1, 3):
+        source, targets = data[i:i + 3], data[i + 1:i + 4].reshape(-1)
+        source = source[:len(targets) // 3]
+        hidden = tuple(h.detach() for h in hidden)
+        model.zero_grad()
+        output, hidden = model(source, hidden)
+        loss = criterion(output, targets)
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        for p in model.parameters():
+            if through_data:
+                p.data.add_(p.grad, alpha=-lr)
+            else:
+                with lib.no_grad():
+                    p.add_(p.grad, alpha=-lr)
+        losses.append(loss.item())
+    return np.array(losses)
+
+
+def _word_tokens():
+    return np.random.default_rng(12).integers(0, 11, (10, 3))
+
+
+def test_word_language_model_manual_sgd_matches_pytorch():
+    reference = _reference()
+    reference.manual_seed(0)
+    start = {k: v.numpy() for k, v in _WordModel.build(reference).state_dict().items()}
+    theirs = _train_words_by_hand(reference, start, _word_tokens())
+    mine = _train_words_by_hand(torch, start, _word_tokens())
+    np.testing.assert_allclose(mine, theirs, rtol=1e-5)
+
+
+def test_word_language_model_manual_sgd_on_every_backend(backend):
+    """`p.data.add_(...)` is `p.add_(...)` under no_grad, as in PyTorch."""
+    start = {k: _np(v) for k, v in _WordModel.build(torch).state_dict().items()}
+    tokens = _word_tokens()[:7]  # two batches: the second reads the first's update
+    losses = _train_words_by_hand(torch, start, tokens)
+    assert len(losses) == 2 and np.isfinite(losses).all()
+    np.testing.assert_array_equal(
+        losses, _train_words_by_hand(torch, start, tokens, through_data=False))
+
+
+def _tutorial_model(lib):
+    """transformer_tutorial's init_weights: `uniform_` and `zero_` through `.data`."""
+    class Model(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = lib.nn.Embedding(11, 8)
+            self.linear = lib.nn.Linear(8, 11)
+            self.init_weights()
+
+        def init_weights(self):
+            initrange = 0.1
+            self.embedding.weight.data.uniform_(-initrange, initrange)
+            self.linear.bias.data.zero_()
+            self.linear.weight.data.uniform_(-initrange, initrange)
+
+        def forward(self, src):
+            return self.linear(lib.tanh(self.embedding(src) * math.sqrt(8)))
+
+    return Model()
+
+
+def _train_tutorial(lib, model, tokens, steps=3):
+    criterion = lib.nn.CrossEntropyLoss()
+    optimizer = lib.optim.SGD(model.parameters(), lr=5.0)
+    data = lib.tensor(tokens)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = criterion(model(data[:-1]).view(-1, 11), data[1:].reshape(-1))
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        optimizer.step()
+        losses.append(loss.item())
+    return np.array(losses)
+
+
+def test_transformer_tutorial_init_weights_then_training_match_pytorch():
+    """The random draws differ between the libraries; from anygrad's initial values the
+    training agrees."""
+    reference = _reference()
+    mine = _tutorial_model(torch)
+    theirs = _tutorial_model(reference)
+    theirs.load_state_dict({k: reference.from_numpy(_np(v)) for k, v in mine.state_dict().items()})
+    np.testing.assert_allclose(_train_tutorial(torch, mine, _word_tokens()),
+                               _train_tutorial(reference, theirs, _word_tokens()), rtol=1e-5)
+
+
+def test_transformer_tutorial_init_weights_through_data(backend):
+    model = _tutorial_model(torch)
+    weights = _np(model.embedding.weight)
+    assert np.all(np.abs(weights) <= 0.1) and np.unique(weights).size > 80
+    assert np.all(np.abs(_np(model.linear.weight)) <= 0.1)
+    assert _np(model.linear.bias).tolist() == [0.0] * 11
+    assert all(p.is_leaf and p.requires_grad and p.node is None for p in model.parameters())
+    copied = _tutorial_model(torch)
+    copied.load_state_dict(model.state_dict())
+    losses = _train_tutorial(torch, model, _word_tokens())
+    np.testing.assert_array_equal(losses, _train_tutorial(torch, copied, _word_tokens()))
+    assert losses[-1] < losses[0]
+
+
+# ------------------------------------------------------------------ torch.compile(model)
+class _Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 8)
+        self.fc2 = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc2(torch.tanh(self.fc1(x))), dim=1)
+
+
+def _train_classifier(model, data, steps=6):
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    losses, grads = [], []
+    for x, y in data[:steps]:
+        opt.zero_grad()
+        loss = F.nll_loss(model(x), y)
+        loss.backward()
+        grads.append([_np(p.grad) for p in model.parameters()])
+        opt.step()
+        losses.append(loss.item())
+    return np.array(losses), grads
+
+
+def test_compiled_model_trains_as_eager(backend):
+    """`model = torch.compile(model)` then the usual loop: the forward is recorded twice
+    and replayed after, backward runs outside; losses and gradients are eager's (bitwise
+    on numpy)."""
+    rng = np.random.default_rng(3)
+    data = [(torch.tensor(rng.normal(size=(5, 4)).astype(np.float32)),
+             torch.tensor(rng.integers(0, 3, 5))) for _ in range(6)]
+    eager = _Classifier()
+    model = _Classifier()
+    model.load_state_dict(eager.state_dict())
+    compiled = torch.compile(model)
+    theirs, their_grads = _train_classifier(eager, data)
+    mine, my_grads = _train_classifier(compiled, data)
+    assert compiled._compiled.stats["replays"] == 4
+    same = np.testing.assert_array_equal if backend == "numpy" else (
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7))
+    same(mine, theirs)
+    for ours, reference in zip(my_grads, their_grads):
+        for a, b in zip(ours, reference):
+            same(a, b)
+    for a, b in zip(model.parameters(), eager.parameters()):
+        same(_np(a), _np(b))

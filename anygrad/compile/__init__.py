@@ -170,7 +170,10 @@ class Compiled:
         hooked = {i for kind, i in recorder.aot_inputs if kind == "capture"}
         hooked -= {ins.target[1] for ins in recorder.code if isinstance(ins, (Accumulate, LoadGrad))
                    and ins.target[0] == "capture"}
-        guards = Guards(self.fn, recorder.captures, recorder.modules, hooked)
+        guards = Guards(self.fn, recorder.captures, recorder.modules, hooked, (args, kwargs))
+        if guards.unseen is not None:
+            recorder.problem(f"{guards.unseen}, so the Python values it reads cannot all be "
+                             "checked before a replay; pass what it needs as arguments")
         if not recorder.problems:
             escaping = [r.index for r in _output_refs(outputs)]
             escaping += [g.index for g, _ in recorder.aot_grads]
@@ -189,6 +192,7 @@ class Compiled:
                         flatten = getattr(owner, "use_flat_buffers", None)
                         if flatten is not None:
                             flatten()
+                            confirming.guards.renew()
                     if self.jit:
                         confirming.jitted = confirming.backend_compiled()
                     self._accelerate(confirming, tensors)

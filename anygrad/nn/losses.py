@@ -9,12 +9,15 @@ the device and raised at the next point that reads values anyway (`.item()`,
 """
 from __future__ import annotations
 
+import math
+
 import anygrad as ag
 
 from ..backends import GatherSpec
 from ..checks import check_values
 from ..dtypes import as_dtype
 from ..engine import Op, _batching
+from ..modes import _recording
 from ..tensor import Tensor
 from ..ops.shape import take_along_axis_in_range
 from ..ops.special import softplus
@@ -124,29 +127,63 @@ def _pick(log_probs, target, axis):
 # arithmetic is the composition's own, in the same order, so values and gradients are
 # bitwise those of the composed form (still used under ag.vmap, which maps ops one by
 # one, and with class weights).
-def _nll_parts(xp, x, target, axis, ignore_index):
-    """(safe index along `axis`, each sample's weight: 1, or 0 where ignored)."""
-    kept = target != ignore_index
-    safe = xp.where((target >= 0) & (target < x.shape[axis]) & kept, target, target * 0)
+def _nll_parts(xp, x, target, axis, ignore_index, clean):
+    """(safe index along `axis`, each sample's weight: 1, or 0 where ignored). With
+    `clean` (every label was read to be a class, none ignored) the weights are all 1
+    and come back as None: multiplying by them would change no bit."""
+    if clean:
+        safe, weights = target, None
+    else:
+        kept = target != ignore_index
+        safe = xp.where((target >= 0) & (target < x.shape[axis]) & kept, target, target * 0)
+        weights = xp.astype(kept, x.dtype)
     # The class axis put back as a length-1 axis: a reshape is the cheapest spelling.
     shape = tuple(target.shape)
-    return xp.reshape(safe, shape[:axis] + (1,) + shape[axis:]), xp.astype(kept, x.dtype)
+    return xp.reshape(safe, shape[:axis] + (1,) + shape[axis:]), weights
 
 
-def _nll_forward(xp, x, target, axis, ignore_index, reduction, backend):
-    index, weights = _nll_parts(xp, x, target, axis, ignore_index)
-    spec = GatherSpec("take_along_axis", backend.index(index), axis)
-    losses = -xp.squeeze(spec.apply(xp, x), axis=axis) * weights
+# Sample counts up to this are exact in every floating dtype (bfloat16 holds the integers
+# to 256), and so is a sum of that many ones.
+_EXACT_COUNT = 256
+
+
+def _kept_total(xp, x, target, ignore_index, weights):
+    """The samples' total weight, the divisor of "mean". Where every weight is 1 (None)
+    it is the sample count, a Python int where that is the same number as the sum."""
+    if weights is None:
+        count = math.prod(target.shape)
+        if count <= _EXACT_COUNT:
+            return count
+        weights = xp.astype(target != ignore_index, x.dtype)
+    return xp.sum(weights)
+
+
+def _nll_forward(xp, x, target, axis, ignore_index, reduction, backend, clean=False):
+    index, weights = _nll_parts(xp, x, target, axis, ignore_index, clean)
+    if math.prod(target.shape) == 1:  # one sample: a plain take, a cheaper gather
+        picked = xp.take(x, backend.index(xp.reshape(index, (1,))), axis=axis)
+    else:
+        picked = GatherSpec("take_along_axis", backend.index(index), axis).apply(xp, x)
+    losses = -xp.reshape(picked, tuple(target.shape))  # the class axis dropped
+    if weights is not None:
+        losses = losses * weights
     if reduction == "mean":
-        return xp.sum(losses) / xp.sum(weights)
+        return xp.sum(losses) / _kept_total(xp, x, target, ignore_index, weights)
     return xp.sum(losses) if reduction == "sum" else losses
 
 
-def _nll_vjp(ns, g, ans, x, target, axis, ignore_index, reduction, backend):
-    index, weights = _nll_parts(ns, x, target, axis, ignore_index)
+def _nll_vjp(ns, g, ans, x, target, axis, ignore_index, reduction, backend, clean=False):
+    index, weights = _nll_parts(ns, x, target, axis, ignore_index, clean)
     if reduction == "mean":
-        g = g / ns.sum(weights)
-    g = -(g * weights)
+        g = g / _kept_total(ns, x, target, ignore_index, weights)
+    if weights is not None:
+        g = -(g * weights)
+    elif reduction == "none":
+        g = -g
+    elif math.prod(target.shape) == 1:  # one sample: the reshape below places g
+        g = -g
+    else:  # each sample's share of the one reduced gradient
+        g = ns.broadcast_to(-g, tuple(target.shape))
     if isinstance(index, Tensor):  # recording the gradient: the index is a constant
         index = index.array
     spec = GatherSpec("take_along_axis", backend.index(index), axis)
@@ -157,11 +194,12 @@ def _nll_vjp(ns, g, ans, x, target, axis, ignore_index, reduction, backend):
 _nll = Op("nll_loss", _nll_forward, _nll_vjp, complex=True)
 
 
-def _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis):
-    """-log_probs at each sample's label, weighted and reduced as PyTorch's nll_loss."""
+def _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis, clean=False):
+    """-log_probs at each sample's label, weighted and reduced as PyTorch's nll_loss
+    (`clean`: as `_check_labels` returns)."""
     if weight is None and not _batching:
         return _nll(log_probs, target, axis=axis, ignore_index=ignore_index,
-                    reduction=reduction, backend=log_probs.backend)
+                    reduction=reduction, backend=log_probs.backend, clean=clean)
     weights = _sample_weights(fn, weight, log_probs, target, ignore_index)
     losses = -_pick(log_probs, _safe_labels(target, ignore_index, log_probs.shape[axis]),
                     axis) * weights
@@ -169,7 +207,20 @@ def _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis):
 
 
 def _check_labels(fn, target, classes, ignore_index):
-    """A label outside [0, classes) other than ignore_index raises IndexError."""
+    """A label outside [0, classes) other than ignore_index raises IndexError. Returns
+    whether the labels were read at once and each is a class other than ignore_index
+    (the fused loss then skips its masks)."""
+    backend = target.backend
+    if not (backend.defer_checks or _batching or _recording.get() is not None):
+        # Here the values are read now anyway (a host backend, no program recorded), and
+        # one pass that finds every label a class settles the check; only otherwise
+        # does the exact test below run, for ignored labels and the error's wording.
+        t = target.array
+        usable = (t >= 0) & (t < classes)
+        if 0 <= ignore_index < classes:
+            usable = usable & (t != ignore_index)
+        if bool(backend.ops.all(usable)):
+            return True
 
     def outside(xp, t):
         return xp.any(((t < 0) | (t >= classes)) & (t != ignore_index))
@@ -183,7 +234,8 @@ def _check_labels(fn, target, classes, ignore_index):
             "samples on purpose"
         )
 
-    check_values(target.backend, f"{fn} labels in [0, {classes})", outside, [target], error)
+    check_values(backend, f"{fn} labels in [0, {classes})", outside, [target], error)
+    return False
 
 
 def _safe_labels(target, ignore_index, classes):
@@ -237,8 +289,8 @@ def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean")
     target = _as_target(fn, target, input)
     _check_class_indices(fn, input, target)
     axis = _class_axis(input)
-    _check_labels(fn, target, input.shape[axis], ignore_index)
-    return _picked_loss(fn, input, target, weight, ignore_index, reduction, axis)
+    clean = _check_labels(fn, target, input.shape[axis], ignore_index)
+    return _picked_loss(fn, input, target, weight, ignore_index, reduction, axis, clean)
 
 
 def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="mean",
@@ -275,9 +327,10 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="m
             log_probs = log_probs * _class_weight_row(fn, weight, input, axis)
         return _reduce(-ag.sum(log_probs * target, axis=axis), reduction)
     _check_class_indices(fn, input, target)
-    _check_labels(fn, target, classes, ignore_index)
+    clean = _check_labels(fn, target, classes, ignore_index)
     if not label_smoothing:
-        return _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis)
+        return _picked_loss(fn, log_probs, target, weight, ignore_index, reduction, axis,
+                            clean)
     weights = _sample_weights(fn, weight, input, target, ignore_index)
     losses = -_pick(log_probs, _safe_labels(target, ignore_index, classes), axis) * weights
     # PyTorch's smoothing term: the class-weighted mean of -log q over all classes.

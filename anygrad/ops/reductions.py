@@ -126,10 +126,16 @@ def std(x, axis=None, correction=0, keepdims=False):
 def safe_max(xp, x, axis):
     """The max over `axis` (keepdims) to shift exponentials by: 0 where it is not finite
     and where the axis is empty (a max of nothing is undefined)."""
-    if any(x.shape[a] == 0 for a in _axes(axis, x.ndim)):
+    shape = x.shape
+    # One axis (softmax's) is read directly: this runs once per small op.
+    if type(axis) is int and -len(shape) <= axis < len(shape):
+        empty = shape[axis] == 0
+    else:
+        empty = any(shape[a] == 0 for a in _axes(axis, x.ndim))
+    if empty:
         return xp.sum(x, axis=axis, keepdims=True)  # zeros of the right shape and device
     m = xp.max(x, axis=axis, keepdims=True)
-    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    return xp.where(xp.isfinite(m), m, 0.0)
 
 
 def _logsumexp_forward(xp, x, axis=None, keepdims=False):

@@ -5,7 +5,7 @@ import math
 
 from ..backends import GatherSpec
 from ..dtypes import is_complex
-from ..engine import Op, VariadicOp, _wrap
+from ..engine import Op, VariadicOp, _wrap, apply
 from .registry import helper, op, public
 from ..tensor import Tensor
 from .. import indexing
@@ -126,11 +126,13 @@ _stack = VariadicOp("stack", _stack_forward, _stack_vjp, batch="variadic")
 def concat(tensors, axis=0):
     """Join tensors along an existing axis (axis=None: flattened, end to end)."""
     tensors = _joinable("concat", tensors)
-    for t in tensors:
-        if t.ndim == 0 and axis is not None:
-            raise ValueError("concat: 0-d tensors (and Python numbers) cannot be concatenated; "
-                             "use stack, or concat with axis=None")
-    return _concat(*tensors, axis=axis)
+    if axis is not None:
+        for t in tensors:
+            if not t.array.shape:
+                raise ValueError("concat: 0-d tensors (and Python numbers) cannot be "
+                                 "concatenated; use stack, or concat with axis=None")
+    # Straight to the engine: a join of two one-row tensors costs little more than this.
+    return apply(_concat, tuple(tensors), {"axis": axis})
 
 
 @public

@@ -728,22 +728,28 @@ del _name
 from . import accelerator, autograd, cuda, nn, optim, utils  # noqa: E402
 from . import linalg, onnx, serialization  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from ._compiled import OptimizedModule as _OptimizedModule  # noqa: E402
 
 inference_mode = no_grad
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
             options=None, disable=False):
-    """A function of tensors becomes `ag.compile(fn)` (recorded once, replayed; what
-    cannot be replayed runs eagerly with a warning). A Module is returned as it is, run
-    eagerly: ag.compile records whole steps (forward, backward and update), not a
-    module's forward whose graph is still needed afterwards."""
+    """`ag.compile` in PyTorch's spelling. A function of tensors becomes `ag.compile(fn)`;
+    a Module becomes an `OptimizedModule` whose forward is `ag.compile(model)` (backward
+    outside runs the backward recorded ahead of time), with the model as its child
+    `_orig_mod`, as PyTorch lays it out. `fullgraph=True` makes what cannot be replayed
+    an error (ag.compile's `strict`) instead of an eager call with a warning; `disable`
+    returns `model` as it is; `dynamic`, `backend`, `mode` and `options` choose among
+    PyTorch's compilers and change nothing here."""
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                                  mode=mode, options=options, disable=disable)
-    if disable or isinstance(model, nn.Module):
+    if disable:
         return model
-    return _ag.compile(model)
+    if isinstance(model, nn.Module):
+        return _OptimizedModule(model, strict=fullgraph)
+    return _ag.compile(model, strict=fullgraph)
 
 
 # PyTorch names that anygrad deliberately has no counterpart for, and what to do instead.
