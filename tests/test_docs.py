@@ -2,10 +2,8 @@
 page's blocks in order in one namespace (a tutorial builds on its earlier blocks); a
 block fenced as ```{.python .no-run} is shown on the site but not run. Also: every public
 name has a docstring, except those in docs/undocumented.txt, a list that may only shrink;
-and the site builds with warnings as errors where MkDocs is installed.
-
-README.md is not collected yet: add it to `PAGES` below once its blocks that are not
-meant to run are fenced as ```{.python .no-run}.
+and the site builds with warnings as errors where MkDocs is installed. The README's
+blocks run too.
 """
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ import anygrad as ag
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.rglob("*.md"))
+PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 ALLOW_LIST = DOCS / "undocumented.txt"
 
 # An opening fence: up to three spaces, three or more backticks, then the info string.
