@@ -31,7 +31,7 @@ QUICK = {"batch": 4, "side": 12}
 GRAD_RTOL = 1e-3
 
 
-class TorchMnistCnnStep:
+class TorchMnistCnnStep(workloads.CnnContender):
     """The same network and step in PyTorch eager."""
 
     name = TORCH
@@ -40,6 +40,7 @@ class TorchMnistCnnStep:
         import torch
 
         self.torch = torch
+        self.nll = torch.nn.functional.nll_loss
         nn = torch.nn
         pooled = (side - 4) // 2
         self.model = nn.Sequential(
@@ -57,21 +58,6 @@ class TorchMnistCnnStep:
 
     def set_batch(self, x, y):
         self.x, self.y = self.torch.from_numpy(x), self.torch.from_numpy(y)
-
-    def train(self, mode):
-        self.model.train(mode)
-
-    def step(self):
-        self.model.zero_grad()
-        loss = self.torch.nn.functional.nll_loss(self.model(self.x), self.y)
-        loss.backward()
-        return loss
-
-    def loss_value(self, loss):
-        return loss.item()
-
-    def grads_host(self):
-        return [p.grad.numpy() for p in self.model.parameters()]
 
     def sync(self):
         pass

@@ -177,9 +177,32 @@ class MnistCnn(nn.Module):
         return F.log_softmax(self.fc2(x), axis=1)
 
 
-class MnistCnnStep:
+class CnnContender:
+    """What the MNIST-CNN step does in either library: `nll` is the library's loss."""
+
+    nll = None
+
+    def train(self, mode):
+        self.model.train(mode)
+
+    def step(self):
+        self.model.zero_grad()
+        loss = self.nll(self.model(self.x), self.y)
+        loss.backward()
+        return loss
+
+    def loss_value(self, loss):
+        return loss.item()
+
+    def grads_host(self):
+        return [p.grad.numpy() for p in self.model.parameters()]
+
+
+class MnistCnnStep(CnnContender):
     """One forward and backward of `MnistCnn` with nll_loss (no optimizer step): the
     time a training loop spends in the network."""
+
+    nll = staticmethod(F.nll_loss)
 
     def __init__(self, backend, dtype="float32", side=28):
         self.backend = ag.get_backend(backend)
@@ -193,21 +216,6 @@ class MnistCnnStep:
     def set_batch(self, host_x, host_y):
         self.x = ag.as_tensor(host_x, backend=self.backend)
         self.y = ag.as_tensor(host_y, backend=self.backend)
-
-    def train(self, mode):
-        self.model.train(mode)
-
-    def step(self):
-        self.model.zero_grad()
-        loss = F.nll_loss(self.model(self.x), self.y)
-        loss.backward()
-        return loss
-
-    def loss_value(self, loss):
-        return loss.item()
-
-    def grads_host(self):
-        return [p.grad.numpy() for p in self.model.parameters()]
 
     def sync(self):
         self.backend.synchronize()
