@@ -411,47 +411,36 @@ class Program:
             ins.raise_if(flag, arrays, defer)
 
     def run(self, args, caps):
-        self.replays += 1
-        if self.jitted is not None:
-            try:
-                arrays, checks = self.jitted([t.array for t in args], [t.array for t in caps])
-            except Exception as error:  # noqa: BLE001  (the backend's compiler failed)
-                if self.replays > 1:
-                    raise
-                # A compiler compiles at its first call and may fail there (torch.compile
-                # without a C++ toolchain): replay as usual instead.
-                warnings.warn(f"ag.compile({self.title}): the backend's compiler failed "
-                              f"({type(error).__name__}: {error}); replaying without it",
-                              RuntimeWarning, stacklevel=3)
-                self.jitted = None
-                arrays = self._run(args, caps)
-            else:
-                # Queued until the next host read, as on a GPU: reading a flag now would
-                # wait for the compiled step and stop the library's asynchronous dispatch.
-                self.raise_checks(checks, defer=True)
-        else:
-            arrays = self._run(args, caps)
+        arrays = self._replay([t.array for t in args], [t.array for t in caps], args, caps)
         if self.backward is not None:
             return self.backward.attach(arrays, args, caps)
         return _rebuild(self.outputs, iter(arrays), args, caps)
 
     def run_arrays(self, args, caps):
         """The replay of a program of arrays (a backward: see aot.py): its raw results."""
+        return self._replay(list(args), list(caps), args, caps)
+
+    def _replay(self, arg_arrays, cap_arrays, args, caps):
+        """The program's result arrays, by the backend's compiler where it has one."""
         self.replays += 1
-        if self.jitted is not None:
-            try:
-                arrays, checks = self.jitted(list(args), list(caps))
-            except Exception as error:  # noqa: BLE001  (as in `run`: the compiler failed)
-                if self.replays > 1:
-                    raise
-                warnings.warn(f"ag.compile({self.title}): the backend's compiler failed "
-                              f"({type(error).__name__}: {error}); replaying without it",
-                              RuntimeWarning, stacklevel=3)
-                self.jitted = None
-                return self._run(args, caps)
-            self.raise_checks(checks, defer=True)
-            return arrays
-        return self._run(args, caps)
+        if self.jitted is None:
+            return self._run(args, caps)
+        try:
+            arrays, checks = self.jitted(arg_arrays, cap_arrays)
+        except Exception as error:  # noqa: BLE001  (the backend's compiler failed)
+            if self.replays > 1:
+                raise
+            # A compiler compiles at its first call and may fail there (torch.compile
+            # without a C++ toolchain): replay as usual instead.
+            warnings.warn(f"ag.compile({self.title}): the backend's compiler failed "
+                          f"({type(error).__name__}: {error}); replaying without it",
+                          RuntimeWarning, stacklevel=4)
+            self.jitted = None
+            return self._run(args, caps)
+        # Queued until the next host read, as on a GPU: reading a flag now would wait for
+        # the compiled step and stop the library's asynchronous dispatch.
+        self.raise_checks(checks, defer=True)
+        return arrays
 
 
 class Capture:
