@@ -116,6 +116,8 @@ rand.__doc__ = "Uniform [0, 1) samples from the backend's seeded stream."
 
 
 def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False):
+    """A tensor of the given shape filled with `fill_value`; dtype=None infers it from
+    the value (a Python float gives anygrad's default float)."""
     b = get_backend(backend)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     dtype = _on_device(b, device, dtypes.infer(fill_value)) if dtype is None else dtype
@@ -124,6 +126,8 @@ def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad
 
 
 def arange(start, stop=None, step=1, dtype=None, backend=None, device=None, requires_grad=False):
+    """Numbers from `start` to `stop` (excluded) in steps of `step`; one argument is the
+    stop, from 0. dtype=None: integers for integer arguments, else the default float."""
     b = get_backend(backend)
     dtype = _on_device(b, device, dtypes.infer([start, stop, step])) if dtype is None else dtype
     array = b.xp.arange(start, stop, step, dtype=b.dtype(dtype), device=_where(b, device))
@@ -141,6 +145,8 @@ def linspace(start, stop, num, dtype=None, backend=None, device=None, endpoint=T
 
 
 def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, requires_grad=False):
+    """An n_rows by n_cols (default square) matrix of zeros with ones on diagonal `k`, in
+    the default float dtype unless `dtype` is given."""
     b = get_backend(backend)
     dtype = _on_device(b, device, dtypes.get_default_dtype().name) if dtype is None else dtype
     array = b.xp.eye(n_rows, n_cols, k=k, dtype=b.dtype(dtype), device=_where(b, device))
@@ -148,6 +154,8 @@ def eye(n_rows, n_cols=None, k=0, dtype=None, backend=None, device=None, require
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
+    """A tensor of zeros with x's shape, backend and device, and x's dtype unless
+    `dtype` is given."""
     x = as_tensor(x)
     if getattr(x, "_level", None) is not None:  # batched by ag.vmap: zeros for every example
         return _batched_like(zeros_like, x, dtype, requires_grad)
@@ -156,6 +164,8 @@ def zeros_like(x, dtype=None, requires_grad=False):
 
 
 def ones_like(x, dtype=None, requires_grad=False):
+    """A tensor of ones with x's shape, backend and device, and x's dtype unless `dtype`
+    is given."""
     x = as_tensor(x)
     if getattr(x, "_level", None) is not None:
         return _batched_like(ones_like, x, dtype, requires_grad)
@@ -164,6 +174,8 @@ def ones_like(x, dtype=None, requires_grad=False):
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):
+    """A tensor of `fill_value` with x's shape, backend and device, and x's dtype unless
+    `dtype` is given."""
     x = as_tensor(x)
     if getattr(x, "_level", None) is not None:
         return _batched_like(lambda v, *a: full_like(v, fill_value, *a), x, dtype, requires_grad)

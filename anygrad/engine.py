@@ -75,6 +75,22 @@ def tick_inplace():
     return _inplace_clock[0]
 
 
+class _OwnDoc:
+    """`__doc__` for Op and its subclasses: the class's own text on the class, and on an
+    op the text of its `doc` slot (what this op computes), else the class's. A slot costs
+    nothing when the op is called; `help` and `inspect.getdoc` read `__doc__`."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self.text
+        return getattr(instance, "doc", None) or self.text
+
+
 class Op:
     """A differentiable operation: a forward on raw arrays and one VJP rule per input.
 
@@ -92,14 +108,16 @@ class Op:
     module's docstring); without it, recording the op on a complex input raises.
     `batch` says how `ag.vmap` maps the op over a batch axis: a kind named in
     `anygrad.batching.rules` ("elementwise", "reduce", ...) or a rule of its own.
+    `doc` is the op's own docstring, shown as its `__doc__`.
     """
 
     __slots__ = ("name", "forward", "vjps", "variadic", "promotes", "floating", "passes",
-                 "complex", "_signature", "batch")
+                 "complex", "_signature", "batch", "doc")
 
     def __init__(self, name, forward, *vjps, promotes=None, floating=False, passes=(),
-                 complex=False, batch=None):
+                 complex=False, batch=None, doc=None):
         self.name = name
+        self.doc = doc
         self.forward = forward
         self.vjps = vjps
         self.variadic = False
@@ -109,6 +127,10 @@ class Op:
         self.passes = passes
         self.complex = complex
         self.batch = batch
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__doc__ = _OwnDoc(cls.__dict__.get("__doc__"))
 
     def __repr__(self):
         return f"Op({self.name})"
@@ -131,6 +153,9 @@ class Op:
         if params and ("dim" in params or "keepdim" in params):  # PyTorch's spelling
             params = standard_names(self.name, params)
         return apply(self, args, params)
+
+
+Op.__doc__ = _OwnDoc(Op.__doc__)
 
 
 class VariadicOp(Op):

@@ -47,4 +47,6 @@ def enable_grad():
 
 
 def set_grad_enabled(enabled: bool):
+    """Within the block, ops record a graph if `enabled`, else none: `enable_grad` or
+    `no_grad` chosen by a flag."""
     return _grad_mode(bool(enabled))

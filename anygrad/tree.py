@@ -117,10 +117,12 @@ def _build(d, it):
 
 
 def leaves(tree):
+    """The leaves of `tree` in flattening order: `flatten(tree)[0]`."""
     return flatten(tree)[0]
 
 
 def structure(tree):
+    """The structure of `tree` without its leaves (`flatten(tree)[1]`), for `unflatten`."""
     return flatten(tree)[1]
 
 

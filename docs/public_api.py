@@ -111,7 +111,10 @@ def docstring(value):
         if generic and doc == inspect.getdoc(type(inner)):
             doc = ""
     else:
-        doc = getattr(value, "__dict__", {}).get("__doc__")
+        # Its own: set on the instance (an op's `doc`), not its type's.
+        doc = getattr(value, "__doc__", None)
+        if doc == type(value).__doc__:
+            doc = ""
     return inspect.cleandoc(doc) if isinstance(doc, str) and doc.strip() else ""
 
 
@@ -142,5 +145,6 @@ def undocumented():
 
 
 if __name__ == "__main__":
-    # `python docs/public_api.py`: the names docs/undocumented.txt may list, today.
+    # `python docs/public_api.py`: the public names without a docstring (none, or the
+    # site's build fails).
     print("\n".join(undocumented()))

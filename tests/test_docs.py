@@ -1,8 +1,8 @@
 """The documentation runs: every ```python block of a page under docs/ is executed, the
 page's blocks in order in one namespace (a tutorial builds on its earlier blocks); a
 block fenced as ```{.python .no-run} is shown on the site but not run. Also: every public
-name has a docstring, except those in docs/undocumented.txt, a list that may only shrink;
-and the site builds with warnings as errors where MkDocs is installed. The README's
+name has a docstring of its own (the site's build refuses one without, too), and the site
+builds with warnings as errors where MkDocs is installed. The README's
 blocks run too.
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ import anygrad as ag
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
-ALLOW_LIST = DOCS / "undocumented.txt"
 
 # An opening fence: up to three spaces, three or more backticks, then the info string.
 _FENCE = re.compile(r"^ {0,3}(`{3,})\s*(.*?)\s*$")
@@ -152,16 +151,8 @@ def test_what_counts_as_a_docstring(docs_modules):
 
 def test_public_names_have_docstrings(docs_modules):
     public_api, _ = docs_modules
-    missing = set(public_api.undocumented())
-    allowed = {line.strip() for line in ALLOW_LIST.read_text(encoding="utf-8").splitlines()
-               if line.strip() and not line.startswith("#")}
-    new = sorted(missing - allowed)
-    assert not new, ("public names without a docstring (write one; the list in "
-                     f"{ALLOW_LIST.relative_to(ROOT)} only shrinks, and "
-                     "`python docs/public_api.py` prints it): " + ", ".join(new))
-    gone = sorted(allowed - missing)
-    assert not gone, (f"names in {ALLOW_LIST.relative_to(ROOT)} that now have a docstring or "
-                      "no longer exist; delete them from the list: " + ", ".join(gone))
+    missing = public_api.undocumented()
+    assert not missing, "public names without a docstring (write one): " + ", ".join(missing)
 
 
 def test_site_builds_strictly(tmp_path):

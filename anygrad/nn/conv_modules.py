@@ -168,10 +168,16 @@ class _MaxPool(_Pool):
 
 
 class MaxPool1d(_MaxPool):
+    """The maximum over windows of `kernel_size` along the last axis of (N, C, L);
+    `stride` defaults to `kernel_size`, padding counts as -inf."""
+
     _function = staticmethod(C.max_pool1d)
 
 
 class MaxPool2d(_MaxPool):
+    """The maximum over `kernel_size` windows of the last two axes of (N, C, H, W);
+    `stride` defaults to `kernel_size`, padding counts as -inf."""
+
     _function = staticmethod(C.max_pool2d)
 
 
@@ -181,10 +187,16 @@ class _AvgPool(_Pool):
 
 
 class AvgPool1d(_AvgPool):
+    """The mean over windows of `kernel_size` along the last axis of (N, C, L);
+    `stride` defaults to `kernel_size`."""
+
     _function = staticmethod(C.avg_pool1d)
 
 
 class AvgPool2d(_AvgPool):
+    """The mean over `kernel_size` windows of the last two axes of (N, C, H, W);
+    `stride` defaults to `kernel_size`."""
+
     _function = staticmethod(C.avg_pool2d)
 
 

@@ -61,6 +61,7 @@ def linear(input, weight, bias=None):
 
 
 def relu(x):
+    """max(x, 0), elementwise (anygrad's `ag.relu`)."""
     return ag.relu(x)
 
 
@@ -70,10 +71,12 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise (anygrad's `ag.sigmoid`)."""
     return ag.sigmoid(x)
 
 
 def tanh(x):
+    """The hyperbolic tangent, elementwise (anygrad's `ag.tanh`)."""
     return ag.tanh(x)
 
 
@@ -105,10 +108,12 @@ def gelu(x, approximate="none"):
 
 
 def softmax(x, dim=UNSET, *, axis=UNSET):
+    """exp(x) normalised to sum to 1 along `dim` (or `axis`; the last by default)."""
     return ag.softmax(x, axis=axis_args("softmax", axis, dim, default_axis=-1)[0])
 
 
 def log_softmax(x, dim=UNSET, *, axis=UNSET):
+    """log(softmax(x)) along `dim` (or `axis`; the last by default), without overflow."""
     if axis is UNSET and type(dim) is int:  # the common spelling, without the general parse
         return ag.log_softmax(x, axis=dim)
     return ag.log_softmax(x, axis=axis_args("log_softmax", axis, dim, default_axis=-1)[0])

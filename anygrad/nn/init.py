@@ -57,28 +57,34 @@ def _fan(tensor, mode):
 
 
 def uniform_(tensor, a=0.0, b=1.0):
+    """Fills `tensor` in place with draws from U(a, b), outside every graph; returns it."""
     backend = tensor.backend
     tensor.array = backend.uniform(tensor.shape, tensor.dtype, tensor.device, a, b)
     return tensor
 
 
 def normal_(tensor, mean=0.0, std=1.0):
+    """Fills `tensor` in place with draws from N(mean, std^2), outside every graph;
+    returns it."""
     backend = tensor.backend
     tensor.array = backend.normal(tensor.shape, tensor.dtype, tensor.device, mean, std)
     return tensor
 
 
 def constant_(tensor, value):
+    """Fills `tensor` in place with `value`, outside every graph; returns it."""
     xp = tensor.backend.xp
     tensor.array = xp.full(tensor.shape, value, dtype=tensor.array.dtype, device=tensor.device)
     return tensor
 
 
 def zeros_(tensor):
+    """Fills `tensor` in place with 0, outside every graph; returns it."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor):
+    """Fills `tensor` in place with 1, outside every graph; returns it."""
     return constant_(tensor, 1.0)
 
 

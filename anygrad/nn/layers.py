@@ -57,16 +57,22 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    """max(x, 0), elementwise."""
+
     def forward(self, x):
         return F.relu(x)
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise."""
+
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """The hyperbolic tangent, elementwise."""
+
     def forward(self, x):
         return F.tanh(x)
 
@@ -79,6 +85,8 @@ class Identity(Module):
 
 
 class LeakyReLU(Module):
+    """x where x > 0, else `negative_slope` * x."""
+
     def __init__(self, negative_slope=0.01):
         super().__init__()
         self.negative_slope = negative_slope
@@ -107,6 +115,8 @@ class GELU(Module):
 
 
 class Softmax(Module):
+    """exp(x) normalised to sum to 1 along axis `dim` (the last by default)."""
+
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = dim
@@ -119,6 +129,8 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """The log of `Softmax(dim)`, computed without overflow."""
+
     def forward(self, x):
         return F.log_softmax(x, dim=self.dim)
 

@@ -64,14 +64,21 @@ class NLLLoss(_Loss):
 
 
 class MSELoss(_Loss):
+    """The squared error (input - target)**2, reduced by `reduction`."""
+
     function = F.mse_loss
 
 
 class L1Loss(_Loss):
+    """The absolute error |input - target|, reduced by `reduction`."""
+
     function = F.l1_loss
 
 
 class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities `input` against `target` in [0, 1],
+    each element weighted by `weight` where given."""
+
     function = F.binary_cross_entropy
 
     def __init__(self, weight=None, reduction="mean"):
@@ -79,6 +86,9 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    """`BCELoss` of sigmoid(input), computed from the logits without overflow;
+    `pos_weight` weighs the positive term of each class."""
+
     function = F.binary_cross_entropy_with_logits
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
@@ -86,6 +96,9 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """Squared error / 2 where |input - target| < `delta`, else `delta` times the
+    absolute error less delta / 2."""
+
     function = F.huber_loss
 
     def __init__(self, reduction="mean", delta=1.0):
@@ -93,6 +106,9 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
+    """Squared error / (2 beta) where |input - target| < `beta`, else the absolute
+    error less beta / 2 (HuberLoss divided by beta)."""
+
     function = F.smooth_l1_loss
 
     def __init__(self, reduction="mean", beta=1.0):

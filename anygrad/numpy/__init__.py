@@ -41,6 +41,7 @@ from ..dtypes import DType as _DType
 from ..tensor import Tensor as ndarray
 from . import fft, linalg, random
 from ._arrays import dtype_or_none as _dtype_or_none
+from ._arrays import spell as _spell
 from ._arrays import unmapped as _unmapped
 from ._creation import *  # noqa: F401,F403
 from ._creation import __all__ as _creation_all
@@ -60,13 +61,17 @@ newaxis = None
 class _ScalarType(_DType):
     """A dtype that, like numpy's scalar types, makes an array when called."""
 
-    __slots__ = ()
+    # No __slots__: each instance carries the docstring naming its numpy type.
 
     def __call__(self, value=0):
         return asarray(value, self.name)  # noqa: F405
 
 
 _TYPES = {name: _ScalarType(name) for name in _DTYPES}
+for _name, _type in _TYPES.items():
+    _type.__doc__ = (f"numpy.{_name}: anygrad's {_name} dtype; calling it, as numpy's scalar "
+                     "type, makes a 0-d tensor.")
+del _name, _type
 float16, float32, float64 = _TYPES["float16"], _TYPES["float32"], _TYPES["float64"]
 half, single, double = float16, float32, float64
 int8, int16, int32, int64 = (_TYPES[n] for n in ("int8", "int16", "int32", "int64"))
@@ -94,6 +99,7 @@ def __getattr__(name):
 
 
 _FUNCTIONS = _creation_all + _elementwise_all + _products_all + _reductions_all + _shape_all
+_spell(globals(), [*_FUNCTIONS, "result_type"])
 __all__ = sorted(set(_FUNCTIONS)) + [
     "fft", "linalg", "random", "ndarray", "finfo", "iinfo", "dtype", "result_type", "pi", "e",
     "inf", "nan", "euler_gamma", "newaxis", "float16", "float32", "float64", "half", "single",

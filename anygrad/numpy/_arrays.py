@@ -115,3 +115,14 @@ def normalize_axis(axis, ndim, where):
         raise ValueError(f"anygrad.numpy.{where}: axis {axis} is out of bounds for an array "
                          f"of dimension {ndim}")
     return axis % ndim if ndim else 0
+
+
+def spell(namespace, names, module="numpy"):
+    """Give each function among `names` in `namespace` that has no docstring of its own
+    one saying which numpy function it spells: its meaning is numpy's, over anygrad's
+    ops. Written once here, so the spelling layer's documentation has one source."""
+    for name in names:
+        fn = namespace[name]
+        if callable(fn) and not isinstance(fn, type) and not (fn.__doc__ or "").strip():
+            fn.__doc__ = (f"{module}.{name} over anygrad's ops, with numpy's arguments, "
+                          "defaults and result dtypes.")

@@ -24,6 +24,9 @@ def _transform(name, order):
         return getattr(_fft, name)(asarray(a), **kwargs)
 
     call.__name__ = call.__qualname__ = name
+    call.__doc__ = (f"numpy.fft.{name} over anygrad's `fft.{name}`; the arguments after the "
+                    f"array may come by position ({', '.join(order)}), and norm=None means "
+                    "\"backward\".")
     return call
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import ops
 from ..ops import linalg as _linalg
-from ._arrays import asarray, refuse, tensors, unmapped
+from ._arrays import asarray, refuse, spell, tensors, unmapped
 
 __all__ = [
     "norm", "inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
@@ -156,6 +156,9 @@ def multi_dot(arrays, *, out=None):
     for a in arrays[1:]:
         result = ops.matmul(result, a)
     return result
+
+
+spell(globals(), __all__, "numpy.linalg")
 
 
 def __getattr__(name):

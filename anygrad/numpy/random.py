@@ -61,6 +61,8 @@ class _Draws:
         return _result(out, where)
 
     def normal(self, loc=0.0, scale=1.0, size=None):
+        """numpy.random.normal; with tensors for `loc` or `scale`, `loc + scale * noise`,
+        so the draw is differentiable in them."""
         if not (isinstance(loc, Tensor) or isinstance(scale, Tensor)):
             return self._draw("normal", loc, scale, size)
         loc, scale = asarray(loc, backend=backend_name(loc, scale)), \
@@ -70,6 +72,8 @@ class _Draws:
         return loc + scale * asarray(noise, backend=loc.backend.name)
 
     def uniform(self, low=0.0, high=1.0, size=None):
+        """numpy.random.uniform; with tensors for `low` or `high`, `low + (high - low) *
+        u`, so the draw is differentiable in them."""
         if not (isinstance(low, Tensor) or isinstance(high, Tensor)):
             return self._draw("uniform", low, high, size)
         low, high = asarray(low, backend=backend_name(low, high)), \
@@ -79,12 +83,16 @@ class _Draws:
         return low + (high - low) * asarray(unit, backend=low.backend.name)
 
     def choice(self, a, size=None, replace=True, p=None, **kwargs):
+        """numpy.random.choice; from a tensor `a`, its rows picked by index (the graph
+        goes on)."""
         if not isinstance(a, Tensor):
             return self._draw("choice", a, size, replace, p, **kwargs)
         picked = self._source.choice(a.shape[0], size, replace, _host(p), **kwargs)
         return a[asarray(picked, backend=a.backend.name)]
 
     def permutation(self, x, **kwargs):
+        """numpy.random.permutation; a tensor `x` has its rows reordered by index (the
+        graph goes on)."""
         if not isinstance(x, Tensor):
             return self._draw("permutation", x, **kwargs)
         return x[asarray(self._source.permutation(x.shape[0]), backend=x.backend.name)]
@@ -108,6 +116,8 @@ def _plain(name):
     def call(self, *args, **kwargs):
         return self._draw(name, *args, **kwargs)
     call.__name__ = call.__qualname__ = name
+    call.__doc__ = (f"numpy.random.{name}: numpy's own draw, tensor arguments read to the "
+                    "host; an array result is a tensor on their backend, one draw a number.")
     return call
 
 
@@ -142,6 +152,7 @@ class Generator(_Draws):
 
 
 def default_rng(seed=None):
+    """numpy's default_rng: a Generator over numpy's PCG64 stream."""
     return Generator(_numpy.random.default_rng(seed))
 
 
@@ -155,6 +166,7 @@ _GLOBAL = _Global()
 
 
 def seed(seed=None):
+    """Seeds numpy's global legacy stream, the one this module's functions draw from."""
     _numpy.random.seed(seed)
 
 

@@ -42,6 +42,9 @@ def _log_softmax_vjp(ns, g, ans, x, axis=-1):
     return g - ns.exp(ans) * ns.sum(g, axis=axis, keepdims=True)
 
 
-softmax = op("softmax", _softmax_forward, _softmax_vjp, promotes=0, floating=True, batch="axis")
+softmax = op("softmax", _softmax_forward, _softmax_vjp, promotes=0, floating=True, batch="axis",
+             doc=("exp(x) normalised to sum to 1 along `axis` (default the last), without "
+                  "overflow."))
 log_softmax = op("log_softmax", _log_softmax_forward, _log_softmax_vjp, promotes=0,
-                 floating=True, batch="axis")
+                 floating=True, batch="axis",
+                 doc="log(softmax(x, axis)), computed directly: stable for large |x|.")

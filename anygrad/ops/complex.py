@@ -32,10 +32,13 @@ def _imag_vjp(ns, g, ans, z):
 
 
 real = op("real", lambda xp, z: xp.real(z), _real_vjp, passes=(0,), complex=True,
-    batch="elementwise")
-imag = op("imag", _imag_forward, _imag_vjp, complex=True, batch="elementwise")
+    batch="elementwise",
+          doc="The real part of each element of z (z itself for real z).")
+imag = op("imag", _imag_forward, _imag_vjp, complex=True, batch="elementwise",
+          doc="The imaginary part of each element of z (zeros for real z).")
 conj = op("conj", lambda xp, z: xp.conj(z), lambda ns, g, ans, z: ns.conj(g), complex=True,
-    batch="elementwise")
+    batch="elementwise",
+          doc="The complex conjugate of each element of z (z itself for real z).")
 
 
 @public

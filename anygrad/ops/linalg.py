@@ -56,7 +56,9 @@ def _matmul_vjp_b(ns, g, ans, a, b):
 # The rules of matmul, linear, inv, det and solve are plain transposes of a complex-linear
 # (holomorphic) derivative, so they hold for complex inputs as written (engine docstring).
 matmul = op("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b,
-            complex=True, batch="matmul")
+            complex=True, batch="matmul",
+            doc=("The matrix product a @ b, with the standard's rules for 1-d and stacked "
+                 "operands."))
 
 
 # x @ W.T + b in one op, as dense layers use it. Fusing gives the weight gradient as
@@ -79,7 +81,8 @@ def _linear_weight_vjp(ns, g, ans, x, weight, bias=None):
 linear = op("linear", _linear_forward,
             lambda ns, g, ans, x, weight, bias=None: ns.matmul(g, weight),
             _linear_weight_vjp,
-            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,), complex=True, batch="linear")
+            lambda ns, g, ans, x, weight, bias=None: g, passes=(2,), complex=True, batch="linear",
+            doc="x @ weight.T + bias (bias optional), as PyTorch's linear layer.")
 
 
 # ---------------------------------------------------------------- the linalg extension
@@ -100,11 +103,13 @@ def _per_matrix(ns, v):
 # d(A^-1) = -A^-1 dA A^-1, so the gradient is -A^-T g A^-T.
 inv = op("inv", lambda xp, x: xp.linalg.inv(x),
          lambda ns, g, ans, x: -ns.matmul(_t(ns, ans), ns.matmul(g, _t(ns, ans))),
-         extension="linalg", promotes=0, floating=True, complex=True, batch="matrix")
+         extension="linalg", promotes=0, floating=True, complex=True, batch="matrix",
+         doc="The inverse of each square matrix of x (its last two axes).")
 # Jacobi's formula: d det A = det A tr(A^-1 dA).
 det = op("det", lambda xp, x: xp.linalg.det(x),
          lambda ns, g, ans, x: _per_matrix(ns, g * ans) * _t(ns, ns.linalg.inv(x)),
-         extension="linalg", promotes=0, floating=True, complex=True, batch="matrix")
+         extension="linalg", promotes=0, floating=True, complex=True, batch="matrix",
+         doc="The determinant of each square matrix of x (its last two axes).")
 # log|det A| = Re(log det A): its rule, A^-T g, holds for complex A as written.
 _logabsdet = Op("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x)[1],
                 lambda ns, g, ans, x: _per_matrix(ns, g) * _t(ns, ns.linalg.inv(x)),
@@ -173,9 +178,11 @@ def matrix_power(x, n):
 
 
 tril = op("tril", lambda xp, x, k=0: xp.tril(x, k=k),
-          lambda ns, g, ans, x, k=0: ns.tril(g, k=k), complex=True, batch="matrix")
+          lambda ns, g, ans, x, k=0: ns.tril(g, k=k), complex=True, batch="matrix",
+          doc="x with the elements above diagonal `k` of each matrix set to 0.")
 triu = op("triu", lambda xp, x, k=0: xp.triu(x, k=k),
-          lambda ns, g, ans, x, k=0: ns.triu(g, k=k), complex=True, batch="matrix")
+          lambda ns, g, ans, x, k=0: ns.triu(g, k=k), complex=True, batch="matrix",
+          doc="x with the elements below diagonal `k` of each matrix set to 0.")
 
 
 # A = L L^H (Murray 2016): with P = Phi(L^H g), the lower triangle with its diagonal
@@ -207,7 +214,9 @@ def _in_pytorchs(ns, rule, g, *args):
 
 cholesky = op("cholesky", lambda xp, x, upper=False: xp.linalg.cholesky(x, upper=upper),
               _cholesky_vjp, extension="linalg", promotes=0, floating=True, complex=True,
-              batch="matrix")
+              batch="matrix",
+              doc=("The Cholesky factor of each Hermitian positive-definite matrix of x: lower "
+                   "triangular L with x = L L^H, or upper U with x = U^H U when `upper`."))
 
 
 # eigh's two results travel as one array, (..., n + 1, n): the eigenvalues in row 0

@@ -60,12 +60,16 @@ def _sum_vjp(ns, g, ans, x, axis=None, keepdims=False, dtype=None):
     return g if dtype is None or g.dtype == x.dtype else ns.astype(g, x.dtype)
 
 
-sum = op("sum", _sum_forward, _sum_vjp, complex=True, batch="reduce")
+sum = op("sum", _sum_forward, _sum_vjp, complex=True, batch="reduce",
+         doc=("The sum of x's elements along `axis` (default all). Integers and booleans sum in "
+              "a wide integer dtype (`anygrad.dtypes` decides), or in `dtype` when given."))
 
 mean = op("mean", lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
           lambda ns, g, ans, x, axis=None, keepdims=False:
               ns.broadcast_to(_restore(ns, g, x, axis, keepdims) / _count(x, axis), tuple(x.shape)),
-          promotes=0, floating=True, complex=True, batch="reduce")
+          promotes=0, floating=True, complex=True, batch="reduce",
+          doc=("The mean of x's elements along `axis` (default all); integers give the default "
+               "float."))
 
 
 def _extremum_vjp(ns, g, ans, x, axis=None, keepdims=False):
@@ -88,8 +92,12 @@ def _min_forward(xp, x, axis=None, keepdims=False):
     return xp.min(x, axis=axis, keepdims=keepdims)
 
 
-max = op("max", _max_forward, _extremum_vjp, batch="reduce")
-min = op("min", _min_forward, _extremum_vjp, batch="reduce")
+max = op("max", _max_forward, _extremum_vjp, batch="reduce",
+         doc=("The largest element of x along `axis` (default all). At a tie the gradient is "
+              "shared."))
+min = op("min", _min_forward, _extremum_vjp, batch="reduce",
+         doc=("The smallest element of x along `axis` (default all). At a tie the gradient is "
+              "shared."))
 
 
 @public
@@ -120,6 +128,8 @@ _norm_sqrt = _sqrt_flat_at_zero("vector_norm")
 
 @public
 def std(x, axis=None, correction=0, keepdims=False):
+    """Standard deviation: the square root of `var` (same arguments). Its gradient is
+    taken as 0 where the deviation is 0, as PyTorch does."""
     return _std_sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
 
 
@@ -151,7 +161,8 @@ def _logsumexp_forward(xp, x, axis=None, keepdims=False):
 logsumexp = op("logsumexp", _logsumexp_forward,
                lambda ns, g, ans, x, axis=None, keepdims=False:
                    _restore(ns, g, x, axis, keepdims) * ns.exp(x - _restore(ns, ans, x, axis, keepdims)),
-               promotes=0, floating=True, batch="reduce")
+               promotes=0, floating=True, batch="reduce",
+               doc="log(sum(exp(x))) along `axis` (default all), without overflow.")
 
 
 @public

@@ -35,7 +35,8 @@ def op(name, forward, *vjps, extension=None, **options):
     """Declare and register an `Op` (see `anygrad.engine.Op` for the arguments), in the
     main namespace or in an `extension` ("linalg"). An op without rules is a constant
     op: its result never records a graph. `batch=` names how `ag.vmap` maps the op
-    (a kind of `anygrad.batching.rules`), beside its forward and rules."""
+    (a kind of `anygrad.batching.rules`), beside its forward and rules; `doc=` is its
+    docstring, one or two lines on what it computes."""
     full = name if extension is None else f"{extension}.{name}"
     return _add(name, Op(full, forward, *vjps, **options), extension)
 

@@ -28,25 +28,32 @@ def _reshape_forward(xp, x, shape, copy=None):
 
 reshape = op("reshape", _reshape_forward,
              lambda ns, g, ans, x, shape, copy=None: ns.reshape(g, tuple(x.shape)), passes=(0,),
-             complex=True, batch="reshape")
+             complex=True, batch="reshape",
+             doc="x's elements in a new `shape` (one entry may be -1), in row-major order.")
 permute_dims = op("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
                   lambda ns, g, ans, x, axes: ns.permute_dims(g, _inverse_permutation(axes)),
-                  passes=(0,), complex=True, batch="permute")
+                  passes=(0,), complex=True, batch="permute",
+                  doc="x with its axes reordered: axis i of the result is axis `axes[i]` of x.")
 matrix_transpose = op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
                       lambda ns, g, ans, x: ns.matrix_transpose(g), passes=(0,), complex=True,
-                      batch="matrix")
+                      batch="matrix",
+                      doc="x with its last two axes swapped (each matrix transposed).")
 expand_dims = op("expand_dims", lambda xp, x, axis=0: xp.expand_dims(x, axis=axis),
                  lambda ns, g, ans, x, axis=0: ns.reshape(g, tuple(x.shape)), passes=(0,),
-                 complex=True, batch="expand_dims")
+                 complex=True, batch="expand_dims",
+                 doc="x with a new axis of length 1 at position `axis`.")
 squeeze = op("squeeze", lambda xp, x, axis: xp.squeeze(x, axis=axis),
              lambda ns, g, ans, x, axis: ns.reshape(g, tuple(x.shape)), passes=(0,),
-             complex=True, batch="axis")
+             complex=True, batch="axis",
+             doc="x without the length-1 axes named by `axis`.")
 # The engine's unbroadcast sums the gradient back to the input's shape.
 broadcast_to = op("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
-                  lambda ns, g, ans, x, shape: g, passes=(0,), complex=True, batch="reshape")
+                  lambda ns, g, ans, x, shape: g, passes=(0,), complex=True, batch="reshape",
+                  doc="x broadcast to `shape`; the gradient is summed back to x's shape.")
 flip = op("flip", lambda xp, x, axis=None: xp.flip(x, axis=axis),
           lambda ns, g, ans, x, axis=None: ns.flip(g, axis=axis), passes=(0,), complex=True,
-          batch="axis")
+          batch="axis",
+          doc="x with its elements reversed along `axis` (default every axis).")
 
 
 def _astype_forward(xp, x, dtype):

@@ -10,12 +10,15 @@ from .registry import op, public
 from .shape import take, take_along_axis
 
 argsort = op("argsort", lambda xp, x, axis=-1, descending=False, stable=True: xp.argsort(
-    x, axis=axis, descending=descending, stable=stable), batch="axis")
+    x, axis=axis, descending=descending, stable=stable), batch="axis",
+             doc="The indices that sort x along `axis` (default the last); stable by default.")
 _searchsorted = Op("searchsorted", lambda xp, x1, x2, side="left": xp.searchsorted(
     x1, x2, side=side), promotes=0, batch="elementwise_last")
 count_nonzero = op("count_nonzero", lambda xp, x, axis=None, keepdims=False: xp.count_nonzero(
-    x, axis=axis, keepdims=keepdims), batch="reduce")
-unique_values = op("unique_values", lambda xp, x: xp.unique_values(x))
+    x, axis=axis, keepdims=keepdims), batch="reduce",
+                   doc="The number of nonzero elements of x along `axis` (default all).")
+unique_values = op("unique_values", lambda xp, x: xp.unique_values(x),
+                   doc="The distinct elements of x, as a 1-d tensor. No gradient.")
 
 
 @public(differentiable=False)
@@ -58,16 +61,21 @@ UniqueAll = namedtuple("UniqueAll", ["values", "indices", "inverse_indices", "co
 
 @public(differentiable=False)
 def unique_counts(x):
+    """(values, counts): x's distinct elements and how often each occurs. No gradient."""
     arrays = x.backend.xp.unique_counts(x.array)
     return UniqueCounts(*_constants(x, arrays, "computes unique_counts"))
 
 
 @public(differentiable=False)
 def unique_inverse(x):
+    """(values, inverse_indices): x's distinct elements, and for each element of x the
+    index of its value among them (x's shape). No gradient."""
     arrays = x.backend.xp.unique_inverse(x.array)
     return UniqueInverse(*_constants(x, arrays, "computes unique_inverse"))
 
 
 @public(differentiable=False)
 def unique_all(x):
+    """(values, indices, inverse_indices, counts): x's distinct elements, where each first
+    occurs in flattened x, the index of each element's value, and the counts. No gradient."""
     return UniqueAll(*_constants(x, x.backend.xp.unique_all(x.array), "computes unique_all"))

@@ -134,13 +134,16 @@ def _gaussian(ns, x):
 
 erf = op("erf", _erf_forward,
          lambda ns, g, ans, x: g * _gaussian(ns, x),
-         floating=True, batch="elementwise")
+         floating=True, batch="elementwise",
+         doc="The error function of each element of x.")
 erfc = op("erfc", _erfc_forward,
           lambda ns, g, ans, x: -g * _gaussian(ns, x),
-          floating=True, batch="elementwise")
+          floating=True, batch="elementwise",
+          doc="1 - erf(x), elementwise, accurate for large x.")
 erfcx = op("erfcx", _erfcx_forward,
            lambda ns, g, ans, x: g * (2.0 * x * ans - _TWO_OVER_SQRT_PI),
-           floating=True, batch="elementwise")
+           floating=True, batch="elementwise",
+           doc="exp(x^2) erfc(x), elementwise: the scaled complementary error function.")
 
 
 def _ndtr_forward(xp, x):
@@ -165,12 +168,14 @@ def _log_ndtr_forward(xp, x):
 
 ndtr = op("ndtr", _ndtr_forward,
           lambda ns, g, ans, x: g * ns.exp(-0.5 * (x * x)) / math.sqrt(2.0 * math.pi),
-          floating=True, batch="elementwise")
+          floating=True, batch="elementwise",
+          doc="The standard normal cumulative distribution function at each element of x.")
 # (log Phi)' = phi / Phi = sqrt(2 / pi) / erfcx(-x / sqrt 2): finite however far out.
 log_ndtr = op("log_ndtr", _log_ndtr_forward,
               lambda ns, g, ans, x: g * _SQRT_TWO_OVER_PI
               / _special(ns, erfcx, _erfcx_forward, -x * _SQRT_HALF),
-              floating=True, batch="elementwise")
+              floating=True, batch="elementwise",
+              doc="log(ndtr(x)), elementwise, accurate far in the tails.")
 
 # Giles' single-precision approximation of erfinv ("Approximating the erfinv function",
 # GPU Computing Gems, 2011) in w = -log(1 - y^2), a starting point that Halley's method
@@ -223,10 +228,12 @@ def _erfcinv_forward(xp, c):
 
 erfinv = op("erfinv", _erfinv_forward,
             lambda ns, g, ans, y: g * _SQRT_PI_OVER_TWO * ns.exp(ans * ans),
-            floating=True, batch="elementwise")
+            floating=True, batch="elementwise",
+            doc="The inverse of the error function, elementwise, for y in [-1, 1].")
 erfcinv = op("erfcinv", _erfcinv_forward,
              lambda ns, g, ans, c: -g * _SQRT_PI_OVER_TWO * ns.exp(ans * ans),
-             floating=True, batch="elementwise")
+             floating=True, batch="elementwise",
+             doc="The inverse of erfc, elementwise, for c in [0, 2].")
 
 
 def _ndtri_forward(xp, p):
@@ -241,7 +248,8 @@ def _ndtri_forward(xp, p):
 # The inverse of ndtr, the standard normal quantile: its derivative is 1 / phi(ans).
 ndtri = op("ndtri", _ndtri_forward,
            lambda ns, g, ans, p: g * math.sqrt(2.0 * math.pi) * ns.exp(0.5 * (ans * ans)),
-           floating=True, batch="elementwise")
+           floating=True, batch="elementwise",
+           doc="The inverse of ndtr, elementwise: the standard normal quantile of p.")
 
 
 # ================================================================ gamma family
@@ -308,7 +316,8 @@ def _gammasgn_forward(xp, x):
     return xp.where((x < 0.0) & odd, -1.0, xp.where(x == 0.0, xp.zeros_like(x), 1.0))
 
 
-gammasgn = op("gammasgn", _gammasgn_forward, floating=True, batch="elementwise")
+gammasgn = op("gammasgn", _gammasgn_forward, floating=True, batch="elementwise",
+              doc="The sign of Gamma(x), elementwise (0 at 0). No gradient.")
 
 # psi(x) = log x - 1 / 2x - sum_k B_2k / (2k x^2k) for x >= 10 (Stirling's series,
 # differentiated), below by psi(x) = psi(x + 1) - 1 / x; negative x by reflection.
@@ -391,7 +400,8 @@ _polygamma = Op("polygamma", _polygamma_forward,
                 floating=True, batch="elementwise")
 gammaln = op("gammaln", _gammaln_forward,
              lambda ns, g, ans, x: g * _special(ns, _polygamma, _polygamma_forward, x, n=0),
-             floating=True, batch="elementwise")
+             floating=True, batch="elementwise",
+             doc="log |Gamma(x)|, elementwise.")
 
 
 @public
@@ -520,19 +530,23 @@ def _over_x(ns, value, x):
 
 i0 = op("i0", _i0_forward,
         lambda ns, g, ans, x: g * _special(ns, i1, _i1_forward, x),
-        floating=True, batch="elementwise")
+        floating=True, batch="elementwise",
+        doc="The modified Bessel function of the first kind of order 0, elementwise.")
 # I1' = I0 - I1 / x.
 i1 = op("i1", _i1_forward,
         lambda ns, g, ans, x: g * (_special(ns, i0, _i0_forward, x) - _over_x(ns, ans, x)),
-        floating=True, batch="elementwise")
+        floating=True, batch="elementwise",
+        doc="The modified Bessel function of the first kind of order 1, elementwise.")
 # (e^{-|x|} I0)' = e^{-|x|} (I1 - sign(x) I0).
 i0e = op("i0e", _i0e_forward,
          lambda ns, g, ans, x: g * (_special(ns, i1e, _i1e_forward, x) - ns.sign(x) * ans),
-         floating=True, batch="elementwise")
+         floating=True, batch="elementwise",
+         doc="exp(-|x|) i0(x), elementwise: the exponentially scaled i0.")
 i1e = op("i1e", _i1e_forward,
          lambda ns, g, ans, x: g * (_special(ns, i0e, _i0e_forward, x) - ns.sign(x) * ans
                                     - _over_x(ns, ans, x)),
-         floating=True, batch="elementwise")
+         floating=True, batch="elementwise",
+         doc="exp(-|x|) i1(x), elementwise: the exponentially scaled i1.")
 
 
 # ================================================================ logarithmic helpers
@@ -544,7 +558,8 @@ def _entr_forward(xp, x):
 
 entr = op("entr", _entr_forward,
           lambda ns, g, ans, x: -g * (ns.log(x) + 1.0),
-          floating=True, batch="elementwise")
+          floating=True, batch="elementwise",
+          doc="-x log(x) for x > 0, 0 at 0 and -inf below, elementwise: the entropy term.")
 
 
 def _logit_forward(xp, p):
@@ -555,7 +570,8 @@ def _logit_forward(xp, p):
 
 logit = op("logit", _logit_forward,
            lambda ns, g, ans, p: g / (p * (1.0 - p)),
-           floating=True, batch="elementwise")
+           floating=True, batch="elementwise",
+           doc="log(p / (1 - p)), elementwise: the inverse of sigmoid.")
 
 
 @public
@@ -633,4 +649,6 @@ def _softplus_vjp(ns, g, ans, x, beta=1.0, threshold=20.0):
     return ns.where(_scaled(x, beta) > threshold, g, -g * ns.expm1(-_scaled(ans, beta)))
 
 
-softplus = op("softplus", _softplus_forward, _softplus_vjp, floating=True, batch="elementwise")
+softplus = op("softplus", _softplus_forward, _softplus_vjp, floating=True, batch="elementwise",
+              doc=("log(1 + exp(beta x)) / beta, elementwise, and x itself where beta x > "
+                   "`threshold`, as PyTorch's softplus."))

@@ -19,6 +19,10 @@ __all__ = ["LBFGS"]
 
 
 class LBFGS(Optimizer):
+    """L-BFGS over all parameters as one vector; `step(closure)` runs up to `max_iter`
+    iterations (at most `max_eval` closure calls), stopping early when the gradient or
+    the change falls below `tolerance_grad`/`tolerance_change`."""
+
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
         if max_eval is None:

@@ -68,10 +68,14 @@ def _normalised(fn, x, axis):
 
 
 def softmax(x, axis=None):
+    """exp(x) normalised to sum to 1 over `axis`; with axis=None, over every element
+    (scipy's default)."""
     return _normalised(ops.softmax, x, axis)
 
 
 def log_softmax(x, axis=None):
+    """log(softmax(x, axis)) without overflow; with axis=None, over every element
+    (scipy's default)."""
     return _normalised(ops.log_softmax, x, axis)
 
 

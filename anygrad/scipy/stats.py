@@ -304,5 +304,33 @@ binom = binom_gen()
 multivariate_normal = multivariate_normal_gen()
 dirichlet = dirichlet_gen()
 
+# Each family's own docstring: what it is and its parameters after the point, in order.
+for _family, _doc in {
+    norm: "The normal distribution N(loc, scale^2): logpdf, pdf, cdf, logcdf, sf, logsf, "
+          "ppf and isf of (x, loc=0, scale=1).",
+    t: "Student's t distribution with `df` degrees of freedom: logpdf and pdf of (x, df, "
+       "loc=0, scale=1).",
+    gamma: "The gamma distribution of shape `a`: logpdf and pdf of (x, a, loc=0, scale=1).",
+    beta: "The beta distribution on [loc, loc + scale]: logpdf and pdf of (x, a, b, loc=0, "
+          "scale=1).",
+    expon: "The exponential distribution of mean `scale`: logpdf, pdf, cdf, logcdf, sf "
+           "and ppf of (x, loc=0, scale=1).",
+    laplace: "The Laplace distribution: logpdf, pdf and cdf of (x, loc=0, scale=1).",
+    logistic: "The logistic distribution: logpdf, pdf and cdf of (x, loc=0, scale=1).",
+    uniform: "The uniform distribution on [loc, loc + scale]: logpdf and pdf of (x, loc=0, "
+             "scale=1).",
+    poisson: "The Poisson distribution of mean `mu`: logpmf and pmf of (k, mu, loc=0).",
+    bernoulli: "The Bernoulli distribution, 1 with probability `p`: logpmf and pmf of (k, "
+               "p, loc=0).",
+    binom: "The binomial distribution of `n` trials of probability `p`: logpmf and pmf of "
+           "(k, n, p, loc=0).",
+    multivariate_normal: "The multivariate normal distribution: logpdf and pdf of (x, "
+                         "mean=None, cov=1); `cov` a matrix, its diagonal or a number.",
+    dirichlet: "The Dirichlet distribution of concentrations `alpha`: logpdf and pdf of "
+               "(x, alpha), components of x along its first axis.",
+}.items():
+    _family.__doc__ = _doc
+del _family, _doc
+
 __all__ = ["bernoulli", "beta", "binom", "dirichlet", "expon", "gamma", "laplace", "logistic",
            "multivariate_normal", "norm", "poisson", "t", "uniform"]

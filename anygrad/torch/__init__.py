@@ -26,6 +26,7 @@ from ..modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ..tensor import Tensor as _Tensor
 from . import _device
 from ._device import device
+from . import _forwarding
 from ._forwarding import with_out as _with_out
 from ._forwarding import written as _written
 
@@ -70,6 +71,7 @@ def set_default_device(d):
 
 
 def get_default_device():
+    """The device factories use when no `device=` is given."""
     backend, dev = _where(None)
     return _device.device_of(_creation.zeros((), backend=backend, device=dev))
 
@@ -109,7 +111,9 @@ class _TensorType(type):
 
 
 def _tensor_type(name, d):
-    return _TensorType(name, (), {"_dtype": d})
+    doc = (f"torch.{name}: anygrad's Tensor" + (f" of dtype {d}" if d is not None else "")
+           + "; `isinstance` checks and PyTorch's legacy constructor (a shape, or data).")
+    return _TensorType(name, (), {"_dtype": d, "__doc__": doc})
 
 
 Tensor = _tensor_type("Tensor", None)
@@ -130,14 +134,17 @@ class Size(tuple):
 
 
 def is_tensor(obj):
+    """Whether `obj` is an anygrad Tensor."""
     return isinstance(obj, _Tensor)
 
 
 def is_floating_point(x):
+    """Whether `x` has a real floating dtype."""
     return x.dtype.is_floating
 
 
 def numel(x):
+    """The number of elements of `x`."""
     return math.prod(x.shape)
 
 
@@ -163,6 +170,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
 
 def as_tensor(data, dtype=None, device=None):
+    """`data` itself when it is a tensor and no dtype or device is asked for, else a new
+    tensor as `tensor` makes it."""
     if isinstance(data, _Tensor) and dtype is None and device is None:
         return data
     return tensor(data, dtype=dtype, device=device)
@@ -251,25 +260,29 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
                                               device=dev, requires_grad=requires_grad))
 
 
-def _like(kind):
+def _like(kind, name=None):
     def factory(x, *, dtype=None, device=None, requires_grad=False, memory_format=None):
         backend, dev = (x.backend, x.device) if device is None else _where(device)
         d = x.dtype.name if dtype is None else _dtypes.dtype_name(dtype)
         return getattr(_creation, kind)(tuple(x.shape), dtype=d, backend=backend, device=dev,
                                         requires_grad=requires_grad)
 
-    factory.__name__ = f"{kind}_like"
+    factory.__name__ = name or f"{kind}_like"
+    factory.__doc__ = (f"PyTorch's {factory.__name__}: anygrad's `{kind}` of the shape of `x`, "
+                       "with its dtype, backend and device unless told otherwise.")
     return factory
 
 
 zeros_like = _like("zeros")
 ones_like = _like("ones")
-empty_like = _like("zeros")
+empty_like = _like("zeros", "empty_like")  # zeros: anygrad has no uninitialised memory
 randn_like = _like("randn")
 rand_like = _like("rand")
 
 
 def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """The shape of `x` filled with `fill_value`, with the dtype, backend and device of
+    `x` unless told otherwise."""
     backend, dev = (x.backend, x.device) if device is None else _where(device)
     d = x.dtype.name if dtype is None else _dtypes.dtype_name(dtype)
     return _creation.full(tuple(x.shape), fill_value, dtype=d, backend=backend, device=dev,
@@ -297,6 +310,7 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, generator=Non
 
 
 def randperm(n, *, dtype=None, device=None, generator=None, requires_grad=False):
+    """A random permutation of 0 .. n-1 (int64 unless told otherwise)."""
     backend, dev = _where(device)
     out = _wrap(backend.permutation(n, dev), backend)
     want = "int64" if dtype is None else _dtypes.dtype_name(dtype)
@@ -319,6 +333,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, device=None, dtype=None)
 
 
 def bernoulli(p, *, generator=None):
+    """0 or 1 drawn for each element, 1 with probability `p`, in the dtype of `p`."""
     draw = rand_like(p)
     return _ops.astype(draw < p, p.dtype.name)
 
@@ -493,10 +508,13 @@ def log_softmax(x, dim, dtype=None):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of `isclose(a, b, ...)` holds, as a Python bool."""
     return builtins.bool(all(isclose(a, b, rtol, atol, equal_nan)))
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a - b| <= atol + rtol * |b| elementwise (NaNs equal where `equal_nan`), recorded
+    in no graph."""
     with no_grad():
         close = _ops.less_equal(_ops.abs(a - b), atol + rtol * _ops.abs(b))
         if equal_nan:
@@ -505,6 +523,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(a, b):
+    """Whether `a` and `b` have the same shape and elements, as a Python bool."""
     return tuple(a.shape) == tuple(b.shape) and builtins.bool(all(_ops.equal(a, b)))
 
 
@@ -532,6 +551,7 @@ neg = negative = _ops.negative
 
 
 def rsqrt(x):
+    """1 / sqrt(x), elementwise."""
     return _ops.reciprocal(_ops.sqrt(x))
 
 
@@ -712,6 +732,42 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
 def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
     return x.unique(sorted, return_inverse, return_counts, dim)
 
+
+# Every other function here hands PyTorch's arguments on to one of anygrad's.
+_forwarding.spell(globals(), {
+    "linspace": "ag.linspace", "eye": "ag.eye",
+    "cat": ("ag.concat", "also named concat and concatenate"), "stack": "ag.stack",
+    "flatten": "Tensor.flatten", "reshape": "ag.reshape", "squeeze": "Tensor.squeeze",
+    "unsqueeze": "ag.expand_dims", "transpose": ("Tensor.transpose", "also named swapaxes"),
+    "permute": "ag.permute_dims", "t": "Tensor.t", "split": "Tensor.split",
+    "chunk": "Tensor.chunk", "unbind": ("ag.unstack", "a tuple of tensors"),
+    "flip": "ag.flip", "roll": "ag.roll", "tril": "ag.tril", "triu": "ag.triu",
+    "masked_fill": "Tensor.masked_fill", "gather": "ag.take_along_axis",
+    "index_select": "ag.take",
+    "nonzero": ("ag.nonzero", "one (count, ndim) tensor of indices unless as_tuple"),
+    "matmul": "ag.matmul", "mm": "Tensor.mm",
+    "bmm": ("ag.matmul", "two 3-D tensors only"), "einsum": "ag.einsum",
+    "outer": ("ag.outer", "also named ger"), "dot": "ag.vecdot",
+    "clamp": ("ag.clip", "also named clip"),
+    "softmax": ("ag.softmax", "`dtype` casts the input first"),
+    "log_softmax": ("ag.log_softmax", "`dtype` casts the input first"),
+    "pow": "ag.pow", "div": ("Tensor.div", "`rounding_mode` is PyTorch's; also named divide"),
+    "add": ("ag.add", "`other` is scaled by `alpha`"),
+    "sub": ("ag.subtract", "`other` is scaled by `alpha`; also named subtract"),
+    "round": ("ag.round", "to `decimals` places"),
+    "eq": "ag.equal", "ne": "ag.not_equal", "lt": "ag.less", "le": "ag.less_equal",
+    "gt": "ag.greater", "ge": "ag.greater_equal",
+    "sum": ("ag.sum", "`dtype` casts the input first"),
+    "mean": ("ag.mean", "`dtype` casts the input first"),
+    "prod": ("ag.prod", "`dtype` casts the input first"),
+    "std_mean": ("ag.std and ag.mean", "the pair (std, mean), std unbiased by default"),
+    "var_mean": ("ag.var and ag.mean", "the pair (var, mean), var unbiased by default"),
+    "amax": "ag.max", "amin": "ag.min", "argmax": "ag.argmax", "argmin": "ag.argmin",
+    "all": "ag.all", "any": "ag.any", "logsumexp": "ag.logsumexp",
+    "cumsum": "ag.cumulative_sum", "cumprod": "ag.cumulative_prod", "norm": "Tensor.norm",
+    "argsort": ("ag.argsort", "always a stable sort"), "topk": "Tensor.topk",
+    "unique": "Tensor.unique",
+})
 
 # PyTorch's out= on the functions that take it (the factories, cat, stack, max and min
 # handle it above); the rule is _forwarding.written's.

@@ -8,6 +8,7 @@ AttributeError that says so, never a deep crash later.
 from __future__ import annotations
 
 import importlib
+import inspect
 
 
 def forwarding(here, source, missing="not in {source} yet"):
@@ -67,6 +68,24 @@ def written(name, out, result):
     return out
 
 
+def spelling(name, target, note=""):
+    """The docstring of `torch.<name>`, which hands PyTorch's arguments to anygrad's
+    `target` (an op such as "ag.concat", or a method such as "Tensor.split"): the
+    meaning is PyTorch's, the computation anygrad's. `note` says what differs."""
+    return (f"torch.{name}: anygrad's `{target}` with PyTorch's arguments and defaults"
+            f"{'; ' + note if note else ''}.")
+
+
+def spell(namespace, targets):
+    """Give each function of `namespace` named in `targets` ({name: target} or {name:
+    (target, note)}) the docstring `spelling` writes, where it has none of its own."""
+    for name, target in targets.items():
+        target, note = target if isinstance(target, tuple) else (target, "")
+        fn = namespace[name]
+        if not (fn.__doc__ or "").strip():
+            fn.__doc__ = spelling(fn.__name__, target, note)
+
+
 def with_out(fn, name=None):
     """`fn` taking PyTorch's `out=` keyword as well."""
     name = name or getattr(fn, "__name__", "function")
@@ -76,6 +95,13 @@ def with_out(fn, name=None):
 
     function.__name__ = name
     function.__qualname__ = name
-    function.__doc__ = fn.__doc__
+    # An op is anygrad's own function under PyTorch's name: its docstring says so (the op
+    # type's docstring describes every op alike).
+    if inspect.isroutine(fn):
+        function.__doc__ = fn.__doc__
+    else:
+        own = getattr(fn, "doc", None)
+        function.__doc__ = spelling(name, f"ag.{getattr(fn, 'name', name)}") + (
+            "\n\n" + inspect.cleandoc(own).partition("\n\n")[0] if own else "")
     function.__wrapped__ = fn
     return function

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -17,6 +18,9 @@ NAV_ENTRY = "API reference"
 
 
 def on_config(config):
+    missing = public_api.undocumented()
+    if missing:
+        raise PluginError("public names without a docstring: " + ", ".join(missing))
     pages = [{p.title: reference_pages.path(p)} for p in public_api.PAGES]
     for i, entry in enumerate(config["nav"]):
         if isinstance(entry, dict) and NAV_ENTRY in entry:
