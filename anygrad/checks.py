@@ -13,7 +13,13 @@ from .engine import _batching
 from .modes import _recording
 from .tensor import Tensor
 
-__all__ = ["check_values", "raise_if", "run_check"]
+__all__ = ["check_values", "raise_if", "reads_now", "run_check"]
+
+
+def reads_now(backend):
+    """Whether a check on `backend` reads its values at once: a host backend, no program
+    being recorded, not inside vmap. A caller may then settle it by reading them itself."""
+    return not (backend.defer_checks or _batching or _recording.get() is not None)
 
 
 def check_values(backend, label, predicate, values, error):

@@ -14,10 +14,9 @@ import math
 import anygrad as ag
 
 from ..backends import GatherSpec
-from ..checks import check_values
+from ..checks import check_values, reads_now
 from ..dtypes import as_dtype
 from ..engine import Op, _batching
-from ..modes import _recording
 from ..tensor import Tensor
 from ..ops.shape import take_along_axis_in_range
 from ..ops.special import softplus
@@ -211,10 +210,10 @@ def _check_labels(fn, target, classes, ignore_index):
     whether the labels were read at once and each is a class other than ignore_index
     (the fused loss then skips its masks)."""
     backend = target.backend
-    if not (backend.defer_checks or _batching or _recording.get() is not None):
-        # Here the values are read now anyway (a host backend, no program recorded), and
-        # one pass that finds every label a class settles the check; only otherwise
-        # does the exact test below run, for ignored labels and the error's wording.
+    if reads_now(backend):
+        # The values are read now anyway, and one pass that finds every label a class
+        # settles the check; only otherwise does the exact test below run, for ignored
+        # labels and the error's wording.
         t = target.array
         usable = (t >= 0) & (t < classes)
         if 0 <= ignore_index < classes:

@@ -2,6 +2,9 @@
 compute_uv, `qr`'s modes, over anygrad.linalg."""
 from __future__ import annotations
 
+# numpy's own error class, so that `except np.linalg.LinAlgError` catches it
+from numpy.linalg import LinAlgError
+
 from .. import ops
 from ..ops import linalg as _linalg
 from ._arrays import asarray, refuse, spell, tensors, unmapped
@@ -10,12 +13,6 @@ __all__ = [
     "norm", "inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
     "svd", "svdvals", "qr", "pinv", "matrix_power", "matrix_rank", "multi_dot", "LinAlgError",
 ]
-
-try:  # numpy's own error class, so that `except np.linalg.LinAlgError` catches it
-    from numpy.linalg import LinAlgError
-except ImportError:  # pragma: no cover - numpy is a dependency of anygrad
-    class LinAlgError(ValueError):
-        pass
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
